@@ -1,0 +1,42 @@
+package ring
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// atomic64 is a position word. Every method is sequentially consistent
+// (Go's atomics are), which is stronger than the acquire/release pairing
+// the comments next to each use name.
+type atomic64 = atomic.Uint64
+
+// closeTail sets closedBit in a tail word.
+func closeTail(tail *atomic64) {
+	for {
+		t := tail.Load()
+		if t&closedBit != 0 || tail.CompareAndSwap(t, t|closedBit) {
+			return
+		}
+	}
+}
+
+// length returns tail-head clamped to [0, capacity]. head is read first, so
+// the difference is never negative; it may exceed capacity when both moved
+// between the two loads.
+func length(head, tail *atomic64, capacity uint64) int {
+	h := head.Load()
+	t := tail.Load() & posMask
+	d := dist(t, h)
+	if d < 0 {
+		return 0
+	}
+	return int(min(uint64(d), capacity))
+}
+
+func spanError(op string, k int, span uint64) error {
+	return fmt.Errorf("%w: %s %d of %d", ErrSpan, op, k, span)
+}
+
+func movedError(op string) error {
+	return fmt.Errorf("%w: %s after the ring moved since the last %s", ErrSpan, op, map[string]string{"commit": "Reserve", "release": "Peek"}[op])
+}

@@ -1,0 +1,49 @@
+// Package ring provides bounded, generic, lock-free FIFO rings for moving
+// values between goroutines faster than a channel: SPSC for one producer and
+// one consumer, MPSC, SPMC and MPMC for many.
+//
+// All four types share one method set:
+//
+//	TryEnqueue(v) bool       TryDequeue() (v, ok)      never wait
+//	EnqueueBurst(src) int    DequeueBurst(dst) int     as many as fit / as are there
+//	EnqueueBulk(src) bool    DequeueBulk(dst) bool     all or nothing
+//	Enqueue(ctx, v) error    Dequeue(ctx) (v, error)   wait: spin briefly, then park
+//	Close() error            Len() int  Cap() int
+//
+// SPSC adds zero-copy access: Reserve/Commit on the producer side and
+// Peek/Release on the consumer side hand out the ring's own slots.
+//
+// # Guarantees
+//
+// Every operation is linearizable: it takes effect at one instant between
+// its call and its return, and "full" or "empty" is reported only if the
+// ring was full or empty at that instant. Elements of one producer are
+// dequeued in the order that producer enqueued them. An enqueue
+// synchronizes before the dequeue that returns its element (the Go memory
+// model's "synchronized before"): what the producer wrote before enqueueing
+// is visible to the consumer after dequeueing.
+//
+// Cap is exactly the capacity asked for. A dequeued slot is cleared, so the
+// ring keeps no reference to an element it has handed out.
+//
+// Try, Burst and Bulk operations never allocate and never block for lack of
+// room or elements. They may wait for a concurrent operation that has already
+// claimed the slot they need to finish its few instructions; if that
+// goroutine was preempted, they yield the processor to it, so progress holds
+// with any number of goroutines on any GOMAXPROCS. Enqueue and Dequeue do not
+// allocate when they do not have to wait; a waiter spins for a few
+// microseconds, then parks at no CPU cost until the other side makes
+// progress, the ring is closed or its context ends. No wake-up is lost: the
+// side that publishes checks for parked waiters after publishing.
+//
+// Close is idempotent. After it, enqueues fail (Enqueue returns ErrClosed)
+// and every waiter is woken; dequeues go on taking what is left, and Dequeue
+// returns ErrClosed only when the ring is closed and empty.
+//
+// # Choosing a ring
+//
+// Use the narrowest type that fits: SPSC is the fastest and the only one
+// with zero-copy access. MPSC and SPMC document that one side is single and
+// run the MPMC algorithm. Capacities are rounded up to a power of two
+// internally, so a capacity of 1000 uses 1024 slots but holds 1000 elements.
+package ring

@@ -1,0 +1,344 @@
+package ring
+
+import (
+	"context"
+
+	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/wait"
+)
+
+// MPMC is a bounded FIFO ring for any number of producer and consumer
+// goroutines. Every method may be called from any goroutine.
+//
+// The algorithm is Dmitry Vyukov's bounded MPMC queue (per-slot sequence
+// numbers), with three changes:
+//
+//   - The head and tail counters, not the slots, decide "full" and "empty":
+//     a slot that is claimed but not yet filled or emptied never makes an
+//     operation report a full or empty ring that is neither, so every
+//     operation is linearizable (Vyukov's original can fail an enqueue while
+//     a consumer is still copying out of a ring that is no longer full).
+//   - A burst claims all its slots with one compare-and-swap of the counter
+//     (DPDK's head/tail reservation), then fills or empties them.
+//   - Producers publish, and consumers release, each slot through its own
+//     sequence number, never through an in-order tail update. A goroutine
+//     preempted between claiming and publishing therefore stalls nobody but
+//     the consumer of that one slot, which waits for exactly that element
+//     (FIFO demands it); other producers go on claiming and publishing, so
+//     the convoy that DPDK's plain head/tail suffers (and its RTS/HTS modes
+//     address) does not form.
+//
+// An MPMC must not be copied after first use.
+type MPMC[T any] struct{ core[T] }
+
+// MPSC is a bounded FIFO ring for any number of producers and one consumer
+// at a time: consumer methods must not overlap. It runs the MPMC algorithm;
+// on a single consumer the counter's compare-and-swap never fails and costs
+// what a plain store-release of the index would on amd64, where both are
+// locked instructions.
+type MPSC[T any] struct{ core[T] }
+
+// SPMC is a bounded FIFO ring for one producer at a time and any number of
+// consumers: producer methods must not overlap. It runs the MPMC algorithm,
+// as MPSC does.
+type SPMC[T any] struct{ core[T] }
+
+// NewMPMC returns an empty MPMC that holds exactly capacity elements.
+func NewMPMC[T any](capacity int) (*MPMC[T], error) {
+	r := new(MPMC[T])
+	return r, r.init(capacity)
+}
+
+// NewMPSC returns an empty MPSC that holds exactly capacity elements.
+func NewMPSC[T any](capacity int) (*MPSC[T], error) {
+	r := new(MPSC[T])
+	return r, r.init(capacity)
+}
+
+// NewSPMC returns an empty SPMC that holds exactly capacity elements.
+func NewSPMC[T any](capacity int) (*SPMC[T], error) {
+	r := new(SPMC[T])
+	return r, r.init(capacity)
+}
+
+// core is the multi-producer multi-consumer ring behind MPMC, MPSC and SPMC.
+type core[T any] struct {
+	_ pad.Line // the previous allocation vs the producer index
+
+	// tail is the next position a producer claims, with closedBit set once
+	// the ring is closed. Producers claim [t, t+k) by a compare-and-swap
+	// from t to t+k; Close sets closedBit with a compare-and-swap, so an
+	// enqueue either claims before the close or fails.
+	tail atomic64
+	// headCache is a copy of head some producer loaded; head only grows, so
+	// it underestimates free room and is reloaded when it says too little.
+	headCache atomic64
+	_         pad.Line // producer index vs consumer index
+
+	// head is the next position a consumer claims, by a compare-and-swap
+	// from h to h+k.
+	head      atomic64
+	tailCache atomic64 // as headCache, for consumers
+	_         pad.Line // consumer index vs the read-mostly fields below
+
+	// slots holds position p in slots[p&mask]. A slot's seq says whose it
+	// is: seq == p, the producer that claims p may fill it; seq == p+1,
+	// it holds the element of p for the consumer that claims p.
+	slots []slot[T]
+	mask  uint64
+	size  uint64 // len(slots)
+	cap   uint64
+
+	prodWait wait.Queue // producers parked for room; woken by consumers
+	consWait wait.Queue // consumers parked for an element; woken by producers
+}
+
+type slot[T any] struct {
+	// seq is stored (store-release) by the producer after writing val, and
+	// by the consumer after reading and clearing it; the other side loads
+	// it (load-acquire) before touching val.
+	seq atomic64
+	val T
+}
+
+func (r *core[T]) init(capacity int) error {
+	n, err := slotCount(capacity, sizeOf[slot[T]]())
+	if err != nil {
+		return err
+	}
+	r.slots = make([]slot[T], n)
+	for i := range r.slots {
+		r.slots[i].seq.Store(uint64(i))
+	}
+	r.mask, r.size, r.cap = n-1, n, uint64(capacity)
+	return nil
+}
+
+// TryEnqueue adds v and reports whether it did; it fails when the ring is
+// full or closed.
+func (r *core[T]) TryEnqueue(v T) bool {
+	var b wait.Backoff
+	for {
+		t := r.tail.Load()
+		if t&closedBit != 0 {
+			return false
+		}
+		s := &r.slots[t&r.mask]
+		seq := s.seq.Load()
+		switch d := dist(seq, t); {
+		case d == 0: // free: claim it unless the ring is full
+			if r.cap != r.size && r.room(t, 1) == 0 {
+				if r.tail.Load() == t {
+					return false // full: tail = t throughout and head was reloaded
+				}
+				continue
+			}
+			if r.tail.CompareAndSwap(t, add(t, 1)) {
+				s.val = v
+				s.seq.Store(add(t, 1)) // store-release: publishes val
+				if r.consWait.Waiting() {
+					r.consWait.Wake(1)
+				}
+				return true
+			}
+		case d < 0: // still holds the element of t-size
+			h := r.head.Load()
+			if dist(t, h) >= int64(r.cap) {
+				return false // full: tail ≥ t and head = h at this load
+			}
+			b.Pause() // a consumer has claimed t-size and is emptying it
+		}
+		// d > 0: another producer has claimed t; t is stale.
+	}
+}
+
+// TryDequeue removes and returns the oldest element; ok is false when the
+// ring is empty.
+func (r *core[T]) TryDequeue() (v T, ok bool) {
+	var b wait.Backoff
+	for {
+		h := r.head.Load()
+		s := &r.slots[h&r.mask]
+		seq := s.seq.Load()
+		next := add(h, 1)
+		switch d := dist(seq, next); {
+		case d == 0: // holds the element of h
+			if r.head.CompareAndSwap(h, next) {
+				v = s.val
+				var zero T
+				s.val = zero
+				s.seq.Store(add(h, r.size)) // store-release: hands the slot to the producer of h+size
+				if r.prodWait.Waiting() {
+					r.prodWait.Wake(1)
+				}
+				return v, true
+			}
+		case d < 0: // the element of h is not published yet
+			if r.tail.Load()&posMask == h {
+				return v, false // empty: head = h = tail at this load
+			}
+			b.Pause() // a producer has claimed h and is filling it
+		}
+		// d > 0: another consumer has taken h; h is stale.
+	}
+}
+
+// room returns how many slots producers may claim after position t, up to
+// want, or 0 if t is stale.
+func (r *core[T]) room(t, want uint64) uint64 {
+	used := dist(t, r.headCache.Load())
+	if used < 0 || uint64(used)+want > r.cap {
+		h := r.head.Load()
+		r.headCache.Store(h)
+		used = dist(t, h)
+		if used < 0 {
+			return 0 // t is stale; the caller's CAS will fail
+		}
+	}
+	return min(r.cap-min(uint64(used), r.cap), want)
+}
+
+// avail returns how many elements consumers may claim from position h, up
+// to want.
+func (r *core[T]) avail(h, want uint64) uint64 {
+	n := dist(r.tailCache.Load(), h)
+	if n < 0 || uint64(n) < want {
+		t := r.tail.Load() & posMask
+		r.tailCache.Store(t)
+		n = dist(t, h)
+	}
+	return min(uint64(max(n, 0)), want)
+}
+
+// EnqueueBurst adds as many elements of src as fit, in order, and returns
+// how many it added. It claims them all with one compare-and-swap.
+func (r *core[T]) EnqueueBurst(src []T) int { return r.enqueueN(src, false) }
+
+// EnqueueBulk adds all of src, or nothing if they do not all fit.
+func (r *core[T]) EnqueueBulk(src []T) bool { return r.enqueueN(src, true) == len(src) }
+
+func (r *core[T]) enqueueN(src []T, all bool) int {
+	want := uint64(len(src))
+	if want == 0 {
+		return 0
+	}
+	for {
+		t := r.tail.Load()
+		if t&closedBit != 0 {
+			return 0
+		}
+		k := r.room(t, want)
+		if k == 0 || all && k < want {
+			if r.tail.Load() != t {
+				continue // t was stale: decide again
+			}
+			return 0
+		}
+		if !r.tail.CompareAndSwap(t, add(t, k)) {
+			continue
+		}
+		var b wait.Backoff
+		for i := range k {
+			p := add(t, i)
+			s := &r.slots[p&r.mask]
+			for s.seq.Load() != p {
+				b.Pause() // the consumer of p-size is still emptying it
+			}
+			s.val = src[i]
+			s.seq.Store(add(p, 1)) // store-release: publishes val
+		}
+		if r.consWait.Waiting() {
+			r.consWait.Wake(int(k))
+		}
+		return int(k)
+	}
+}
+
+// DequeueBurst takes up to len(dst) elements into dst and returns how many.
+// It claims them all with one compare-and-swap.
+func (r *core[T]) DequeueBurst(dst []T) int { return r.dequeueN(dst, false) }
+
+// DequeueBulk fills all of dst, or takes nothing if the ring holds fewer
+// than len(dst) elements.
+func (r *core[T]) DequeueBulk(dst []T) bool { return r.dequeueN(dst, true) == len(dst) }
+
+func (r *core[T]) dequeueN(dst []T, all bool) int {
+	want := uint64(len(dst))
+	if want == 0 {
+		return 0
+	}
+	for {
+		h := r.head.Load()
+		k := r.avail(h, want)
+		if k == 0 || all && k < want {
+			if r.head.Load() != h {
+				continue // h was stale: decide again
+			}
+			return 0
+		}
+		if !r.head.CompareAndSwap(h, add(h, k)) {
+			continue
+		}
+		var b wait.Backoff
+		var zero T
+		for i := range k {
+			p := add(h, i)
+			s := &r.slots[p&r.mask]
+			for s.seq.Load() != add(p, 1) {
+				b.Pause() // the producer of p is still filling it
+			}
+			dst[i] = s.val
+			s.val = zero
+			s.seq.Store(add(p, r.size)) // store-release: hands the slot to the producer of p+size
+		}
+		if r.prodWait.Waiting() {
+			r.prodWait.Wake(int(k))
+		}
+		return int(k)
+	}
+}
+
+// Enqueue adds v, waiting for room while the ring is full. It returns
+// ctx.Err() if ctx ends first and ErrClosed if the ring is closed, in both
+// cases leaving the ring unchanged. It spins briefly before it parks; a
+// parked Enqueue costs no CPU.
+func (r *core[T]) Enqueue(ctx context.Context, v T) error {
+	if r.TryEnqueue(v) {
+		return nil
+	}
+	return enqueueWait[T](ctx, r, v)
+}
+
+// Dequeue removes and returns the oldest element, waiting while the ring is
+// empty. After Close it still returns the elements left, then ErrClosed. It
+// returns ctx.Err() if ctx ends first, taking nothing.
+func (r *core[T]) Dequeue(ctx context.Context) (T, error) {
+	if v, ok := r.TryDequeue(); ok {
+		return v, nil
+	}
+	return dequeueWait[T](ctx, r)
+}
+
+// Close closes the ring: every later enqueue fails (Enqueue with
+// ErrClosed), while dequeues go on taking what is left. Every waiting
+// Enqueue and Dequeue is woken. Close is idempotent and always returns nil.
+func (r *core[T]) Close() error {
+	closeTail(&r.tail)
+	r.prodWait.WakeAll()
+	r.consWait.WakeAll()
+	return nil
+}
+
+// Len returns the number of elements in the ring. It is exact when no
+// operation runs concurrently, and otherwise a value the ring held at some
+// moment during the call or in between two such values.
+func (r *core[T]) Len() int { return length(&r.head, &r.tail, r.cap) }
+
+// Cap returns the capacity the ring was created with.
+func (r *core[T]) Cap() int { return int(r.cap) }
+
+func (r *core[T]) closed() bool { return r.tail.Load()&closedBit != 0 }
+
+func (r *core[T]) queues() (producers, consumers *wait.Queue) {
+	return &r.prodWait, &r.consWait
+}

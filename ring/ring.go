@@ -1,0 +1,161 @@
+package ring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"unsafe"
+
+	"github.com/ringkit/ringkit/internal/wait"
+)
+
+// ErrClosed is returned by the blocking operations of a ring that has been
+// closed: by Enqueue at once, and by Dequeue once the ring is also empty.
+var ErrClosed = errors.New("ring: closed")
+
+// ErrCapacity is returned, wrapped with the value that was asked for, by the
+// constructors when the capacity is below 1 or above MaxCapacity, or when the
+// ring would not fit in memory.
+var ErrCapacity = errors.New("ring: capacity out of range")
+
+// ErrSpan is returned by SPSC.Commit and SPSC.Release when the count exceeds
+// the span that the last Reserve or Peek handed out, or when another
+// operation has moved the ring since.
+var ErrSpan = errors.New("ring: count outside the reserved or peeked span")
+
+// MaxCapacity is the largest capacity a ring can be created with.
+const MaxCapacity = 1 << 30
+
+// maxRingBytes bounds the memory of one ring's slots, so that an absurd
+// capacity times a large element type is an error rather than a crash.
+const maxRingBytes = 1 << 40
+
+// Positions are free-running 63-bit counters. Bit 63 of a ring's tail word
+// is the closed flag, so that closing and enqueueing are ordered by the one
+// compare-and-swap that every enqueue already performs. All position
+// arithmetic is done modulo 2^63 through the helpers below.
+const (
+	closedBit = 1 << 63
+	posMask   = closedBit - 1
+)
+
+// add returns position p advanced by n.
+func add(p, n uint64) uint64 { return (p + n) & posMask }
+
+// dist returns the signed distance a-b between two positions.
+func dist(a, b uint64) int64 { return int64((a-b)<<1) >> 1 }
+
+// slotCount checks a requested capacity and returns the power-of-two number
+// of slots that holds it.
+func slotCount(capacity int, elemSize uintptr) (uint64, error) {
+	if capacity < 1 || capacity > MaxCapacity {
+		return 0, fmt.Errorf("%w: %d (want 1..%d)", ErrCapacity, capacity, MaxCapacity)
+	}
+	n := uint64(1) << bits.Len64(uint64(capacity)-1)
+	if hi, lo := bits.Mul64(n, uint64(elemSize)); hi != 0 || lo > maxRingBytes {
+		return 0, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrCapacity, n, elemSize, uint64(maxRingBytes))
+	}
+	return n, nil
+}
+
+func sizeOf[T any]() uintptr {
+	var v T
+	return unsafe.Sizeof(v)
+}
+
+// blocker is what the blocking operations need of a ring.
+type blocker[T any] interface {
+	TryEnqueue(v T) bool
+	TryDequeue() (T, bool)
+	closed() bool
+	queues() (producers, consumers *wait.Queue)
+}
+
+// enqueueWait is Enqueue after its first try failed: spin briefly, then park
+// until a consumer frees a slot, the ring closes or ctx ends.
+func enqueueWait[T any, R blocker[T]](ctx context.Context, r R, v T) error {
+	prod, _ := r.queues()
+	var b wait.Backoff
+	for b.Spin() {
+		if r.TryEnqueue(v) {
+			return nil
+		}
+		if r.closed() {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	for {
+		w := prod.Prepare()
+		if r.TryEnqueue(v) {
+			prod.Cancel(w)
+			return nil
+		}
+		if r.closed() {
+			prod.Cancel(w)
+			return ErrClosed
+		}
+		select {
+		case <-w.C():
+			prod.Done(w)
+		case <-ctx.Done():
+			prod.Cancel(w)
+			return ctx.Err()
+		}
+	}
+}
+
+// dequeueWait is Dequeue after its first try failed: spin briefly, then park
+// until a producer publishes, the ring closes or ctx ends. On a closed ring
+// it keeps taking what is left and returns ErrClosed only once the ring is
+// closed and empty at the same moment.
+func dequeueWait[T any, R blocker[T]](ctx context.Context, r R) (T, error) {
+	_, cons := r.queues()
+	var b wait.Backoff
+	for b.Spin() {
+		if v, ok := r.TryDequeue(); ok {
+			return v, nil
+		}
+		if r.closed() {
+			return drainClosed[T](r)
+		}
+		if err := ctx.Err(); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	for {
+		w := cons.Prepare()
+		if v, ok := r.TryDequeue(); ok {
+			cons.Cancel(w)
+			return v, nil
+		}
+		if r.closed() {
+			cons.Cancel(w)
+			return drainClosed[T](r)
+		}
+		select {
+		case <-w.C():
+			cons.Done(w)
+		case <-ctx.Done():
+			cons.Cancel(w)
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+}
+
+// drainClosed is called once the ring is known to be closed. No enqueue can
+// start after that, and the ones that had claimed a slot before are already
+// counted in the tail, so one more try decides between an element and
+// "closed and empty".
+func drainClosed[T any, R blocker[T]](r R) (T, error) {
+	if v, ok := r.TryDequeue(); ok {
+		return v, nil
+	}
+	var zero T
+	return zero, ErrClosed
+}
