@@ -2,12 +2,7 @@ package ring
 
 // SetPos starts an empty, unused SPSC at position p, so that tests can run
 // the counters across their wrap point.
-func (r *SPSC[T]) SetPos(p uint64) {
-	p &= posMask
-	r.head.Store(p)
-	r.tail.Store(p)
-	r.headCache, r.tailCache = p, p
-}
+func (r *SPSC[T]) SetPos(p uint64) { r.setPos(p) }
 
 // SetPos starts an empty, unused ring at position p: the counters and every
 // slot's sequence number are set as if p elements had passed through.

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/wait"
@@ -14,47 +15,56 @@ import (
 // two producer calls, or two consumer calls, must not overlap. Len, Cap and
 // Close may be called from any goroutine.
 //
-// The algorithm is the single-producer single-consumer ring with cached
-// indices (Erik Rigtorp's SPSCQueue; the Linux AF_XDP rings): each side owns
-// one free-running index on its own cache line and keeps a private copy of
-// the other side's index, which it reloads only when the copy says the ring
-// is full (producer) or empty (consumer). In steady streaming each side
-// therefore touches the other's cache line once per refill of its copy, not
-// once per element. A burst publishes its index once.
+// Each slot carries a sequence number through which ownership passes, as in
+// Lamport's and FastForward's single-producer rings and Vyukov's bounded
+// queue: the producer publishes an element by storing the slot's sequence,
+// and the consumer hands the slot back the same way. Neither side reads the
+// other's index on the hot path: a consumer polling an empty ring reads the
+// very cache line the producer is about to write, instead of pulling the
+// producer's index line away from it on every poll, which is what limits a
+// ring with shared head and tail indices. Each side also caches how far it
+// already knows the ring to be ready (rigtorp's cached indices), so a burst
+// of k slots costs one atomic store of the first slot's sequence: the other
+// k-1 are written plainly before it, and the other side only ever reads a
+// slot's sequence after it has read the sequence of the slot before.
 //
 // An SPSC must not be copied after first use.
 type SPSC[T any] struct {
-	_ pad.Line // the previous allocation vs the consumer index
+	_ pad.Line // the previous allocation vs the consumer fields
 
-	// head is the next position the consumer reads. Only the consumer
-	// writes it, with a store-release after the slots before it have been
-	// read and cleared; it pairs with the producer's load in room and
-	// hands those slots back to the producer.
-	head      atomic64
-	tailCache uint64   // consumer's copy of tail; consumer-owned
-	peekPos   uint64   // head at the last Peek; consumer-owned
-	peekLen   uint64   // slots handed out by the last Peek; consumer-owned
-	_         pad.Line // consumer index vs producer index
+	// head is the next position the consumer reads. The consumer stores
+	// it after each release; only Len reads it.
+	head     atomic64
+	readable uint64   // positions before it are known published; consumer-owned
+	peekPos  uint64   // head at the last Peek; consumer-owned
+	peekLen  uint64   // slots handed out by the last Peek; consumer-owned
+	_        pad.Line // consumer fields vs producer fields
 
-	// tail is the next position the producer writes, with closedBit set
-	// once the ring is closed. The producer advances it with a
-	// compare-and-swap after writing the slots before it (store-release,
-	// pairs with the consumer's load in avail: publishes the elements);
-	// Close sets closedBit with a compare-and-swap, so an enqueue either
-	// lands before the close or fails.
-	tail      atomic64
-	headCache uint64   // producer's copy of head; producer-owned
-	resvPos   uint64   // tail at the last Reserve; producer-owned
-	resvLen   uint64   // slots handed out by the last Reserve; producer-owned
-	_         pad.Line // producer index vs the read-mostly fields below
+	// tail is the next position the producer claims, with closedBit set
+	// once the ring is closed. The producer claims with a compare-and-swap
+	// before it publishes, and Close sets closedBit with one, so an
+	// enqueue either claims before the close or fails.
+	tail     atomic64
+	writable uint64   // positions before it are known free; producer-owned
+	resvPos  uint64   // tail at the last Reserve; producer-owned
+	resvLen  uint64   // slots handed out by the last Reserve; producer-owned
+	_        pad.Line // producer fields vs the read-mostly fields below
 
-	// buf holds position p in buf[p&mask]. Slots in [head, tail) belong to
-	// the consumer, the others to the producer. Adjacent slots share cache
-	// lines, which a streaming pair wants: the consumer reads in the order
-	// the producer wrote.
-	buf  []T
+	// seq[p&mask] says whose slot p&mask is: p, the producer may fill it
+	// for position p; p+1, it holds the element of p. The first store of a
+	// publish or release is atomic (store-release, pairs with the other
+	// side's atomic load, which it makes see the slots and the plain seq
+	// stores written before it); the others are plain.
+	seq  []uint64
+	buf  []T // position p lives in buf[p&mask]
 	mask uint64
+	size uint64 // len(buf)
 	cap  uint64
+
+	// closing is set by Close before it sets closedBit. A consumer that
+	// finds the next slot empty checks it, and only then reads tail, to
+	// wait for an enqueue that claimed before the close.
+	closing atomicBool
 
 	prodWait wait.Queue // producers parked for room; woken by the consumer
 	consWait wait.Queue // consumers parked for an element; woken by the producer
@@ -62,56 +72,117 @@ type SPSC[T any] struct {
 
 // NewSPSC returns an empty SPSC that holds exactly capacity elements.
 func NewSPSC[T any](capacity int) (*SPSC[T], error) {
-	n, err := slotCount(capacity, sizeOf[T]())
+	n, err := slotCount(capacity, sizeOf[T]()+8)
 	if err != nil {
 		return nil, err
 	}
-	return &SPSC[T]{buf: make([]T, n), mask: n - 1, cap: uint64(capacity)}, nil
+	r := &SPSC[T]{seq: make([]uint64, n), buf: make([]T, n), mask: n - 1, size: n, cap: uint64(capacity)}
+	r.setPos(0)
+	return r, nil
 }
 
-// room returns how many slots the producer may fill after position t, up
-// to want, reloading head only when the cached copy is not enough.
+// setPos starts an empty ring at position p.
+func (r *SPSC[T]) setPos(p uint64) {
+	p &= posMask
+	r.head.Store(p)
+	r.tail.Store(p)
+	r.readable, r.writable = p, add(p, r.cap)
+	for i := range r.seq {
+		// The position in [p-size, p) that maps to slot i was released.
+		q := add(p-r.size, (uint64(i)-p)&r.mask)
+		r.seq[i] = add(q, r.size)
+	}
+}
+
+// room returns how many positions from t on the producer may fill, up to
+// want. Position u is free once the element of u-cap has been released;
+// the producer checks that in order of position, from the first one it
+// does not already know to be free.
 func (r *SPSC[T]) room(t, want uint64) uint64 {
-	free := r.cap - (t-r.headCache)&posMask
-	if free < want {
-		r.headCache = r.head.Load() // load-acquire, pairs with the consumer's store of head
-		free = r.cap - (t-r.headCache)&posMask
+	end := add(t, want)
+	for dist(r.writable, end) < 0 {
+		q := r.writable - r.cap // the position whose release frees writable
+		if atomic.LoadUint64(&r.seq[q&r.mask]) != add(q, r.size) {
+			break
+		}
+		r.writable = add(r.writable, 1)
 	}
-	return min(free, want)
+	return uint64(max(0, min(dist(r.writable, t), int64(want))))
 }
 
-// avail returns how many elements the consumer may take from position h, up
-// to want, reloading tail only when the cached copy is not enough.
+// avail returns how many elements from position h on are published, up to
+// want, checking in order of position from the first one the consumer does
+// not already know to be published.
 func (r *SPSC[T]) avail(h, want uint64) uint64 {
-	n := (r.tailCache - h) & posMask
-	if n < want {
-		r.tailCache = r.tail.Load() & posMask // load-acquire, pairs with the producer's CAS of tail
-		n = (r.tailCache - h) & posMask
+	end := add(h, want)
+	for dist(r.readable, end) < 0 {
+		p := r.readable
+		if atomic.LoadUint64(&r.seq[p&r.mask]) != add(p, 1) {
+			break
+		}
+		r.readable = add(p, 1)
 	}
-	return min(n, want)
+	return uint64(max(0, min(dist(r.readable, h), int64(want))))
+}
+
+// publish claims the k filled slots from position t and makes them visible
+// to the consumer. It fails, and clears those slots again, only when the
+// ring was closed after t was read.
+func (r *SPSC[T]) publish(t, k uint64) bool {
+	if !r.tail.CompareAndSwap(t, add(t, k)) {
+		r.clear(t, k)
+		return false
+	}
+	for i := uint64(1); i < k; i++ {
+		p := add(t, i)
+		r.seq[p&r.mask] = add(p, 1)
+	}
+	atomic.StoreUint64(&r.seq[t&r.mask], add(t, 1)) // store-release: publishes [t, t+k)
+	if r.consWait.Waiting() {                       // after the store: see package wait
+		r.consWait.Wake(int(k))
+	}
+	return true
+}
+
+// release clears the k slots from position h and hands them back to the
+// producer.
+func (r *SPSC[T]) release(h, k uint64) {
+	r.clear(h, k)
+	for i := uint64(1); i < k; i++ {
+		p := add(h, i)
+		r.seq[p&r.mask] = add(p, r.size)
+	}
+	atomic.StoreUint64(&r.seq[h&r.mask], add(h, r.size)) // store-release: frees [h, h+k)
+	r.head.Store(add(h, k))
+	if r.prodWait.Waiting() {
+		r.prodWait.Wake(int(k))
+	}
 }
 
 // TryEnqueue adds v and reports whether it did; it fails when the ring is
 // full or closed.
 func (r *SPSC[T]) TryEnqueue(v T) bool {
 	t := r.tail.Load()
-	if t&closedBit != 0 || r.room(t, 1) == 0 {
+	if t&closedBit != 0 {
 		return false
 	}
-	r.buf[t&r.mask] = v
-	return r.publish(t, 1)
-}
-
-// publish makes the k slots written from position t visible to the
-// consumer. It fails, and clears those slots again, only when the ring was
-// closed after t was read.
-func (r *SPSC[T]) publish(t, k uint64) bool {
-	if !r.tail.CompareAndSwap(t, add(t, k)) { // store-release of the slots
-		r.clear(t, k)
-		return false
+	if r.writable == t { // the room check of room, for one slot, inlined
+		q := t - r.cap
+		if atomic.LoadUint64(&r.seq[q&r.mask]) != add(q, r.size) {
+			return false
+		}
+		r.writable = add(t, 1)
 	}
-	if r.consWait.Waiting() { // after the CAS: see package wait
-		r.consWait.Wake(int(k))
+	i := t & r.mask
+	r.buf[i] = v
+	if !r.tail.CompareAndSwap(t, add(t, 1)) {
+		var zero T
+		r.buf[i] = zero
+		return false // closed since t was read
+	}
+	atomic.StoreUint64(&r.seq[i], add(t, 1)) // store-release: publishes buf[i]
+	if r.consWait.Waiting() {
+		r.consWait.Wake(1)
 	}
 	return true
 }
@@ -120,27 +191,43 @@ func (r *SPSC[T]) publish(t, k uint64) bool {
 // ring is empty.
 func (r *SPSC[T]) TryDequeue() (v T, ok bool) {
 	h := r.head.Load()
-	if r.avail(h, 1) == 0 {
-		return v, false
-	}
 	i := h & r.mask
+	if r.readable == h { // the check of avail, for one slot, inlined
+		if atomic.LoadUint64(&r.seq[i]) != add(h, 1) && !r.inFlight(h) {
+			return v, false
+		}
+		r.readable = add(h, 1)
+	}
 	v = r.buf[i]
 	var zero T
 	r.buf[i] = zero
-	r.release(h, 1)
+	atomic.StoreUint64(&r.seq[i], add(h, r.size)) // store-release: frees buf[i]
+	r.head.Store(add(h, 1))
+	if r.prodWait.Waiting() {
+		r.prodWait.Wake(1)
+	}
 	return v, true
 }
 
-// release hands the k slots from position h back to the producer.
-func (r *SPSC[T]) release(h, k uint64) {
-	r.head.Store(add(h, k)) // store-release of the cleared slots
-	if r.prodWait.Waiting() {
-		r.prodWait.Wake(int(k))
+// inFlight is called when the slot of position h is not published. On a ring
+// that is being closed it waits for an enqueue that claimed h before the
+// close to publish it, and reports whether there was one.
+func (r *SPSC[T]) inFlight(h uint64) bool {
+	if !r.closing.Load() {
+		return false
 	}
+	var b wait.Backoff
+	for r.tail.Load()&posMask != h {
+		if r.avail(h, 1) == 1 {
+			return true
+		}
+		b.Pause()
+	}
+	return false
 }
 
 // EnqueueBurst adds as many elements of src as fit, in order, and returns
-// how many it added. It publishes them with one index update.
+// how many it added. It publishes them with one atomic store.
 func (r *SPSC[T]) EnqueueBurst(src []T) int {
 	return r.enqueueN(src, false)
 }
@@ -168,6 +255,7 @@ func (r *SPSC[T]) enqueueN(src []T, all bool) int {
 }
 
 // DequeueBurst takes up to len(dst) elements into dst and returns how many.
+// It releases their slots with one atomic store.
 func (r *SPSC[T]) DequeueBurst(dst []T) int {
 	return r.dequeueN(dst, false)
 }
@@ -184,13 +272,14 @@ func (r *SPSC[T]) dequeueN(dst []T, all bool) int {
 	}
 	h := r.head.Load()
 	k := r.avail(h, uint64(len(dst)))
+	if k == 0 && r.inFlight(h) {
+		k = r.avail(h, uint64(len(dst)))
+	}
 	if k == 0 || all && k < uint64(len(dst)) {
 		return 0
 	}
 	a, b := r.span(h, k)
 	copy(dst[copy(dst, a):], b)
-	clear(a)
-	clear(b)
 	r.release(h, k)
 	return int(k)
 }
@@ -199,14 +288,14 @@ func (r *SPSC[T]) dequeueN(dst []T, all bool) int {
 // so that appending to them cannot reach other slots.
 func (r *SPSC[T]) span(p, k uint64) (a, b []T) {
 	i := p & r.mask
-	n := uint64(len(r.buf))
-	if i+k <= n {
+	if i+k <= r.size {
 		return r.buf[i : i+k : i+k], nil
 	}
-	return r.buf[i:n:n], r.buf[: i+k-n : i+k-n]
+	return r.buf[i:r.size:r.size], r.buf[: i+k-r.size : i+k-r.size]
 }
 
-// clear zeroes the slots of positions [p, p+k).
+// clear zeroes the slots of positions [p, p+k), so that the ring keeps no
+// reference to what they held.
 func (r *SPSC[T]) clear(p, k uint64) {
 	a, b := r.span(p, k)
 	clear(a)
@@ -234,11 +323,11 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 	return r.span(t, k)
 }
 
-// Commit publishes the first k slots of the last Reservation to the
-// consumer, which sees them in order. k must not exceed what Reserve
-// returned, and no other enqueue may have run since; otherwise Commit
-// publishes nothing and returns an error wrapping ErrSpan. On a ring closed
-// since the Reserve, it publishes nothing and returns ErrClosed.
+// Commit publishes the first k slots of the last Reserve to the consumer,
+// which sees them in order, with one atomic store. k must not exceed what
+// Reserve returned, and no other enqueue may have run since; otherwise
+// Commit publishes nothing and returns an error wrapping ErrSpan. On a ring
+// closed since the Reserve, it publishes nothing and returns ErrClosed.
 func (r *SPSC[T]) Commit(k int) error {
 	t := r.tail.Load()
 	switch {
@@ -272,6 +361,9 @@ func (r *SPSC[T]) Peek(n int) (first, second []T) {
 	}
 	h := r.head.Load()
 	k := r.avail(h, uint64(n))
+	if k == 0 && r.inFlight(h) {
+		k = r.avail(h, uint64(n))
+	}
 	r.peekPos, r.peekLen = h, k
 	if k == 0 {
 		return nil, nil
@@ -280,9 +372,10 @@ func (r *SPSC[T]) Peek(n int) (first, second []T) {
 }
 
 // Release removes the first k elements that the last Peek handed out,
-// clears their slots and gives them back to the producer. k must not exceed
-// what Peek returned, and no other dequeue may have run since; otherwise
-// nothing is released and the error wraps ErrSpan.
+// clears their slots and gives them back to the producer with one atomic
+// store. k must not exceed what Peek returned, and no other dequeue may
+// have run since; otherwise nothing is released and the error wraps
+// ErrSpan.
 func (r *SPSC[T]) Release(k int) error {
 	h := r.head.Load()
 	switch {
@@ -293,7 +386,6 @@ func (r *SPSC[T]) Release(k int) error {
 	}
 	r.peekLen = 0
 	if k > 0 {
-		r.clear(h, uint64(k))
 		r.release(h, uint64(k))
 	}
 	return nil
@@ -324,6 +416,7 @@ func (r *SPSC[T]) Dequeue(ctx context.Context) (T, error) {
 // ErrClosed), while dequeues go on taking what is left. Every waiting
 // Enqueue and Dequeue is woken. Close is idempotent and always returns nil.
 func (r *SPSC[T]) Close() error {
+	r.closing.Store(true)
 	closeTail(&r.tail)
 	r.prodWait.WakeAll()
 	r.consWait.WakeAll()
