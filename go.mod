@@ -1,5 +1,8 @@
 module github.com/ringkit/ringkit
 
-go 1.26.0
+go 1.25.0
 
-require golang.org/x/sys v0.50.0 // indirect
+require (
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.44.0
+)

@@ -17,10 +17,15 @@
 //
 // Every operation is linearizable: it takes effect at one instant between
 // its call and its return, and "full" or "empty" is reported only if the
-// ring was full or empty at that instant. Elements of one producer are
-// dequeued in the order that producer enqueued them. An enqueue
-// synchronizes before the dequeue that returns its element (the Go memory
-// model's "synchronized before"): what the producer wrote before enqueueing
+// ring was full or empty at that instant. A burst moves as many elements as
+// fit (or as are there) when it claims its slots; a concurrent operation may
+// free more room (or add more elements) before the burst returns, so a burst
+// can move fewer than the ring could take by then, but it moves none only
+// if the ring was full (or empty) at some instant during the call. Bulk
+// operations are all or nothing. Elements of one producer are dequeued in
+// the order that producer enqueued them. An enqueue synchronizes before the
+// dequeue that returns its element (the Go memory model's "synchronized
+// before"): what the producer wrote before enqueueing
 // is visible to the consumer after dequeueing.
 //
 // Cap is exactly the capacity asked for. A dequeued slot is cleared, so the

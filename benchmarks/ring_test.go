@@ -1,0 +1,165 @@
+package benchmarks
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// A suite is what one benchmark function covers: the shapes its ring type
+// allows, and ringkit's ring with the peers that fit those shapes. xsync's
+// bounded MPMCQueue stands in for MPSC and SPMC, as it has no bounded queue
+// specialized for them; Workiva's RingBuffer is MPMC throughout.
+type suite struct {
+	name   string
+	shapes []shape
+	impls  []impl
+}
+
+func spscSuite() suite {
+	return suite{"SPSC",
+		[]shape{uncontended, pc(1, 1)},
+		[]impl{ringkitSPSC(), chanImpl(), xsyncSPSC(), workiva()}}
+}
+
+func mpscSuite() suite {
+	return suite{"MPSC",
+		[]shape{uncontended, pc(1, 1), pc(4, 1), pc(16, 1)},
+		[]impl{ringkitMPSC(), chanImpl(), xsyncMPMC(), workiva()}}
+}
+
+func spmcSuite() suite {
+	return suite{"SPMC",
+		[]shape{uncontended, pc(1, 1), pc(1, 4), pc(1, 16)},
+		[]impl{ringkitSPMC(), chanImpl(), xsyncMPMC(), workiva()}}
+}
+
+func mpmcSuite() suite {
+	return suite{"MPMC",
+		[]shape{uncontended, pc(1, 1), pc(4, 4), pc(16, 16)},
+		[]impl{ringkitMPMC(), chanImpl(), xsyncMPMC(), workiva()}}
+}
+
+func BenchmarkSPSC(b *testing.B) { bench(b, spscSuite()) }
+func BenchmarkMPSC(b *testing.B) { bench(b, mpscSuite()) }
+func BenchmarkSPMC(b *testing.B) { bench(b, spmcSuite()) }
+func BenchmarkMPMC(b *testing.B) { bench(b, mpmcSuite()) }
+
+// TestSmoke runs every loop the benchmarks time, briefly, and checks that
+// each element sent was received exactly once. The counts are not multiples
+// of the burst or of the number of goroutines, and exceed the capacity, so
+// partial bursts, uneven shares and full and empty queues all occur.
+func TestSmoke(t *testing.T) {
+	const (
+		roundTrips = 101
+		elements   = 10_007
+	)
+	for _, s := range []suite{spscSuite(), mpscSuite(), spmcSuite(), mpmcSuite()} {
+		for _, sh := range s.shapes {
+			for _, burst := range bursts {
+				for _, im := range s.impls {
+					t.Run(fmt.Sprintf("%s/%s/burst=%d/%s", s.name, sh.name, burst, im.name), func(t *testing.T) {
+						if sh == uncontended {
+							var calls uint64
+							more := func() bool { calls++; return calls <= roundTrips }
+							n, sum := im.roundTrip(more, burst)
+							want := min(calls, roundTrips) * uint64(burst)
+							if err := verify(want, want, n, sum); err != nil {
+								t.Fatal(err)
+							}
+							return
+						}
+						p := im.pipe(burst)
+						defer p.close()
+						sent, got, sum := pump(p, sh.producers, sh.consumers, elements, func() {})
+						if err := verify(elements, sent, got, sum); err != nil {
+							t.Fatal(err)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestVerify checks that the check the benchmarks rely on rejects a run that
+// lost, duplicated or corrupted an element.
+func TestVerify(t *testing.T) {
+	const n = 1000
+	good := triangle(n)
+	for _, tc := range []struct {
+		name           string
+		sent, got, sum uint64
+		wantErr        bool
+	}{
+		{"correct", n, n, good, false},
+		{"producer stopped early", n - 1, n - 1, good - n, true},
+		{"lost one", n, n - 1, good - 7, true},
+		{"duplicated one in place of another", n, n, good - 7 + 8, true},
+		{"zero value in place of one", n, n, good - 7, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := verify(n, tc.sent, tc.got, tc.sum)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("verify(%d, %d, %d, %d) = %v, want error: %t", uint64(n), tc.sent, tc.got, tc.sum, err, tc.wantErr)
+			}
+		})
+	}
+	if got := triangle(n); got != n*(n+1)/2 {
+		t.Errorf("triangle(%d) = %d, want %d", n, got, n*(n+1)/2)
+	}
+}
+
+// TestSplit checks that shares sum to the whole and differ by at most one,
+// so that no consumer waits for an element no producer sends.
+func TestSplit(t *testing.T) {
+	for _, n := range []uint64{0, 1, 15, 16, 17, 10_007} {
+		for _, k := range []int{1, 4, 16} {
+			shares := split(n, k)
+			var sum, lo, hi uint64 = 0, shares[0], shares[0]
+			for _, s := range shares {
+				sum += s
+				lo, hi = min(lo, s), max(hi, s)
+			}
+			if len(shares) != k || sum != n || hi-lo > 1 {
+				t.Errorf("split(%d, %d) = %v, want %d shares summing to %d within one of each other", n, k, shares, k, n)
+			}
+		}
+	}
+}
+
+// TestCopiesAgree checks that the per-type copies of the loops (see impl)
+// are still one loop under different type names: a change made to one copy
+// and not the others would make the benchmarks compare different work.
+func TestCopiesAgree(t *testing.T) {
+	for _, c := range []struct {
+		file, prefix string
+		types        []string
+	}{
+		{"ringkit_test.go", "ringkit", []string{"SPSC", "MPSC", "SPMC", "MPMC"}},
+		{"peers_test.go", "xsync", []string{"SPSC", "MPMC"}},
+	} {
+		src, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// body returns the function that makes the impl of typ, with the
+		// type's name replaced by T.
+		body := func(typ string) string {
+			decl := "func " + c.prefix + typ + "() impl {"
+			_, fn, ok := strings.Cut(string(src), decl)
+			fn, _, closed := strings.Cut(fn, "\n}\n")
+			if !ok || !closed {
+				t.Fatalf("%s: no %s ... } found", c.file, decl)
+			}
+			return strings.ReplaceAll(fn, typ, "T")
+		}
+		want := body(c.types[0])
+		for _, typ := range c.types[1:] {
+			if body(typ) != want {
+				t.Errorf("%s: %s%s is not a copy of %s%s with the type renamed", c.file, c.prefix, typ, c.prefix, c.types[0])
+			}
+		}
+	}
+}
