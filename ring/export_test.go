@@ -20,3 +20,29 @@ func (r *core[T]) SetPos(p uint64) {
 
 // WrapPoint is the position at which the counters wrap.
 const WrapPoint = posMask + 1
+
+// Slots returns a copy of every slot's value in slot order, so that tests
+// can check that the slots outside [head, tail) are cleared. It must not
+// run concurrently with other operations.
+func (r *SPSC[T]) Slots() []T { return append([]T(nil), r.buf...) }
+
+// Slots returns a copy of every slot's value in slot order, as SPSC.Slots.
+func (r *core[T]) Slots() []T {
+	vals := make([]T, len(r.slots))
+	for i := range r.slots {
+		vals[i] = r.slots[i].val
+	}
+	return vals
+}
+
+// Parked reports whether some producer and some consumer is registered to
+// park (between wait.Queue.Prepare and its end).
+func (r *SPSC[T]) Parked() (producers, consumers bool) {
+	return r.prodWait.Waiting(), r.consWait.Waiting()
+}
+
+// Parked reports whether some producer and some consumer is registered to
+// park, as SPSC.Parked.
+func (r *core[T]) Parked() (producers, consumers bool) {
+	return r.prodWait.Waiting(), r.consWait.Waiting()
+}

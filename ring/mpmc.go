@@ -46,19 +46,28 @@ type SPMC[T any] struct{ core[T] }
 // NewMPMC returns an empty MPMC that holds exactly capacity elements.
 func NewMPMC[T any](capacity int) (*MPMC[T], error) {
 	r := new(MPMC[T])
-	return r, r.init(capacity)
+	if err := r.init(capacity); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // NewMPSC returns an empty MPSC that holds exactly capacity elements.
 func NewMPSC[T any](capacity int) (*MPSC[T], error) {
 	r := new(MPSC[T])
-	return r, r.init(capacity)
+	if err := r.init(capacity); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // NewSPMC returns an empty SPMC that holds exactly capacity elements.
 func NewSPMC[T any](capacity int) (*SPMC[T], error) {
 	r := new(SPMC[T])
-	return r, r.init(capacity)
+	if err := r.init(capacity); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // core is the multi-producer multi-consumer ring behind MPMC, MPSC and SPMC.

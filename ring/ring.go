@@ -53,6 +53,7 @@ func slotCount(capacity int, elemSize uintptr) (uint64, error) {
 		return 0, fmt.Errorf("%w: %d (want 1..%d)", ErrCapacity, capacity, MaxCapacity)
 	}
 	n := uint64(1) << bits.Len64(uint64(capacity)-1)
+	n = max(n, 2) // one slot cannot tell "holds p" (seq p+1) from "free for p+1" (seq p+1)
 	if hi, lo := bits.Mul64(n, uint64(elemSize)); hi != 0 || lo > maxRingBytes {
 		return 0, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrCapacity, n, elemSize, uint64(maxRingBytes))
 	}

@@ -312,6 +312,7 @@ func (r *SPSC[T]) clear(p, k uint64) {
 func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 	r.resvLen = 0
 	t := r.tail.Load()
+	r.resvPos = t &^ closedBit
 	if t&closedBit != 0 || n <= 0 {
 		return nil, nil
 	}
@@ -356,10 +357,11 @@ func (r *SPSC[T]) Commit(k int) error {
 // dequeue. Release(k) then removes the first k of them.
 func (r *SPSC[T]) Peek(n int) (first, second []T) {
 	r.peekLen = 0
+	h := r.head.Load()
+	r.peekPos = h
 	if n <= 0 {
 		return nil, nil
 	}
-	h := r.head.Load()
 	k := r.avail(h, uint64(n))
 	if k == 0 && r.inFlight(h) {
 		k = r.avail(h, uint64(n))
