@@ -1,0 +1,27 @@
+// Package frame builds valid Ethernet frames for tests, traffic generators
+// and protocol endpoints, and verifies their checksums.
+//
+// A Spec describes a frame layer by layer: Ethernet II, zero to two VLAN
+// tags, IPv4 (options, fragment fields) or IPv6 (hop-by-hop, routing,
+// fragment and destination-options extension headers), then TCP (options,
+// flags, sequence numbers), UDP, ICMP or ICMPv6, and a payload. Build
+// appends the frame to a caller's slice, filling in every length and
+// checksum (the IPv4 header checksum, and the TCP, UDP and ICMPv6 checksums
+// over the pseudo-header), and allocates nothing when the slice has room:
+//
+//	spec := frame.Spec{
+//		Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+//		Proto: frame.ProtoTCP, SrcPort: 40000, DstPort: 80,
+//		TCPFlags: frame.TCPSyn, PayloadLen: 6,
+//	}
+//	buf := make([]byte, 0, 2048)
+//	buf = frame.Build(buf[:0], &spec) // reuse buf for the next frame
+//
+// Append is the same with an error for a Spec that cannot be built (options
+// too long, a frame over 65535 bytes); Build panics on such a Spec, as
+// regexp.MustCompile does, because a Spec is usually a constant of the
+// program. Verify walks a frame and checks every checksum it carries.
+//
+// The package is internal: nicsim's generators, the classify tests and the
+// migrate package's TCP endpoint share it.
+package frame
