@@ -1,0 +1,484 @@
+package jobring
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ringkit/ringkit/internal/wait"
+)
+
+// worker is one worker goroutine and its scan state.
+type worker[J, R any] struct {
+	r    *Ring[J, R]
+	id   int
+	spec Worker[J, R]
+	seat Seat
+	max  int // batch size
+
+	stop     chan struct{} // closed by StopWorker
+	stopOnce sync.Once
+	exited   chan struct{} // closed when run returns
+
+	// Scan state, owned by the worker goroutine. cursor is a position at
+	// or below every slot the worker may still take for a reason that can
+	// pass without gen moving (a job not yet published, a busy flow, a
+	// job it saw but did not claim); the slots below it were passed for
+	// lasting reasons (Decision.Lasting), or are claimed or done.
+	gen    uint64
+	cursor uint64
+	ro     *roster
+	cand   []cand
+	batch  []uint64
+	skip   [maxSkipped]uint32 // flow-table indices found busy in this scan
+	nskip  int
+	timer  *time.Timer
+	kinds  [MaxKinds]uint64 // jobs run per kind, mirrored into stats
+
+	stats workerStats
+}
+
+type cand struct {
+	p    uint64
+	key  uint8 // priority for Parallel jobs under Rules.Priority, else 0
+	flow int32 // flow-table index for Atomic jobs, else -1
+}
+
+func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
+	if ws.Batch == 0 {
+		ws.Batch = 8
+		if ws.Class == Coprocessor {
+			ws.Batch = 32
+		}
+	}
+	w := &worker[J, R]{
+		r: r, id: id, spec: ws,
+		seat:   Seat{Class: ws.Class, Kinds: ws.Kinds},
+		max:    ws.Batch,
+		stop:   make(chan struct{}),
+		exited: make(chan struct{}),
+		batch:  make([]uint64, ws.Batch),
+		gen:    ^uint64(0),
+	}
+	w.cand = make([]cand, max(ws.Batch, maxCand))
+	return w
+}
+
+// StopWorker stops worker id (its index in Config.Workers) and returns once
+// its goroutine has ended. The job it is running finishes; the jobs it has
+// claimed and not started go back to the ring for other permitted workers,
+// or fail with ErrWorkerStopped if no live worker may take them; so do
+// waiting jobs that only it could take. Stopping a stopped worker does
+// nothing. A Do that never returns makes StopWorker wait forever.
+func (r *Ring[J, R]) StopWorker(id int) error {
+	if id < 0 || id >= len(r.workers) {
+		return fmt.Errorf("%w: %d (have %d)", ErrUnknownWorker, id, len(r.workers))
+	}
+	w := r.workers[id]
+	w.stopOnce.Do(func() { close(w.stop) })
+	r.workWait.WakeAll()
+	<-w.exited
+	return nil
+}
+
+func (w *worker[J, R]) stopping() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *worker[J, R]) run() {
+	r := w.r
+	defer r.wg.Done()
+	defer close(w.exited)
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	var b wait.Backoff
+	for {
+		if w.stopping() || r.aborting.Load() {
+			w.leave(nil)
+			return
+		}
+		if n := w.claim(); n > 0 {
+			if !w.process(n) {
+				return
+			}
+			b = wait.Backoff{}
+			continue
+		}
+		if r.closed() && r.drained() {
+			return
+		}
+		if b.Spin() {
+			continue
+		}
+		q := r.workWait.Prepare()
+		if n := w.claim(); n > 0 {
+			r.workWait.Cancel(q)
+			if !w.process(n) {
+				return
+			}
+			b = wait.Backoff{}
+			continue
+		}
+		if w.stopping() || r.aborting.Load() || r.closed() && r.drained() {
+			r.workWait.Cancel(q)
+			continue
+		}
+		r.parked.Add(1)
+		select {
+		case <-q.C():
+			r.workWait.Done(q)
+		case <-w.stop:
+			r.workWait.Cancel(q)
+		}
+		r.parked.Add(-1)
+	}
+}
+
+// claim looks for jobs the rules let this worker take, from its cursor to
+// the tail, and claims up to a batch of them. It returns how many it
+// claimed, in w.batch.
+func (w *worker[J, R]) claim() int {
+	r := w.r
+	if g := r.gen.Load(); g != w.gen {
+		w.gen, w.ro, w.cursor = g, r.roster.Load(), r.head.Load()
+	}
+	if !w.ro.live[w.id] {
+		return 0
+	}
+	if h := r.head.Load(); int64(w.cursor-h) < 0 {
+		w.cursor = h
+	}
+	t := r.tail.Load() &^ closedBit
+	prio := r.pol.priority
+	limit := w.max
+	if prio {
+		limit = len(w.cand)
+	}
+	w.nskip = 0
+	nc := 0
+	stuck := t // lowest position that must be looked at again
+	p := w.cursor
+	for ; p != t && nc < limit; p++ {
+		s := &r.slots[p&r.mask]
+		st := s.state.Load()
+		if wordPos(st) != p&posMask48 {
+			continue // retired since the scan began
+		}
+		switch wordState(st) {
+		case stFree: // its producer is filling it
+			stuck = min(stuck, p)
+			continue
+		case stClaimed, stDone:
+			continue
+		}
+		k, pr, flow := unpackMeta(s.meta.Load())
+		fi := int32(-1)
+		kp := &r.pol.kinds[k%MaxKinds]
+		if kp.order == Atomic {
+			fi = int32(flowIndex(flow))
+		}
+		d := w.decide(k, flow, fi)
+		if d != Take {
+			if !d.Lasting() {
+				stuck = min(stuck, p)
+			}
+			continue
+		}
+		key := uint8(0)
+		if prio && kp.order == Parallel {
+			key = pr
+		}
+		w.cand[nc] = cand{p: p, key: key, flow: fi}
+		nc++
+	}
+	stuck = min(stuck, p)
+	if prio && nc > 1 {
+		sortCands(w.cand[:nc])
+	}
+	n := 0
+	for i := range nc {
+		c := &w.cand[i]
+		if n == w.max {
+			stuck = min(stuck, c.p)
+			continue
+		}
+		if c.flow >= 0 && !w.lockFlow(c.flow) {
+			stuck = min(stuck, c.p)
+			continue
+		}
+		s := &r.slots[c.p&r.mask]
+		if !s.state.CompareAndSwap(word(c.p, 0, stSubmitted), word(c.p, w.id, stClaimed)) {
+			if c.flow >= 0 {
+				w.unlockFlow(c.flow)
+			}
+			continue // another worker took it, or it was failed
+		}
+		if k := Kind(s.meta.Load()); r.pol.counted(k) {
+			r.backlog[k].Add(-1)
+		}
+		w.batch[n] = c.p
+		n++
+	}
+	w.cursor = stuck
+	return n
+}
+
+// decide applies the rules to the job of kind k and flow f (flow-table
+// index fi, or -1 if k is not Atomic).
+func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32) Decision {
+	r, ro := w.r, w.ro
+	if k >= MaxKinds {
+		return NoCapability
+	}
+	v := View{AffIndex: int(ro.aff[w.id][k]), AffCount: ro.holders[k], Holders: ro.holders[k]}
+	if r.pol.kinds[k].fallback && !w.seat.Kinds.Has(k) {
+		v.Backlog = int(r.backlog[k].Load())
+	}
+	if fi >= 0 {
+		v.FlowBusy = w.flowBusy(fi)
+	}
+	return r.pol.Decide(w.seat, k, flow, v)
+}
+
+// sortCands orders candidates by key, highest first, keeping submission
+// order among equal keys (insertion sort: a scan yields at most maxCand).
+func sortCands(cs []cand) {
+	for i := 1; i < len(cs); i++ {
+		c := cs[i]
+		j := i
+		for ; j > 0 && cs[j-1].key < c.key; j-- {
+			cs[j] = cs[j-1]
+		}
+		cs[j] = c
+	}
+}
+
+func flowIndex(flow uint32) uint32 { return (flow * 0x9E3779B1) >> (32 - 10) }
+
+// flowBusy reports whether another worker holds flow-table entry fi, or
+// this scan already passed a job of it (so that jobs of one flow start in
+// order).
+func (w *worker[J, R]) flowBusy(fi int32) bool {
+	for _, s := range w.skip[:w.nskip] {
+		if s == uint32(fi) {
+			return true
+		}
+	}
+	v := w.r.flows[fi].Load()
+	if v == 0 || v>>32 == uint64(w.id+1) {
+		return false
+	}
+	if w.nskip < len(w.skip) {
+		w.skip[w.nskip] = uint32(fi)
+		w.nskip++
+	}
+	return true
+}
+
+// lockFlow takes (or, if this worker holds it, takes again) entry fi.
+// Only the holder writes a non-zero entry; others CAS it from zero.
+func (w *worker[J, R]) lockFlow(fi int32) bool {
+	l := &w.r.flows[fi]
+	me := uint64(w.id+1) << 32
+	v := l.Load()
+	switch {
+	case v == 0:
+		if l.CompareAndSwap(0, me|1) {
+			return true
+		}
+	case v&^(1<<32-1) == me:
+		l.Store(v + 1)
+		return true
+	}
+	if w.nskip < len(w.skip) {
+		w.skip[w.nskip] = uint32(fi)
+		w.nskip++
+	}
+	return false
+}
+
+// unlockFlow releases one hold of entry fi, waking the workers that may
+// have passed jobs of it when the last hold goes.
+func (w *worker[J, R]) unlockFlow(fi int32) {
+	l := &w.r.flows[fi]
+	v := l.Load()
+	if v&(1<<32-1) > 1 {
+		l.Store(v - 1)
+		return
+	}
+	l.Store(0) // store-release: the flow's jobs may now be claimed by others
+	if w.r.workWait.Waiting() {
+		w.r.workWait.WakeAll()
+	}
+}
+
+// process runs the claimed batch. It returns false if the worker stopped
+// (it has then handed its unfinished jobs back and left the roster).
+func (w *worker[J, R]) process(n int) bool {
+	r := w.r
+	batch := w.batch[:n]
+	start := time.Now()
+	if w.spec.Class == Coprocessor {
+		if !w.model(batch) {
+			w.leave(batch)
+			return false
+		}
+	}
+	ran := 0
+	for i, p := range batch {
+		if i > 0 && (w.stopping() || r.aborting.Load()) {
+			w.record(start, ran, n)
+			r.afterDone()
+			w.leave(batch[i:])
+			return false
+		}
+		s := &r.slots[p&r.mask]
+		k, _, flow := unpackMeta(s.meta.Load())
+		err, panicked := w.call(k, s)
+		s.err = err
+		if r.pol.kinds[k%MaxKinds].order == Atomic {
+			w.unlockFlow(int32(flowIndex(flow)))
+		}
+		s.state.Store(word(p, w.id, stDone)) // store-release: publishes res and err to the retirer
+		w.kinds[k%MaxKinds]++
+		w.stats.kind[k%MaxKinds].Store(w.kinds[k%MaxKinds])
+		ran++
+		if err != nil {
+			w.stats.failed.Add(1)
+		}
+		if panicked {
+			w.record(start, ran, n)
+			r.afterDone()
+			w.leave(batch[i+1:])
+			return false
+		}
+	}
+	w.record(start, ran, n)
+	r.afterDone()
+	return true
+}
+
+// call runs Do on the job in s, turning a panic into ErrPanic.
+func (w *worker[J, R]) call(k Kind, s *slot[J, R]) (err error, panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: worker %q: %v", ErrPanic, w.spec.Name, v)
+			panicked = true
+		}
+	}()
+	return w.spec.Do(k, &s.job, &s.res), false
+}
+
+// model waits out a co-processor batch's modelled time, setup latency plus
+// cost per byte, parked. It returns false if the worker was stopped or the
+// ring aborted meanwhile.
+func (w *worker[J, R]) model(batch []uint64) bool {
+	d := w.spec.Setup
+	if w.spec.NsPerByte > 0 && w.spec.Size != nil {
+		bytes := 0
+		for _, p := range batch {
+			s := &w.r.slots[p&w.r.mask]
+			bytes += w.spec.Size(Kind(s.meta.Load()), &s.job)
+		}
+		d += time.Duration(float64(bytes) * w.spec.NsPerByte)
+	}
+	if d <= 0 {
+		return true
+	}
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return true
+	case <-w.stop:
+	case <-w.r.abort:
+	}
+	w.timer.Stop()
+	return false
+}
+
+func (w *worker[J, R]) record(start time.Time, ran, claimed int) {
+	w.stats.busy.Add(int64(time.Since(start)))
+	w.stats.jobs.Add(uint64(ran))
+	w.stats.batches.Add(1)
+	w.stats.batchHist[batchBucket(claimed)].Add(1)
+	if m := uint64(claimed); m > w.stats.batchMax.Load() {
+		w.stats.batchMax.Store(m)
+	}
+}
+
+// leave takes the worker out of the roster and hands back its claimed,
+// unstarted jobs: to the ring if some live worker may take them, else
+// failed with ErrWorkerStopped (ErrClosed when Shutdown gave up). It
+// also fails waiting jobs that no live worker may take any more.
+func (w *worker[J, R]) leave(unstarted []uint64) {
+	r := w.r
+	w.stats.stopped.Store(true)
+	if r.aborting.Load() {
+		// Shutdown gave up: the roster no longer matters, and Shutdown
+		// fails every waiting job with ErrClosed once the workers end.
+		for _, p := range unstarted {
+			s := &r.slots[p&r.mask]
+			k, _, flow := unpackMeta(s.meta.Load())
+			if r.pol.kinds[k%MaxKinds].order == Atomic {
+				w.unlockFlow(int32(flowIndex(flow)))
+			}
+			s.err = fmt.Errorf("job %d (kind %d), worker %q: %w", p, k, w.spec.Name, ErrClosed)
+			s.state.Store(word(p, w.id, stDone))
+		}
+		if len(unstarted) > 0 {
+			r.afterDone()
+		}
+		return
+	}
+	r.mu.Lock()
+	old := r.roster.Load()
+	if old.live[w.id] {
+		live := append([]bool(nil), old.live...)
+		live[w.id] = false
+		r.roster.Store(r.makeRoster(live))
+	}
+	r.mu.Unlock()
+	ro := r.roster.Load()
+	failed := false
+	for _, p := range unstarted {
+		s := &r.slots[p&r.mask]
+		k, _, flow := unpackMeta(s.meta.Load())
+		if r.pol.kinds[k%MaxKinds].order == Atomic {
+			w.unlockFlow(int32(flowIndex(flow)))
+		}
+		if k < MaxKinds && ro.takers[k] > 0 {
+			var zero R
+			s.res, s.err = zero, nil
+			if r.pol.counted(k) {
+				r.backlog[k].Add(1)
+			}
+			w.stats.requeued.Add(1)
+			s.state.Store(word(p, 0, stSubmitted)) // store-release: back to the ring
+			continue
+		}
+		s.err = fmt.Errorf("job %d (kind %d), worker %q: %w", p, k, w.spec.Name, ErrWorkerStopped)
+		s.state.Store(word(p, w.id, stDone))
+		failed = true
+	}
+	r.gen.Add(1) // cursors are stale: jobs came back and affinity moved
+	t := r.tail.Load() &^ closedBit
+	for p := r.head.Load(); int64(t-p) > 0; p++ {
+		s := &r.slots[p&r.mask]
+		st := s.state.Load()
+		if wordPos(st) != p&posMask48 || wordState(st) != stSubmitted {
+			continue
+		}
+		if k := Kind(s.meta.Load()); k >= MaxKinds || ro.takers[k] == 0 {
+			failed = r.failSlot(p, ErrNoWorker) || failed
+		}
+	}
+	if failed {
+		r.afterDone()
+	}
+	r.workWait.WakeAll()
+}
