@@ -1,0 +1,196 @@
+package jobring_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ringkit/ringkit/jobring"
+)
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// claimedBy waits until some job in [0, n) is claimed by worker w.
+func claimedBy(t *testing.T, r *jobring.Ring[uint64, res], n, w int) {
+	waitFor(t, "a claimed job", 5*time.Second, func() bool {
+		for p := range n {
+			if s, who := r.SlotState(uint64(p)); s == "claimed" && who == w {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestStopWorkerRequeues stops a co-processor while it holds a batch in
+// its modelled latency: another co-processor runs those jobs, and every
+// job completes without error, in order.
+func TestStopWorkerRequeues(t *testing.T) {
+	r := newRing(t, cfg{
+		Slots: 64,
+		Workers: []wk{
+			{Name: "dev0", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 8, Setup: 50 * time.Millisecond, Do: doer(0, nil)},
+			{Name: "dev1", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 8, Setup: time.Millisecond, Do: doer(1, nil)},
+		},
+	})
+	const n = 48
+	for i := range n {
+		r.TrySubmit(jobring.Task[uint64]{Job: uint64(i)})
+	}
+	claimedBy(t, r, n, 0)
+	if err := r.StopWorker(0); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, r, n, 10*time.Second)
+	checkInOrder(t, got, 0)
+	for _, c := range got {
+		if c.Err != nil || c.Worker != 1 {
+			t.Errorf("seq %d: worker %d err %v; want every job run by dev1", c.Seq, c.Worker, c.Err)
+		}
+	}
+	st := r.Stats().Workers[0]
+	if !st.Stopped || st.Requeued == 0 || st.Jobs != 0 {
+		t.Errorf("dev0 stats %+v: want stopped, jobs handed back, none run", st)
+	}
+}
+
+// TestStopOnlyWorkerFails stops the only worker of a kind mid-batch: its
+// claimed jobs fail with ErrWorkerStopped, the waiting ones and later
+// submissions with ErrNoWorker; the producer sees every one.
+func TestStopOnlyWorkerFails(t *testing.T) {
+	r := newRing(t, cfg{
+		Slots: 64,
+		Workers: []wk{
+			{Name: "dev", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 8, Setup: time.Hour, Do: doer(0, nil)},
+			{Name: "core", Kinds: jobring.Kinds(1), Do: doer(1, nil)},
+		},
+	})
+	ts := make([]jobring.Task[uint64], 20)
+	for i := range ts {
+		ts[i].Job = uint64(i)
+	}
+	r.SubmitBurst(ts)
+	claimedBy(t, r, 20, 0)
+	time.Sleep(10 * time.Millisecond) // let the batch's claim finish
+	claimed := 0
+	for p := range 20 {
+		if s, _ := r.SlotState(uint64(p)); s == "claimed" {
+			claimed++
+		}
+	}
+	if err := r.StopWorker(0); err != nil {
+		t.Fatal(err)
+	}
+	r.TrySubmit(jobring.Task[uint64]{Job: 20})
+	r.TrySubmit(jobring.Task[uint64]{Kind: 1, Job: 21})
+	got := collect(t, r, 22, 5*time.Second)
+	checkInOrder(t, got, 0)
+	var stopped, noWorker int
+	for _, c := range got[:21] {
+		switch {
+		case errors.Is(c.Err, jobring.ErrWorkerStopped):
+			stopped++
+		case errors.Is(c.Err, jobring.ErrNoWorker):
+			noWorker++
+		default:
+			t.Errorf("seq %d: err %v, want ErrWorkerStopped or ErrNoWorker", c.Seq, c.Err)
+		}
+	}
+	if stopped != claimed || noWorker != 21-claimed {
+		t.Errorf("%d ErrWorkerStopped and %d ErrNoWorker, want %d (the claimed batch) and %d", stopped, noWorker, claimed, 21-claimed)
+	}
+	if c := got[21]; c.Err != nil || c.Worker != 1 {
+		t.Errorf("kind 1 job: worker %d err %v, want the core", c.Worker, c.Err)
+	}
+	if err := r.StopWorker(5); !errors.Is(err, jobring.ErrUnknownWorker) {
+		t.Errorf("StopWorker(5) = %v, want ErrUnknownWorker", err)
+	}
+}
+
+// TestPanicStopsWorker: a Do that panics fails its job with ErrPanic and
+// its worker stops; the rest of its batch, and later jobs, go to a core
+// through the fallback (no holder of the kind is left).
+func TestPanicStopsWorker(t *testing.T) {
+	bad := doer(0, nil)
+	r := newRing(t, cfg{
+		Slots: 64,
+		Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0}}},
+		Workers: []wk{
+			{Name: "bad", Kinds: jobring.Kinds(0), Batch: 8, Do: func(k jobring.Kind, j *uint64, v *res) error {
+				if *j == 2 {
+					panic("bad job")
+				}
+				return bad(k, j, v)
+			}},
+			{Name: "good", Kinds: jobring.Kinds(1), Do: doer(1, nil)},
+		},
+	})
+	ts := make([]jobring.Task[uint64], 8)
+	for i := range ts {
+		ts[i].Job = uint64(i)
+	}
+	r.SubmitBurst(ts)
+	if _, err := r.Submit(context.Background(), jobring.Task[uint64]{Job: 8}); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, r, 9, 5*time.Second)
+	checkInOrder(t, got, 0)
+	for _, c := range got {
+		switch {
+		case c.Seq < 2 && (c.Err != nil || c.Worker != 0):
+			t.Errorf("seq %d: worker %d err %v, want run by bad", c.Seq, c.Worker, c.Err)
+		case c.Seq == 2 && !errors.Is(c.Err, jobring.ErrPanic):
+			t.Errorf("seq 2: err %v, want ErrPanic", c.Err)
+		case c.Seq > 2 && (c.Err != nil || c.Worker != 1):
+			t.Errorf("seq %d: worker %d err %v, want run by good", c.Seq, c.Worker, c.Err)
+		}
+	}
+	if st := r.Stats().Workers[0]; !st.Stopped || st.Failed != 1 {
+		t.Errorf("bad's stats %+v: want stopped with one failure", st)
+	}
+}
+
+// TestRunningJobFinishes: a core stopped while running a job finishes it;
+// the jobs it claimed behind it go to the other core.
+func TestRunningJobFinishes(t *testing.T) {
+	gate := make(chan struct{})
+	started := make(chan struct{}, 1)
+	hook := func(k jobring.Kind, job uint64) {
+		if job == 0 {
+			started <- struct{}{}
+			<-gate
+		}
+	}
+	r := newRing(t, cfg{
+		Slots: 64,
+		Workers: []wk{
+			{Name: "c0", Kinds: jobring.Kinds(0), Batch: 8, Do: doer(0, hook)},
+			{Name: "c1", Kinds: jobring.Kinds(1), Do: doer(1, nil)},
+		},
+		Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0}}},
+	})
+	ts := make([]jobring.Task[uint64], 8)
+	for i := range ts {
+		ts[i].Job = uint64(i)
+	}
+	r.SubmitBurst(ts)
+	<-started
+	stopped := make(chan error)
+	go func() { stopped <- r.StopWorker(0) }()
+	time.Sleep(5 * time.Millisecond)
+	close(gate)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, r, 8, 5*time.Second)
+	checkInOrder(t, got, 0)
+	if got[0].Err != nil || got[0].Worker != 0 {
+		t.Errorf("running job: worker %d err %v, want finished by c0", got[0].Worker, got[0].Err)
+	}
+	for _, c := range got[1:] {
+		if c.Err != nil || c.Worker != 1 {
+			t.Errorf("seq %d: worker %d err %v, want c1 through the fallback", c.Seq, c.Worker, c.Err)
+		}
+	}
+}
