@@ -206,8 +206,8 @@ func TestPriority(t *testing.T) {
 		mu.Unlock()
 	}
 	r := newRing(t, cfg{
-		Slots: 32,
-		Rules: jobring.Rules{Priority: true, Kinds: []jobring.KindRule{{Kind: 0, Order: jobring.Parallel}, {Kind: 1, Order: jobring.Ordered}}},
+		Slots:   32,
+		Rules:   jobring.Rules{Priority: true, Kinds: []jobring.KindRule{{Kind: 0, Order: jobring.Parallel}, {Kind: 1, Order: jobring.Ordered}}},
 		Workers: []wk{{Name: "core", Kinds: jobring.Kinds(0, 1), Batch: 1, Do: doer(0, hook)}},
 	})
 	r.TrySubmit(jobring.Task[uint64]{Job: 0})
