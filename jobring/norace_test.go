@@ -1,0 +1,5 @@
+//go:build !race
+
+package jobring_test
+
+const raceEnabled = false
