@@ -1,0 +1,218 @@
+package migrate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// Table is the destination's session table: the sessions by id, the
+// migration epoch it accepts records from, and the sequence number of the
+// last record applied. Replay into it is idempotent: a record at or below
+// Applied is skipped, so replaying a journal twice, or again after a crash
+// in the middle of a replay, ends in the same state.
+//
+// A Table is not safe for concurrent use.
+type Table struct {
+	Epoch    uint32
+	Applied  uint64 // sequence number of the last record applied (0: none)
+	Sessions map[uint64]*Session
+}
+
+// NewTable returns an empty table accepting records of the given epoch.
+func NewTable(epoch uint32) *Table {
+	return &Table{Epoch: epoch, Sessions: make(map[uint64]*Session)}
+}
+
+// ReplayStats counts what a replay did.
+type ReplayStats struct {
+	Applied uint64 // records applied
+	Skipped uint64 // records at or below Applied, already in the table
+	Sealed  bool   // the journal's seal was read (Restore only)
+}
+
+// Apply applies one record. It returns false, nil for a record already
+// applied (Seq <= Applied). A record is checked in full before it changes
+// anything: on error the table is unchanged. Errors name the record and
+// wrap ErrSeqGap (Seq > Applied+1), ErrStaleEpoch or ErrFutureEpoch (the
+// record's epoch is not the table's) or ErrBadRecord (it cannot apply to
+// the session it names).
+func (t *Table) Apply(r Record) (bool, error) {
+	if r.Seq <= t.Applied {
+		return false, nil
+	}
+	if r.Seq != t.Applied+1 {
+		return false, fmt.Errorf("migrate: replay %v: table has applied %d: %w", &r, t.Applied, ErrSeqGap)
+	}
+	switch {
+	case r.Epoch < t.Epoch:
+		return false, fmt.Errorf("migrate: replay %v: table epoch %d: %w", &r, t.Epoch, ErrStaleEpoch)
+	case r.Epoch > t.Epoch:
+		return false, fmt.Errorf("migrate: replay %v: table epoch %d: %w", &r, t.Epoch, ErrFutureEpoch)
+	}
+	if err := t.apply(&r); err != nil {
+		return false, fmt.Errorf("migrate: replay %v: %w", &r, err)
+	}
+	t.Applied = r.Seq
+	return true, nil
+}
+
+// Replay applies recs in order, skipping those already applied, and stops
+// at the first error.
+func (t *Table) Replay(recs []Record) (ReplayStats, error) {
+	var st ReplayStats
+	for _, r := range recs {
+		ok, err := t.Apply(r)
+		if err != nil {
+			return st, err
+		}
+		if ok {
+			st.Applied++
+		} else {
+			st.Skipped++
+		}
+	}
+	return st, nil
+}
+
+// Restore reads the journal b and replays it into t. A corrupt journal
+// (ErrCorrupt, ErrSeqGap) or one of another epoch (ErrStaleEpoch,
+// ErrFutureEpoch) changes nothing: the destination must not activate. A
+// record that cannot apply (ErrBadRecord) stops the replay there, with the
+// records before it applied and t.Applied naming the last. A torn tail replays the sound records before it and returns
+// the *TornTailError with the stats. Sealed is set when the whole journal,
+// seal included, was read.
+func Restore(t *Table, b []byte) (ReplayStats, error) {
+	recs, sealed, rerr := ReadAll(b)
+	if rerr != nil && recs == nil {
+		return ReplayStats{}, rerr
+	}
+	// Fence before changing anything: a journal of another epoch, or one
+	// that does not follow what the table holds, must leave it untouched.
+	for i := range recs {
+		r := &recs[i]
+		switch {
+		case r.Seq <= t.Applied:
+			continue
+		case r.Epoch < t.Epoch:
+			return ReplayStats{}, fmt.Errorf("migrate: restore %v: table epoch %d: %w", r, t.Epoch, ErrStaleEpoch)
+		case r.Epoch > t.Epoch:
+			return ReplayStats{}, fmt.Errorf("migrate: restore %v: table epoch %d: %w", r, t.Epoch, ErrFutureEpoch)
+		case i == 0 && r.Seq != t.Applied+1:
+			return ReplayStats{}, fmt.Errorf("migrate: restore %v: table has applied %d: %w", r, t.Applied, ErrSeqGap)
+		}
+	}
+	st, err := t.Replay(recs)
+	st.Sealed = sealed
+	if err != nil {
+		return st, err
+	}
+	return st, rerr
+}
+
+// payloadLen is the payload size of each fixed-size record type, -1 for
+// the types that carry bytes (a 4-byte sequence number and the data).
+var payloadLen = [16]int{RecClose: 0, RecState: stateLen, RecAck: ackLen, RecSend: -1, RecRecv: -1,
+	RecWindow: windowLen, RecTimestamp: timestampLen, RecCrypto: cryptoLen, RecTimers: timersLen}
+
+func (t *Table) apply(r *Record) error {
+	le := binary.LittleEndian
+	p := r.Payload
+	if r.Type == RecCreate {
+		s, err := DecodeSession(p)
+		if err != nil {
+			return err
+		}
+		if s.ID != r.Session {
+			return fmt.Errorf("payload holds session %d: %w", s.ID, ErrBadRecord)
+		}
+		if _, dup := t.Sessions[s.ID]; dup {
+			return fmt.Errorf("session exists: %w", ErrBadRecord)
+		}
+		t.Sessions[s.ID] = s
+		return nil
+	}
+	if r.Type == RecSeal {
+		return nil
+	}
+	s := t.Sessions[r.Session]
+	if s == nil {
+		return fmt.Errorf("no such session: %w", ErrBadRecord)
+	}
+	if n := payloadLen[r.Type&15]; n >= 0 && len(p) != n || n < 0 && len(p) < dataHdrLen {
+		return fmt.Errorf("payload of %d bytes: %w", len(p), ErrBadRecord)
+	}
+	switch r.Type {
+	case RecClose:
+		delete(t.Sessions, r.Session)
+	case RecState:
+		st, sndNxt, rcvNxt := TCPState(p[0]), le.Uint32(p[4:]), le.Uint32(p[8:])
+		extra := int64(seqDiff(s.SndUna, sndNxt)) - int64(len(s.SendQueue))
+		d := seqDiff(s.RcvNxt, rcvNxt)
+		switch {
+		case !st.Valid() || !allZero(p[1:4]):
+			return fmt.Errorf("state %d: %w", p[0], ErrBadRecord)
+		case extra < 0 || extra > 2:
+			return fmt.Errorf("snd_nxt %d with snd_una %d and %d bytes unacknowledged: %w",
+				sndNxt, s.SndUna, len(s.SendQueue), ErrBadRecord)
+		case d < 0 || d > 1:
+			return fmt.Errorf("rcv_nxt %d from %d: %w", rcvNxt, s.RcvNxt, ErrBadRecord)
+		}
+		s.State, s.SndNxt, s.RcvNxt = st, sndNxt, rcvNxt
+	case RecAck:
+		una := le.Uint32(p)
+		if !seqLEQ(s.SndUna, una) || !seqLEQ(una, s.SndNxt) {
+			return fmt.Errorf("ack %d outside [%d, %d]: %w", una, s.SndUna, s.SndNxt, ErrBadRecord)
+		}
+		k := min(int(seqDiff(s.SndUna, una)), len(s.SendQueue))
+		s.SendQueue = trimFront(s.SendQueue, k)
+		s.SndUna = una
+	case RecSend:
+		seq, data := le.Uint32(p), p[dataHdrLen:]
+		if seq != s.SndNxt || len(s.SendQueue)+len(data) > MaxQueue {
+			return fmt.Errorf("send %d bytes at %d, snd_nxt %d: %w", len(data), seq, s.SndNxt, ErrBadRecord)
+		}
+		s.SendQueue = appendBytes(s.SendQueue, data)
+		s.SndNxt += uint32(len(data))
+	case RecRecv:
+		seq, data := le.Uint32(p), p[dataHdrLen:]
+		if seq != s.RcvNxt || len(s.RecvQueue)+len(data) > MaxQueue {
+			return fmt.Errorf("receive %d bytes at %d, rcv_nxt %d: %w", len(data), seq, s.RcvNxt, ErrBadRecord)
+		}
+		s.RecvQueue = appendBytes(s.RecvQueue, data)
+		s.RcvNxt += uint32(len(data))
+	case RecWindow:
+		s.SndWnd, s.RcvWnd = le.Uint32(p[0:]), le.Uint32(p[4:])
+	case RecTimestamp:
+		s.TS.Recent, s.TS.LastSent = le.Uint32(p[0:]), le.Uint32(p[4:])
+	case RecCrypto:
+		if !allZero(p[4:8]) {
+			return fmt.Errorf("crypto reserved bytes: %w", ErrBadRecord)
+		}
+		s.Crypto = &Crypto{KeyEpoch: le.Uint32(p[0:]), TxSeq: le.Uint64(p[8:]), RxSeq: le.Uint64(p[16:])}
+	case RecTimers:
+		ka, rt, rto := time.Duration(le.Uint64(p[0:])), time.Duration(le.Uint64(p[8:])), time.Duration(le.Uint64(p[16:]))
+		if ka < 0 || rt < 0 || rto < 0 {
+			return fmt.Errorf("negative timer: %w", ErrBadRecord)
+		}
+		s.Timers.KeepaliveIn, s.Timers.RetransmitIn, s.Timers.RTO = ka, rt, rto
+	}
+	return nil
+}
+
+// trimFront drops the first k bytes of q; an emptied queue is nil, as a
+// decoded one is.
+func trimFront(q []byte, k int) []byte {
+	if k >= len(q) {
+		return nil
+	}
+	return q[k:]
+}
+
+// appendBytes copies data onto q (data aliases journal bytes).
+func appendBytes(q, data []byte) []byte {
+	if len(data) == 0 {
+		return q
+	}
+	return append(q, data...)
+}

@@ -1,0 +1,515 @@
+package migrate
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Source is what a Sender sends: a byte stream of known size read at
+// offsets, such as a *bytes.Reader over an encoded Table (the pre-copy) or
+// a sealed *Journal. If it also has Release(off int64), the Sender calls it
+// as the receiver acknowledges bytes, so a journal's room comes back.
+type Source interface {
+	ReadAt(p []byte, off int64) (int, error)
+	Size() int64
+}
+
+// TransferConfig tunes the chunk protocol. Zero fields take the defaults.
+type TransferConfig struct {
+	ChunkSize  int           // bytes per chunk; default 32 KiB, at most MaxChunk
+	Window     int           // chunks in flight before an acknowledgement; default 16
+	Timeout    time.Duration // without progress before resending from the last acknowledged chunk; default 200ms
+	MaxRetries int           // timeouts in a row before ErrStalled; default 20
+}
+
+func (c TransferConfig) withDefaults() (TransferConfig, error) {
+	if c.ChunkSize == 0 {
+		c.ChunkSize = 32 << 10
+	}
+	if c.Window == 0 {
+		c.Window = 16
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 200 * time.Millisecond
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 20
+	}
+	if c.ChunkSize < 0 || c.ChunkSize > MaxChunk || c.Window < 0 || c.Timeout < 0 || c.MaxRetries < 0 {
+		return c, fmt.Errorf("migrate: transfer config %+v out of range", c)
+	}
+	return c, nil
+}
+
+// TransferStats counts what one side of a transfer did, over all its
+// connections.
+type TransferStats struct {
+	Bytes       int64  // frame bytes written, headers and resends included
+	Chunks      uint64 // data chunks written, resends included
+	Retransmits uint64 // data chunks written again
+	Timeouts    uint64 // resends for lack of progress
+	Naks        uint64 // NAKs received (sender) or sent (receiver)
+	Duplicates  uint64 // chunks received again and discarded (receiver)
+	OutOfOrder  uint64 // chunks received ahead of a gap and discarded (receiver)
+	Connections uint64 // connections used (Send or Receive, then each Resume)
+}
+
+// Sender moves one Source to a Receiver over any io.ReadWriter as
+// numbered chunks, go-back-N: up to Window chunks are in flight; the
+// receiver acknowledges cumulatively, NAKs the first gap it sees, and
+// discards duplicates; after Timeout without progress the sender resends
+// from the last acknowledged chunk. When the connection fails, Send
+// returns an error wrapping ErrConnection, and Resume with a new
+// connection goes on from the last acknowledged chunk (the receiver says
+// which in its greeting).
+//
+// Each frame is written with one Write call. The connection must not lose,
+// duplicate or reorder bytes inside a frame (a stream such as TCP never
+// does; the protocol recovers from whole frames lost, duplicated or
+// reordered). Send and Resume start one goroutine that reads
+// acknowledgements; it has ended when they return. On failure they close
+// rw if it is an io.Closer, to end that goroutine, so rw's Read must return
+// once it is closed (as a net.Conn's does).
+//
+// A Sender is used by one goroutine at a time.
+type Sender struct {
+	cfg    TransferConfig
+	src    Source
+	stream uint64
+	size   int64
+	total  uint64 // chunks
+	acked  uint64 // chunks the receiver holds (next one it expects)
+	high   uint64 // chunks ever sent, to count resends
+	buf    []byte
+	stats  TransferStats
+	done   bool
+}
+
+// NewSender returns a Sender of src as the stream named stream (the
+// receiver checks the name, so a pre-copy is not taken for a journal). A
+// Source with a Sealed method (a *Journal) must be sealed.
+func NewSender(stream uint64, src Source, cfg TransferConfig) (*Sender, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := src.(interface{ Sealed() bool }); ok && !s.Sealed() {
+		return nil, fmt.Errorf("migrate: sender of stream %d: journal not sealed", stream)
+	}
+	size := src.Size()
+	return &Sender{
+		cfg: cfg, src: src, stream: stream, size: size,
+		total: uint64((size + int64(cfg.ChunkSize) - 1) / int64(cfg.ChunkSize)),
+		buf:   make([]byte, cfg.ChunkSize),
+	}, nil
+}
+
+// Stats returns the counts so far.
+func (s *Sender) Stats() TransferStats { return s.stats }
+
+// Acked is the number of bytes the receiver has acknowledged.
+func (s *Sender) Acked() int64 { return min(int64(s.acked)*int64(s.cfg.ChunkSize), s.size) }
+
+// Done reports whether the receiver acknowledged everything and the end.
+func (s *Sender) Done() bool { return s.done }
+
+// Send sends the stream over rw. It returns nil when the receiver holds
+// every byte and has acknowledged the end; ErrConnection (call Resume),
+// ErrStalled, ErrProtocol or ctx.Err() otherwise.
+func (s *Sender) Send(ctx context.Context, rw io.ReadWriter) error { return s.run(ctx, rw) }
+
+// Resume goes on with a new connection after Send or Resume failed, from
+// the last chunk the receiver acknowledged.
+func (s *Sender) Resume(ctx context.Context, rw io.ReadWriter) error { return s.run(ctx, rw) }
+
+// acks is what the acknowledgement goroutine has seen, shared with the
+// sending goroutine under mu. The reader never blocks on the sender (a
+// full channel could deadlock a synchronous connection): it records the
+// latest state and pokes notify, a channel of one.
+type acks struct {
+	mu       sync.Mutex
+	hello    bool   // a greeting arrived
+	ack      uint64 // highest cumulative acknowledgement
+	nak      uint64 // chunk named by the latest NAK
+	nakCount uint64 // NAKs seen
+	bye      bool   // the end is acknowledged
+	err      error  // the reader failed
+	notify   chan struct{}
+}
+
+func (a *acks) poke() {
+	select {
+	case a.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sender) readAcks(ctx context.Context, rw io.ReadWriter, a *acks) {
+	fr := frameReader{r: rw, max: helloLen}
+	for {
+		f, err := fr.read()
+		a.mu.Lock()
+		switch {
+		case err != nil:
+			a.err = err
+		case f.kind == kindHelloAck && len(f.payload) == 8 && binary.LittleEndian.Uint64(f.payload) == s.stream && f.seq <= s.total:
+			a.hello = true
+			a.ack = max(a.ack, f.seq)
+		case f.kind == kindAck && f.seq <= s.total && len(f.payload) == 0:
+			a.ack = max(a.ack, f.seq)
+		case f.kind == kindNak && f.seq <= s.total && len(f.payload) == 0:
+			a.nak = f.seq
+			a.nakCount++
+		case f.kind == kindByeAck && len(f.payload) == 0:
+			a.bye = true
+		default:
+			a.err = fmt.Errorf("migrate: stream %d: unexpected frame kind %d seq %d (%d bytes) from the receiver: %w",
+				s.stream, f.kind, f.seq, len(f.payload), ErrProtocol)
+		}
+		stop := a.err != nil || a.bye
+		a.mu.Unlock()
+		a.poke()
+		if stop || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
+	if s.done {
+		return nil
+	}
+	s.stats.Connections++
+	a := &acks{notify: make(chan struct{}, 1)}
+	readerDone := make(chan struct{})
+	rctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer close(readerDone)
+		s.readAcks(rctx, rw, a)
+	}()
+	stopClose := context.AfterFunc(ctx, func() { closeRW(rw) })
+	defer func() {
+		stopClose()
+		cancel()
+		if err != nil {
+			closeRW(rw)
+		}
+		<-readerDone
+	}()
+
+	fw := frameWriter{w: rw, buf: make([]byte, 0, frameHeader+s.cfg.ChunkSize)}
+	timer := time.NewTimer(s.cfg.Timeout)
+	defer timer.Stop()
+	retries := 0
+	wait := func() (bool, error) { // true: woken by the reader; false: timeout
+		select {
+		case <-a.notify:
+			return true, nil
+		case <-timer.C:
+			retries++
+			s.stats.Timeouts++
+			if retries > s.cfg.MaxRetries {
+				return false, fmt.Errorf("migrate: stream %d: no progress at chunk %d of %d after %d timeouts of %v: %w",
+					s.stream, s.acked, s.total, s.cfg.MaxRetries, s.cfg.Timeout, ErrStalled)
+			}
+			timer.Reset(s.cfg.Timeout)
+			return false, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	progress := func() { retries = 0; timer.Reset(s.cfg.Timeout) }
+	snapshot := func() (hello bool, ack, nak, nakCount uint64, bye bool, err error) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.hello, a.ack, a.nak, a.nakCount, a.bye, a.err
+	}
+
+	// Greeting: the receiver answers with the next chunk it expects.
+	var hello [helloLen]byte
+	binary.LittleEndian.PutUint64(hello[0:], s.stream)
+	binary.LittleEndian.PutUint64(hello[8:], uint64(s.size))
+	binary.LittleEndian.PutUint32(hello[16:], uint32(s.cfg.ChunkSize))
+	for greeted := false; !greeted; {
+		if err := s.count(fw.write(kindHello, 0, hello[:]), len(hello)); err != nil {
+			return err
+		}
+		for {
+			woken, err := wait()
+			if err != nil {
+				return err
+			}
+			if !woken {
+				break // resend the greeting
+			}
+			ok, ack, _, _, _, rerr := snapshot()
+			if rerr != nil {
+				return rerr
+			}
+			if ok {
+				s.advance(ack)
+				progress()
+				greeted = true
+				break
+			}
+		}
+	}
+
+	// Chunks, go-back-N.
+	next := s.acked
+	var nakSeen uint64
+	for s.acked < s.total {
+		for next < s.total && next < s.acked+uint64(s.cfg.Window) {
+			if err := s.sendChunk(&fw, next); err != nil {
+				return err
+			}
+			next++
+		}
+		woken, err := wait()
+		if err != nil {
+			return err
+		}
+		if !woken {
+			next = s.acked // timeout: resend from the last acknowledged chunk
+			continue
+		}
+		_, ack, nak, nakCount, _, rerr := snapshot()
+		if rerr != nil {
+			return rerr
+		}
+		if ack > s.acked {
+			s.advance(ack)
+			progress()
+		}
+		if nakCount != nakSeen {
+			s.stats.Naks += nakCount - nakSeen
+			nakSeen = nakCount
+			if nak >= s.acked && nak < next {
+				next = nak // the receiver saw a gap at nak: go back to it
+			}
+		}
+		next = max(next, s.acked)
+	}
+
+	// End: the receiver answers the bye and writes nothing after it.
+	for {
+		if err := s.count(fw.write(kindBye, s.total, nil), 0); err != nil {
+			return err
+		}
+		for {
+			woken, err := wait()
+			if err != nil {
+				return err
+			}
+			if !woken {
+				break
+			}
+			_, _, _, _, bye, rerr := snapshot()
+			if bye {
+				s.done = true
+				return nil
+			}
+			if rerr != nil {
+				return rerr
+			}
+		}
+	}
+}
+
+// advance records that the receiver holds every chunk below ack and
+// releases those bytes from a Source that can take them back.
+func (s *Sender) advance(ack uint64) {
+	if ack <= s.acked {
+		return
+	}
+	s.acked = ack
+	if r, ok := s.src.(interface{ Release(int64) }); ok {
+		r.Release(s.Acked())
+	}
+}
+
+func (s *Sender) sendChunk(fw *frameWriter, seq uint64) error {
+	off := int64(seq) * int64(s.cfg.ChunkSize)
+	n := int(min(int64(s.cfg.ChunkSize), s.size-off))
+	got, err := s.src.ReadAt(s.buf[:n], off)
+	if got < n {
+		return fmt.Errorf("migrate: stream %d: source read of chunk %d: %d of %d bytes: %w", s.stream, seq, got, n, err)
+	}
+	if seq < s.high {
+		s.stats.Retransmits++
+	} else {
+		s.high = seq + 1
+	}
+	s.stats.Chunks++
+	return s.count(fw.write(kindData, seq, s.buf[:n]), n)
+}
+
+func (s *Sender) count(err error, payload int) error {
+	if err == nil {
+		s.stats.Bytes += int64(frameHeader + payload)
+	}
+	return err
+}
+
+func closeRW(rw io.ReadWriter) {
+	if c, ok := rw.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// Receiver takes one stream from a Sender; see Sender for the protocol.
+// It keeps what it received across connections: after a failure, Resume
+// with the new connection the sender dialled.
+//
+// A Receiver is used by one goroutine at a time.
+type Receiver struct {
+	stream   uint64
+	maxSize  int64
+	size     int64
+	chunk    int
+	total    uint64
+	expected uint64 // next chunk wanted
+	nakFor   uint64 // expected+1 when a NAK for it was sent, so one gap gets one NAK
+	greeted  bool
+	done     bool
+	data     []byte
+	stats    TransferStats
+}
+
+// NewReceiver returns a Receiver for the stream named stream, of at most
+// maxSize bytes.
+func NewReceiver(stream uint64, maxSize int64) *Receiver {
+	return &Receiver{stream: stream, maxSize: maxSize}
+}
+
+// Done reports whether every byte arrived and the sender ended the transfer.
+func (r *Receiver) Done() bool { return r.done }
+
+// Data returns the stream's bytes once Done (nil before).
+func (r *Receiver) Data() []byte {
+	if !r.done {
+		return nil
+	}
+	return r.data
+}
+
+// Stats returns the counts so far.
+func (r *Receiver) Stats() TransferStats { return r.stats }
+
+// Receive serves the sender over rw until it ends the transfer (nil), the
+// connection fails (ErrConnection: call Resume with the next one), the
+// sender breaks the protocol (ErrProtocol) or ctx ends (rw is then closed
+// if it is an io.Closer).
+func (r *Receiver) Receive(ctx context.Context, rw io.ReadWriter) error { return r.run(ctx, rw) }
+
+// Resume serves a new connection after Receive or Resume failed, or after
+// the end if the sender missed the acknowledgement of it.
+func (r *Receiver) Resume(ctx context.Context, rw io.ReadWriter) error { return r.run(ctx, rw) }
+
+func (r *Receiver) run(ctx context.Context, rw io.ReadWriter) error {
+	r.stats.Connections++
+	stop := context.AfterFunc(ctx, func() { closeRW(rw) })
+	defer stop()
+	fr := frameReader{r: rw, max: MaxChunk}
+	fw := frameWriter{w: rw, buf: make([]byte, 0, frameHeader+8)}
+	reply := func(kind uint8, seq uint64, payload []byte) error {
+		err := fw.write(kind, seq, payload)
+		if err == nil {
+			r.stats.Bytes += int64(frameHeader + len(payload))
+		}
+		return err
+	}
+	for {
+		f, err := fr.read()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		switch f.kind {
+		case kindHello:
+			if err := r.greet(f); err != nil {
+				return err
+			}
+			var p [8]byte
+			binary.LittleEndian.PutUint64(p[:], r.stream)
+			err = reply(kindHelloAck, r.expected, p[:])
+		case kindData:
+			err = r.chunkIn(f, reply)
+		case kindBye:
+			if !r.greeted || r.expected != r.total || f.seq != r.total || len(f.payload) != 0 {
+				return fmt.Errorf("migrate: stream %d: end at chunk %d of %d, %d received: %w",
+					r.stream, f.seq, r.total, r.expected, ErrProtocol)
+			}
+			if err := reply(kindByeAck, r.total, nil); err != nil {
+				return err
+			}
+			r.done = true
+			return nil
+		default:
+			return fmt.Errorf("migrate: stream %d: frame kind %d from the sender: %w", r.stream, f.kind, ErrProtocol)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Receiver) greet(f frame) error {
+	if len(f.payload) != helloLen {
+		return fmt.Errorf("migrate: stream %d: greeting of %d bytes: %w", r.stream, len(f.payload), ErrProtocol)
+	}
+	le := binary.LittleEndian
+	stream, size, chunk := le.Uint64(f.payload[0:]), int64(le.Uint64(f.payload[8:])), int(le.Uint32(f.payload[16:]))
+	switch {
+	case stream != r.stream:
+		return fmt.Errorf("migrate: greeting for stream %d, want %d: %w", stream, r.stream, ErrProtocol)
+	case size < 0 || size > r.maxSize || chunk <= 0 || chunk > MaxChunk || !allZero(f.payload[20:]):
+		return fmt.Errorf("migrate: stream %d: greeting with size %d (max %d), chunk %d: %w",
+			stream, size, r.maxSize, chunk, ErrProtocol)
+	case r.greeted && (size != r.size || chunk != r.chunk):
+		return fmt.Errorf("migrate: stream %d: resumed with size %d chunk %d, was %d and %d: %w",
+			stream, size, chunk, r.size, r.chunk, ErrProtocol)
+	}
+	if !r.greeted {
+		r.greeted, r.size, r.chunk = true, size, chunk
+		r.total = uint64((size + int64(chunk) - 1) / int64(chunk))
+		r.data = make([]byte, 0, min(size, 64<<20))
+	}
+	return nil
+}
+
+func (r *Receiver) chunkIn(f frame, reply func(uint8, uint64, []byte) error) error {
+	if !r.greeted {
+		return fmt.Errorf("migrate: stream %d: chunk %d before the greeting: %w", r.stream, f.seq, ErrProtocol)
+	}
+	if f.seq >= r.total {
+		return fmt.Errorf("migrate: stream %d: chunk %d of %d: %w", r.stream, f.seq, r.total, ErrProtocol)
+	}
+	want := int(min(int64(r.chunk), r.size-int64(f.seq)*int64(r.chunk)))
+	if len(f.payload) != want {
+		return fmt.Errorf("migrate: stream %d: chunk %d of %d bytes, want %d: %w", r.stream, f.seq, len(f.payload), want, ErrProtocol)
+	}
+	switch {
+	case f.seq == r.expected:
+		r.data = append(r.data, f.payload...)
+		r.expected++
+		return reply(kindAck, r.expected, nil)
+	case f.seq < r.expected:
+		r.stats.Duplicates++
+		return reply(kindAck, r.expected, nil)
+	default:
+		r.stats.OutOfOrder++
+		if r.nakFor == r.expected+1 {
+			return nil
+		}
+		r.nakFor = r.expected + 1
+		r.stats.Naks++
+		return reply(kindNak, r.expected, nil)
+	}
+}
