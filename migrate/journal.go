@@ -10,6 +10,9 @@ import (
 	"github.com/ringkit/ringkit/internal/pad"
 )
 
+// zeroPad is the padding appended after a payload.
+var zeroPad [Align]byte
+
 // sealSize is the bytes a seal record takes; the ring keeps that much room
 // back from ordinary appends so that Seal always fits.
 const sealSize = HeaderSize + sealPayload
@@ -50,6 +53,11 @@ type Journal struct {
 	nextSeq uint64 // sequence number of the next record
 	epoch   uint32
 	scratch []byte // reused payload buffer for AppendCreate
+	// hdr and small are built in the Journal, not on the stack: the CRC32C
+	// code is reached through a function value, so a stack buffer passed to
+	// it would escape and cost an allocation per record.
+	hdr   [HeaderSize]byte
+	small [cryptoLen]byte // fixed-size payloads of the typed appends
 
 	// Written by the appender, read by anyone.
 	sealed  atomic.Bool   // store after the seal's bytes are published
@@ -143,12 +151,12 @@ func (j *Journal) append(typ RecordType, session uint64, prefix, data []byte, re
 			typ, session, size, max(len(j.buf)-used-reserve, 0), ErrJournalFull)
 	}
 
-	var hdr [HeaderSize]byte
-	putHeader(&hdr, typ, session, j.nextSeq, j.epoch, n)
+	hdr := &j.hdr
+	putHeader(hdr, typ, session, j.nextSeq, j.epoch, n)
 	crc := crc32.Update(j.crc, castagnoli, hdr[offHdrCRC:])
 	crc = crc32.Update(crc, castagnoli, prefix)
 	crc = crc32.Update(crc, castagnoli, data)
-	var zeros [Align]byte
+	zeros := zeroPad[:]
 	padN := padded(n) - n
 	crc = crc32.Update(crc, castagnoli, zeros[:padN])
 	binary.LittleEndian.PutUint32(hdr[offCRC:], crc)
@@ -185,12 +193,12 @@ func (j *Journal) put(pos int64, p []byte) int64 {
 // the seal's sequence number. The room for it is kept back from Append, so
 // Seal fails only when called twice (ErrSealed). Appender only.
 func (j *Journal) Seal() (uint64, error) {
-	var p [sealPayload]byte
+	p := make([]byte, sealPayload)
 	le := binary.LittleEndian
 	le.PutUint64(p[0:], j.records.Load())
 	le.PutUint64(p[8:], j.nextSeq-1)
 	le.PutUint32(p[16:], j.crc)
-	seq, err := j.append(RecSeal, 0, nil, p[:], 0)
+	seq, err := j.append(RecSeal, 0, nil, p, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // The typed appends below are what a circuit journals while a VM is
-// suspended: each builds its payload on the stack and calls Append, so
+// suspended: each builds its payload in the Journal and appends it, so
 // none allocates (AppendCreate reuses one buffer). Appender only; each
 // returns the record's sequence number or Append's error.
 
@@ -24,68 +24,70 @@ func (j *Journal) AppendClose(id uint64) (uint64, error) {
 // AppendState journals a TCP state change, with snd_nxt and rcv_nxt after
 // it (a FIN sent or received takes one sequence number).
 func (j *Journal) AppendState(id uint64, st TCPState, sndNxt, rcvNxt uint32) (uint64, error) {
-	var p [stateLen]byte
+	p := j.small[:stateLen]
+	clear(p)
 	p[0] = byte(st)
 	binary.LittleEndian.PutUint32(p[4:], sndNxt)
 	binary.LittleEndian.PutUint32(p[8:], rcvNxt)
-	return j.append(RecState, id, nil, p[:], sealSize)
+	return j.append(RecState, id, nil, p, sealSize)
 }
 
 // AppendAck journals that the peer acknowledged everything before sndUna.
 func (j *Journal) AppendAck(id uint64, sndUna uint32) (uint64, error) {
-	var p [ackLen]byte
-	binary.LittleEndian.PutUint32(p[:], sndUna)
-	return j.append(RecAck, id, nil, p[:], sealSize)
+	p := j.small[:ackLen]
+	binary.LittleEndian.PutUint32(p, sndUna)
+	return j.append(RecAck, id, nil, p, sealSize)
 }
 
 // AppendSend journals bytes sent at sequence number seq (the session's
 // snd_nxt).
 func (j *Journal) AppendSend(id uint64, seq uint32, data []byte) (uint64, error) {
-	var p [dataHdrLen]byte
-	binary.LittleEndian.PutUint32(p[:], seq)
-	return j.append(RecSend, id, p[:], data, sealSize)
+	p := j.small[:dataHdrLen]
+	binary.LittleEndian.PutUint32(p, seq)
+	return j.append(RecSend, id, p, data, sealSize)
 }
 
 // AppendRecv journals inbound payload received in order at sequence number
 // seq (the session's rcv_nxt) and buffered for the VM.
 func (j *Journal) AppendRecv(id uint64, seq uint32, data []byte) (uint64, error) {
-	var p [dataHdrLen]byte
-	binary.LittleEndian.PutUint32(p[:], seq)
-	return j.append(RecRecv, id, p[:], data, sealSize)
+	p := j.small[:dataHdrLen]
+	binary.LittleEndian.PutUint32(p, seq)
+	return j.append(RecRecv, id, p, data, sealSize)
 }
 
 // AppendWindow journals the peer's window and the window advertised to it.
 func (j *Journal) AppendWindow(id uint64, sndWnd, rcvWnd uint32) (uint64, error) {
-	var p [windowLen]byte
+	p := j.small[:windowLen]
 	binary.LittleEndian.PutUint32(p[0:], sndWnd)
 	binary.LittleEndian.PutUint32(p[4:], rcvWnd)
-	return j.append(RecWindow, id, nil, p[:], sealSize)
+	return j.append(RecWindow, id, nil, p, sealSize)
 }
 
 // AppendTimestamp journals TS.Recent (the peer's TSval to echo) and the last
 // TSval sent.
 func (j *Journal) AppendTimestamp(id uint64, recent, lastSent uint32) (uint64, error) {
-	var p [timestampLen]byte
+	p := j.small[:timestampLen]
 	binary.LittleEndian.PutUint32(p[0:], recent)
 	binary.LittleEndian.PutUint32(p[4:], lastSent)
-	return j.append(RecTimestamp, id, nil, p[:], sealSize)
+	return j.append(RecTimestamp, id, nil, p, sealSize)
 }
 
 // AppendCrypto journals the key epoch and record sequence numbers.
 func (j *Journal) AppendCrypto(id uint64, c Crypto) (uint64, error) {
-	var p [cryptoLen]byte
+	p := j.small[:cryptoLen]
+	clear(p)
 	binary.LittleEndian.PutUint32(p[0:], c.KeyEpoch)
 	binary.LittleEndian.PutUint64(p[8:], c.TxSeq)
 	binary.LittleEndian.PutUint64(p[16:], c.RxSeq)
-	return j.append(RecCrypto, id, nil, p[:], sealSize)
+	return j.append(RecCrypto, id, nil, p, sealSize)
 }
 
 // AppendTimers journals re-armed timers, as durations from the moment of
 // the change.
 func (j *Journal) AppendTimers(id uint64, keepaliveIn, retransmitIn, rto time.Duration) (uint64, error) {
-	var p [timersLen]byte
+	p := j.small[:timersLen]
 	binary.LittleEndian.PutUint64(p[0:], uint64(keepaliveIn))
 	binary.LittleEndian.PutUint64(p[8:], uint64(retransmitIn))
 	binary.LittleEndian.PutUint64(p[16:], uint64(rto))
-	return j.append(RecTimers, id, nil, p[:], sealSize)
+	return j.append(RecTimers, id, nil, p, sealSize)
 }
