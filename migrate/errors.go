@@ -56,7 +56,7 @@ var (
 // of the incomplete record, so the journal is sound up to there and may be
 // truncated to Offset bytes.
 type TornTailError struct {
-	Offset int   // first byte of the torn record
+	Offset int    // first byte of the torn record
 	Seq    uint64 // sequence number of the last sound record (0 if none)
 }
 

@@ -32,9 +32,9 @@ func randSession(rng *rand.Rand, id uint64) *Session {
 	una := nearWrap + rng.Uint32N(0x80)
 	sendQ := randBytes(rng, rng.IntN(100))
 	s := &Session{
-		ID:    id,
-		Tuple: FiveTuple{Proto: 6, Src: src, Dst: dst},
-		State: Established,
+		ID:     id,
+		Tuple:  FiveTuple{Proto: 6, Src: src, Dst: dst},
+		State:  Established,
 		SndUna: una, SndNxt: una + uint32(len(sendQ)), RcvNxt: nearWrap + rng.Uint32N(0x80),
 		SndWnd: 65535 << 3, RcvWnd: 29200 << 2, SndWScale: 3, RcvWScale: 2, MSS: 1460,
 		TS: Timestamps{Enabled: true, Offset: rng.Uint32(), LastSent: rng.Uint32(), Recent: rng.Uint32()},

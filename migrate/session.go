@@ -44,9 +44,9 @@ func (s TCPState) Valid() bool { return s < numTCPStates }
 // FiveTuple names a session as the peer and the NIC see it. Addresses carry
 // no IPv6 zone: a zone is local to one host and means nothing on another.
 type FiveTuple struct {
-	Proto   uint8 // IP protocol number (6 for TCP)
-	Src     netip.AddrPort
-	Dst     netip.AddrPort
+	Proto uint8 // IP protocol number (6 for TCP)
+	Src   netip.AddrPort
+	Dst   netip.AddrPort
 }
 
 // MaxWindowScale is the largest window scale shift RFC 7323 allows.

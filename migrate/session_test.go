@@ -10,8 +10,8 @@ import (
 
 func TestSeqArithmetic(t *testing.T) {
 	tests := []struct {
-		a, b     uint32
-		lt, leq  bool
+		a, b    uint32
+		lt, leq bool
 	}{
 		{1, 2, true, true},
 		{2, 1, false, false},

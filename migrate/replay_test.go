@@ -1,0 +1,179 @@
+package migrate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestReplayMatchesModel(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		w := newWorkload(t, seed, 300, 7)
+		tbl := w.destination(t)
+		st, err := Restore(tbl, w.journal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Sealed || st.Applied != uint64(w.records) || st.Skipped != 0 {
+			t.Fatalf("seed %d: %+v, want %d applied", seed, st, w.records)
+		}
+		checkSessions(t, w.model, tbl.Sessions)
+	}
+}
+
+// TestReplayIdempotent replays a journal twice, and replays it again after
+// a crash at every point of a first replay: the table ends the same.
+func TestReplayIdempotent(t *testing.T) {
+	w := newWorkload(t, 21, 200, 7)
+	recs, sealed, err := ReadAll(w.journal)
+	if err != nil || !sealed {
+		t.Fatal(err)
+	}
+
+	tbl := w.destination(t)
+	if _, err := tbl.Replay(recs); err != nil {
+		t.Fatal(err)
+	}
+	st, err := tbl.Replay(recs)
+	if err != nil || st.Applied != 0 || st.Skipped != uint64(len(recs)) {
+		t.Fatalf("second replay: %+v, %v", st, err)
+	}
+	checkSessions(t, w.model, tbl.Sessions)
+
+	step := 1
+	if testing.Short() {
+		step = 13
+	}
+	for crash := 0; crash < len(recs); crash += step {
+		tbl := w.destination(t)
+		if _, err := tbl.Replay(recs[:crash]); err != nil { // the replay dies after crash records
+			t.Fatal(err)
+		}
+		st, err := tbl.Replay(recs)
+		if err != nil || st.Skipped != uint64(crash) || st.Applied != uint64(len(recs)-crash) {
+			t.Fatalf("crash after %d: %+v, %v", crash, st, err)
+		}
+		checkSessions(t, w.model, tbl.Sessions)
+		if tbl.Applied != recs[len(recs)-1].Seq {
+			t.Fatalf("crash after %d: applied %d", crash, tbl.Applied)
+		}
+	}
+}
+
+// TestReplaySequenceWrap moves a session's sequence numbers across 2^32 in
+// both directions through journaled changes.
+func TestReplaySequenceWrap(t *testing.T) {
+	base := &Session{ID: 1, State: Established, SndUna: 0xfffffffa, SndNxt: 0xfffffffa, RcvNxt: 0xfffffff0, Epoch: 2}
+	j, _ := NewJournal(4096, 2, 1)
+	j.AppendCreate(base)
+	j.AppendRecv(1, 0xfffffff0, []byte("0123456789abcdef")) // ends at 0
+	j.AppendRecv(1, 0, []byte("after-wrap"))
+	j.AppendSend(1, 0xfffffffa, []byte("0123456789")) // snd_nxt 4
+	j.AppendAck(1, 2)                                  // acknowledges 8 bytes across the wrap
+	j.AppendState(1, CloseWait, 4, 11)                 // the peer's FIN at 10
+	j.Seal()
+
+	tbl := NewTable(2)
+	if _, err := Restore(tbl, j.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	s := tbl.Sessions[1]
+	want := &Session{ID: 1, State: CloseWait, SndUna: 2, SndNxt: 4, RcvNxt: 11, Epoch: 2,
+		RecvQueue: []byte("0123456789abcdefafter-wrap"), SendQueue: []byte("89")}
+	checkSessions(t, map[uint64]*Session{1: want}, tbl.Sessions)
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	// An ack beyond snd_nxt (read with < on raw numbers, 2 < 0xfffffffa
+	// would look like a step back) is refused.
+	bad := Record{Type: RecAck, Session: 1, Seq: tbl.Applied + 1, Epoch: 2, Payload: []byte{9, 0, 0, 0}}
+	if _, err := tbl.Apply(bad); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("ack past snd_nxt: %v", err)
+	}
+}
+
+func TestReplayRejectsStaleEpochAndGap(t *testing.T) {
+	w := newWorkload(t, 31, 20, 7)
+	recs, _, err := ReadAll(w.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := recs[0]
+
+	tests := []struct {
+		name  string
+		table func() *Table
+		rec   Record
+		want  error
+		names string
+	}{
+		{"stale epoch", func() *Table { tb := w.destination(t); tb.Epoch = 8; return tb }, first, ErrStaleEpoch, "record 101"},
+		{"future epoch", func() *Table { tb := w.destination(t); tb.Epoch = 6; return tb }, first, ErrFutureEpoch, "record 101"},
+		{"gap", func() *Table { return w.destination(t) }, recs[1], ErrSeqGap, "record 102"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tbl := tc.table()
+			before := normalize(tbl.Sessions)
+			ok, err := tbl.Apply(tc.rec)
+			if ok || !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.names) {
+				t.Fatalf("Apply = %v, %v; want %v naming %q", ok, err, tc.want, tc.names)
+			}
+			checkSessions(t, before, tbl.Sessions)
+			if tbl.Applied != w.precopy.Applied {
+				t.Fatalf("applied moved to %d", tbl.Applied)
+			}
+			// Restore fences the whole journal before changing anything.
+			if tc.name != "gap" {
+				if _, err := Restore(tbl, w.journal); !errors.Is(err, tc.want) {
+					t.Fatalf("Restore: %v", err)
+				}
+				checkSessions(t, before, tbl.Sessions)
+			}
+		})
+	}
+
+	// A journal that starts after what the table holds is a gap too.
+	tbl := w.destination(t)
+	tbl.Applied = 50
+	if _, err := Restore(tbl, w.journal); !errors.Is(err, ErrSeqGap) {
+		t.Fatalf("journal starting past applied+1: %v", err)
+	}
+}
+
+func TestReplayRejectsBadRecords(t *testing.T) {
+	mk := func(typ RecordType, session uint64, p []byte) Record {
+		return Record{Type: typ, Session: session, Seq: 1, Epoch: 1, Payload: p}
+	}
+	s := &Session{ID: 1, State: Established, SndUna: 100, SndNxt: 103, RcvNxt: 500, SendQueue: []byte("abc")}
+	tests := []struct {
+		name string
+		rec  Record
+	}{
+		{"unknown session", mk(RecClose, 2, nil)},
+		{"create existing", mk(RecCreate, 1, AppendSession(nil, s))},
+		{"create other id", mk(RecCreate, 5, AppendSession(nil, s))},
+		{"short ack", mk(RecAck, 1, []byte{1})},
+		{"ack behind snd_una", mk(RecAck, 1, []byte{99, 0, 0, 0})},
+		{"recv out of order", mk(RecRecv, 1, []byte{0xf5, 1, 0, 0, 'x'})},
+		{"send out of order", mk(RecSend, 1, []byte{100, 0, 0, 0, 'x'})},
+		{"state invalid", mk(RecState, 1, []byte{20, 0, 0, 0, 103, 0, 0, 0, 0xf4, 1, 0, 0})},
+		{"state rcv_nxt jump", mk(RecState, 1, []byte{7, 0, 0, 0, 103, 0, 0, 0, 0xf6, 1, 0, 0})},
+		{"negative timer", mk(RecTimers, 1, append(make([]byte, 16), 0, 0, 0, 0, 0, 0, 0, 0x80))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tbl := NewTable(1)
+			tbl.Sessions[1] = s.Clone()
+			ok, err := tbl.Apply(tc.rec)
+			if ok || !errors.Is(err, ErrBadRecord) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Apply = %v, %v", ok, err)
+			}
+			checkSessions(t, map[uint64]*Session{1: s}, tbl.Sessions)
+			if tbl.Applied != 0 {
+				t.Fatal("applied moved")
+			}
+		})
+	}
+}
