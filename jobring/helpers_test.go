@@ -40,7 +40,15 @@ func newRing(t *testing.T, c cfg) *jobring.Ring[uint64, res] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() {
+		// A bounded Shutdown, so that a test that broke the ring fails
+		// rather than hangs in a drain that cannot finish.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
 	return r
 }
 

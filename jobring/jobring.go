@@ -473,11 +473,9 @@ func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
 		})
 		r.workWait.WakeAll()
 		<-done
-		r.failWaiting(ErrClosed)
 	}
-	// Every worker has ended: fail what is left (jobs only a stopped
-	// worker could have taken are already failed; this catches a race
-	// with the abort) and hand out the rest.
+	// Every worker has ended. After a drain nothing is waiting; after an
+	// abort, the jobs no worker started fail here.
 	r.failWaiting(ErrClosed)
 	r.doneWait.WakeAll()
 	return err

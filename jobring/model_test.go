@@ -73,7 +73,7 @@ func testModel(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	const workers = 4
 	capacity := 1 << rng.IntN(4) // 1..8 slots
-	var gates sync.Map         // job -> chan struct{}
+	var gates sync.Map           // job -> chan struct{}
 	gate := func(job uint64) chan struct{} {
 		c, _ := gates.LoadOrStore(job, make(chan struct{}))
 		return c.(chan struct{})
@@ -85,7 +85,6 @@ func testModel(t *testing.T, seed uint64) {
 	}
 	r := newRing(t, cfg{Slots: capacity, Workers: ws})
 	m := &model{cap: capacity}
-	var opened []uint64 // jobs whose gate is open, in the order opened
 	job := uint64(100)
 	buf := make([]completion, 8)
 	for range stress.N(400, 100) {
@@ -112,7 +111,6 @@ func testModel(t *testing.T, seed uint64) {
 			p := claimed[rng.IntN(len(claimed))]
 			j := jobOf(m, p)
 			close(gate(j))
-			opened = append(opened, j)
 			waitFor(t, fmt.Sprintf("job at %d done", p), 5*time.Second, func() bool { s, _ := r.SlotState(p); return s == "done" })
 			m.complete(p)
 		case 2: // retire

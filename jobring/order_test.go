@@ -123,6 +123,9 @@ func testExactlyOnce(t *testing.T, order jobring.Order, callback bool) {
 		if c.Kind != 1 {
 			v = jobring.View{Holders: 2, AffIndex: -1}
 		}
+		if c.Kind == 1 && c.Worker != int(c.Flow%3) {
+			t.Fatalf("seq %d (kind 1 flow %d) ran on worker %d; affinity gives it to worker %d", c.Seq, c.Flow, c.Worker, c.Flow%3)
+		}
 		if d := pol.Decide(seat, c.Kind, c.Flow, v); d != jobring.Take {
 			t.Fatalf("seq %d (kind %d flow %d) ran on worker %d, which the rules refuse: %v", c.Seq, c.Kind, c.Flow, c.Worker, d)
 		}
