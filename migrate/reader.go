@@ -60,6 +60,10 @@ func (r *Reader) Next() (Record, error) {
 	return rec, err
 }
 
+// recName names a record in an error; by value, so that only a failing
+// read pays for the copy.
+func recName(rec Record) string { return rec.String() }
+
 func (r *Reader) corrupt(format string, args ...any) error {
 	return fmt.Errorf("migrate: journal record at byte %d (after record %d): %s: %w",
 		r.off, r.lastSeq, fmt.Sprintf(format, args...), ErrCorrupt)
@@ -104,18 +108,18 @@ func (r *Reader) next() (Record, error) {
 	}
 	crc := crc32.Update(r.crc, castagnoli, rem[offHdrCRC:size])
 	if stored := le.Uint32(hdr[offCRC:]); crc != stored {
-		return Record{}, r.corrupt("%v: chained CRC %#08x, stored %#08x", &rec, crc, stored)
+		return Record{}, r.corrupt("%s: chained CRC %#08x, stored %#08x", recName(rec), crc, stored)
 	}
 	if !allZero(rem[HeaderSize+n : size]) {
-		return Record{}, r.corrupt("%v: padding not zero", &rec)
+		return Record{}, r.corrupt("%s: padding not zero", recName(rec))
 	}
 	if r.lastSeq != 0 && rec.Seq != r.lastSeq+1 {
-		return Record{}, fmt.Errorf("migrate: journal %v at byte %d follows record %d: %w",
-			&rec, r.off, r.lastSeq, ErrSeqGap)
+		return Record{}, fmt.Errorf("migrate: journal %s at byte %d follows record %d: %w",
+			recName(rec), r.off, r.lastSeq, ErrSeqGap)
 	}
 	rec.Payload = rem[HeaderSize : HeaderSize+n : HeaderSize+n]
 	if rec.Type == RecSeal {
-		if err := r.checkSeal(&rec); err != nil {
+		if err := r.checkSeal(rec); err != nil {
 			return Record{}, err
 		}
 		r.sealed = true
@@ -128,21 +132,21 @@ func (r *Reader) next() (Record, error) {
 	return rec, nil
 }
 
-func (r *Reader) checkSeal(rec *Record) error {
+func (r *Reader) checkSeal(rec Record) error {
 	if len(rec.Payload) != sealPayload || rec.Session != 0 {
-		return r.corrupt("%v: seal of %d bytes for session %d", rec, len(rec.Payload), rec.Session)
+		return r.corrupt("%s: seal of %d bytes for session %d", recName(rec), len(rec.Payload), rec.Session)
 	}
 	le := binary.LittleEndian
 	count, last, crc := le.Uint64(rec.Payload[0:]), le.Uint64(rec.Payload[8:]), le.Uint32(rec.Payload[16:])
 	switch {
 	case !allZero(rec.Payload[20:]):
-		return r.corrupt("%v: reserved seal bytes not zero", rec)
+		return r.corrupt("%s: reserved seal bytes not zero", recName(rec))
 	case last != rec.Seq-1:
-		return r.corrupt("%v: seals up to record %d", rec, last)
+		return r.corrupt("%s: seals up to record %d", recName(rec), last)
 	case count != r.count:
-		return r.corrupt("%v: seals %d records, %d read", rec, count, r.count)
+		return r.corrupt("%s: seals %d records, %d read", recName(rec), count, r.count)
 	case crc != r.crc:
-		return r.corrupt("%v: seals chained CRC %#08x, read %#08x", rec, crc, r.crc)
+		return r.corrupt("%s: seals chained CRC %#08x, read %#08x", recName(rec), crc, r.crc)
 	}
 	return nil
 }

@@ -42,19 +42,25 @@ func (t *Table) Apply(r Record) (bool, error) {
 		return false, nil
 	}
 	if r.Seq != t.Applied+1 {
-		return false, fmt.Errorf("migrate: replay %v: table has applied %d: %w", &r, t.Applied, ErrSeqGap)
+		return false, replayErr(r, fmt.Errorf("table has applied %d: %w", t.Applied, ErrSeqGap))
 	}
 	switch {
 	case r.Epoch < t.Epoch:
-		return false, fmt.Errorf("migrate: replay %v: table epoch %d: %w", &r, t.Epoch, ErrStaleEpoch)
+		return false, replayErr(r, fmt.Errorf("table epoch %d: %w", t.Epoch, ErrStaleEpoch))
 	case r.Epoch > t.Epoch:
-		return false, fmt.Errorf("migrate: replay %v: table epoch %d: %w", &r, t.Epoch, ErrFutureEpoch)
+		return false, replayErr(r, fmt.Errorf("table epoch %d: %w", t.Epoch, ErrFutureEpoch))
 	}
 	if err := t.apply(&r); err != nil {
-		return false, fmt.Errorf("migrate: replay %v: %w", &r, err)
+		return false, replayErr(r, err)
 	}
 	t.Applied = r.Seq
 	return true, nil
+}
+
+// replayErr names the record an error is about. It takes the record by
+// value so that only a failing Apply pays for the copy the message needs.
+func replayErr(r Record, err error) error {
+	return fmt.Errorf("migrate: replay %v: %w", &r, err)
 }
 
 // Replay applies recs in order, skipping those already applied, and stops

@@ -1,0 +1,306 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	streamPreCopy = 1
+	streamJournal = 2
+)
+
+var testCfg = TransferConfig{ChunkSize: 512, Window: 8, Timeout: 5 * time.Millisecond, MaxRetries: 200}
+
+// transferRun is one transfer through faultConns, resumed on a new
+// connection after each cut, as a source and a destination would.
+type transferRun struct {
+	data     []byte
+	sender   TransferStats
+	receiver TransferStats
+	faults   map[string]int
+	conns    int
+}
+
+func runTransfer(t *testing.T, stream uint64, src Source, cfg TransferConfig, seed uint64, f func(conn int) faults) transferRun {
+	t.Helper()
+	ctx := context.Background()
+	snd, err := NewSender(stream, src, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := NewReceiver(stream, 1<<30)
+	run := transferRun{faults: map[string]int{}}
+	for conn := 0; !snd.Done() || !rcv.Done(); conn++ {
+		if conn > 40 {
+			t.Fatalf("not done after %d connections", conn)
+		}
+		a, b := newPipe()
+		fc := newFaultConn(a, seed+uint64(conn), f(conn))
+		var rerr error
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if conn == 0 {
+				rerr = rcv.Receive(ctx, b)
+			} else {
+				rerr = rcv.Resume(ctx, b)
+			}
+		}()
+		var serr error
+		if conn == 0 {
+			serr = snd.Send(ctx, fc)
+		} else {
+			serr = snd.Resume(ctx, fc)
+		}
+		a.Close()
+		wg.Wait()
+		for _, k := range []string{"drop", "dup", "reorder", "cut"} {
+			run.faults[k] += fc.count(k)
+		}
+		run.conns++
+		if serr != nil && !errors.Is(serr, ErrConnection) {
+			t.Fatalf("sender on connection %d: %v (faults %v)", conn, serr, fc)
+		}
+		if rerr != nil && !errors.Is(rerr, ErrConnection) {
+			t.Fatalf("receiver on connection %d: %v", conn, rerr)
+		}
+		if serr == nil && rerr != nil {
+			t.Fatalf("sender done, receiver failed: %v", rerr)
+		}
+	}
+	run.data, run.sender, run.receiver = rcv.Data(), snd.Stats(), rcv.Stats()
+	return run
+}
+
+// migrateOver moves a workload's pre-copy and journal through faulty
+// connections and restores it on a destination table.
+func migrateOver(t *testing.T, w *workload, seed uint64, f func(conn int) faults) (*Table, transferRun, transferRun) {
+	t.Helper()
+	pre := runTransfer(t, streamPreCopy, bytes.NewReader(AppendTable(nil, w.precopy)), testCfg, seed, f)
+	// The journal travels straight out of its ring, released as it is acknowledged.
+	j := journalOf(t, w)
+	jr := runTransfer(t, streamJournal, j, testCfg, seed+100, f)
+	if j.Used() != 0 {
+		t.Fatalf("journal holds %d bytes after its transfer", j.Used())
+	}
+	tbl, err := DecodeTable(pre.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(tbl, jr.data); err != nil {
+		t.Fatal(err)
+	}
+	return tbl, pre, jr
+}
+
+// journalOf puts a workload's journal bytes back into a sealed Journal, as
+// the source's circuit leaves it.
+func journalOf(t *testing.T, w *workload) *Journal {
+	t.Helper()
+	j, err := NewJournal(len(w.journal)+sealSize+64, w.precopy.Epoch, w.precopy.Applied+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := ReadAll(w.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs[:len(recs)-1] {
+		if _, err := j.append(r.Type, r.Session, nil, r.Payload, sealSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Seal()
+	if !bytes.Equal(j.Bytes(), w.journal) {
+		t.Fatal("rebuilt journal differs")
+	}
+	return j
+}
+
+func TestTransferClean(t *testing.T) {
+	w := newWorkload(t, 41, 200, 9)
+	tbl, pre, jr := migrateOver(t, w, 1, func(int) faults { return faults{} })
+	checkSessions(t, w.model, tbl.Sessions)
+	for _, r := range []transferRun{pre, jr} {
+		if r.conns != 1 || r.sender.Retransmits != 0 || r.sender.Timeouts != 0 || r.receiver.Duplicates != 0 {
+			t.Fatalf("clean run: %d connections, sender %+v receiver %+v", r.conns, r.sender, r.receiver)
+		}
+	}
+	if !bytes.Equal(pre.data, AppendTable(nil, w.precopy)) || !bytes.Equal(jr.data, w.journal) {
+		t.Fatal("received bytes differ")
+	}
+}
+
+// TestTransferFaults moves the same migration through connections that
+// drop, duplicate, reorder and cut frames: the destination ends with the
+// same bytes and the same sessions as a clean run.
+func TestTransferFaults(t *testing.T) {
+	w := newWorkload(t, 42, 300, 9)
+	clean, _, _ := migrateOver(t, w, 1, func(int) faults { return faults{} })
+	tests := []struct {
+		name  string
+		f     func(conn int) faults
+		check string // the fault that must have happened
+	}{
+		{"drop", func(int) faults { return faults{Drop: 0.1} }, "drop"},
+		{"duplicate", func(int) faults { return faults{Dup: 0.2} }, "dup"},
+		{"reorder", func(int) faults { return faults{Reorder: 0.2} }, "reorder"},
+		{"cut", func(conn int) faults {
+			if conn < 4 {
+				return faults{CutAfter: 5 + 3*conn}
+			}
+			return faults{}
+		}, "cut"},
+		{"all", func(conn int) faults {
+			f := faults{Drop: 0.05, Dup: 0.05, Reorder: 0.05}
+			if conn < 3 {
+				f.CutAfter = 8 + 4*conn
+			}
+			return f
+		}, "reorder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for seed := uint64(1); seed <= 3; seed++ {
+				tbl, pre, jr := migrateOver(t, w, seed*1000, tc.f)
+				if n := pre.faults[tc.check] + jr.faults[tc.check]; n == 0 {
+					t.Fatalf("seed %d: no %s happened", seed, tc.check)
+				}
+				checkSessions(t, clean.Sessions, tbl.Sessions)
+				checkSessions(t, w.model, tbl.Sessions)
+				if tc.check == "dup" && pre.receiver.Duplicates+jr.receiver.Duplicates == 0 {
+					t.Fatal("duplicates not seen by the receiver")
+				}
+				if tc.check == "cut" && jr.conns < 2 {
+					t.Fatal("no resume")
+				}
+			}
+		})
+	}
+}
+
+// TestTransferResumesFromAck cuts a connection and checks that the resumed
+// transfer does not start over: the chunks sent stay well below twice the
+// stream.
+func TestTransferResumesFromAck(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 128 chunks of 512
+	cfg := testCfg
+	cfg.Timeout = time.Second // no resends by timeout: only the cut is at work
+	r := runTransfer(t, 7, bytes.NewReader(data), cfg, 5, func(conn int) faults {
+		if conn == 0 {
+			return faults{CutAfter: 100}
+		}
+		return faults{}
+	})
+	if !bytes.Equal(r.data, data) || r.conns != 2 {
+		t.Fatalf("%d bytes over %d connections", len(r.data), r.conns)
+	}
+	if r.sender.Chunks > 128+uint64(cfg.Window)+1 {
+		t.Fatalf("%d chunks sent for 128: the resume started over", r.sender.Chunks)
+	}
+}
+
+func TestTransferStalls(t *testing.T) {
+	cfg := TransferConfig{ChunkSize: 64, Timeout: time.Millisecond, MaxRetries: 3}
+	snd, _ := NewSender(1, bytes.NewReader(make([]byte, 1000)), cfg)
+	rcv := NewReceiver(1, 1000)
+	a, b := newPipe()
+	done := make(chan error, 1)
+	go func() { done <- rcv.Receive(context.Background(), b) }()
+	err := snd.Send(context.Background(), newFaultConn(a, 1, faults{Drop: 1}))
+	if !errors.Is(err, ErrStalled) {
+		t.Fatalf("Send into a black hole: %v", err)
+	}
+	if err := <-done; !errors.Is(err, ErrConnection) { // Send closed the connection
+		t.Fatalf("receiver: %v", err)
+	}
+}
+
+func TestTransferCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	snd, _ := NewSender(1, bytes.NewReader(make([]byte, 1000)), TransferConfig{Timeout: time.Hour})
+	a, b := newPipe()
+	defer b.Close()
+	time.AfterFunc(10*time.Millisecond, cancel)
+	if err := snd.Send(ctx, a); !errors.Is(err, context.Canceled) { // nobody answers the greeting
+		t.Fatalf("Send: %v", err)
+	}
+}
+
+func TestTransferProtocolErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		stream  uint64
+		maxSize int64
+	}{
+		{"wrong stream", 2, 1 << 20},
+		{"too large", 1, 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			snd, _ := NewSender(1, bytes.NewReader(make([]byte, 1000)), TransferConfig{Timeout: time.Hour})
+			rcv := NewReceiver(tc.stream, tc.maxSize)
+			a, b := newPipe()
+			done := make(chan error, 1)
+			go func() { done <- snd.Send(context.Background(), a) }()
+			if err := rcv.Receive(context.Background(), b); !errors.Is(err, ErrProtocol) {
+				t.Fatalf("Receive: %v", err)
+			}
+			b.Close()
+			if err := <-done; !errors.Is(err, ErrConnection) {
+				t.Fatalf("Send: %v", err)
+			}
+		})
+	}
+	j, _ := NewJournal(4096, 1, 1)
+	if _, err := NewSender(1, j, TransferConfig{}); err == nil {
+		t.Fatal("sender of an unsealed journal")
+	}
+	if _, err := NewSender(1, j, TransferConfig{ChunkSize: MaxChunk + 1}); err == nil {
+		t.Fatal("chunk above MaxChunk accepted")
+	}
+}
+
+func TestTransferTCP(t *testing.T) {
+	w := newWorkload(t, 43, 100, 9)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skip("no loopback TCP:", err)
+	}
+	defer ln.Close()
+	rcv := NewReceiver(streamJournal, 1<<30)
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		done <- rcv.Receive(context.Background(), c)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	snd, _ := NewSender(streamJournal, journalOf(t, w), TransferConfig{})
+	if err := snd.Send(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tbl := w.destination(t)
+	if _, err := Restore(tbl, rcv.Data()); err != nil {
+		t.Fatal(err)
+	}
+	checkSessions(t, w.model, tbl.Sessions)
+}
