@@ -24,4 +24,31 @@
 //	}
 //	rss, _ := classify.NewToeplitz(classify.DefaultKey[:])
 //	h, ok := rss.HashFrame(frame, &p, true) // addresses and ports
+//
+// # Rules
+//
+// A RuleConfig maps packets to an Action (output port, traffic class):
+// rules matching source and destination prefixes, protocol and port
+// ranges, tried by priority; a default; and a DSCP to traffic class table
+// (default TC = DSCP >> 3, NumTC classes) for actions that take the class
+// from the packet. NewRuleSet compiles it; LoadRuleSet and
+// ParseRuleConfig read it from JSON, with errors naming the field and line.
+//
+// # Classifier and stage
+//
+// A Classifier parses a packet, builds its Flow (the compact 5-tuple),
+// looks it up in a fixed-size open-addressed flow cache and walks the
+// rules only on a miss; it allocates nothing. A Stage runs one in a loop
+// between an input ring and the per-(port, TC) rings: bursts in, each
+// burst grouped by ring and enqueued as bursts. A full TC ring is handled
+// by policy, DropWhenFull or BackPressure; every packet it does not
+// deliver goes to the Drop callback with its reason and is counted.
+//
+//	rs, err := classify.LoadRuleSet("rules.json")
+//	st, err := classify.NewStage(classify.StageConfig{
+//		In: rxRing, Frames: pool, Out: tcRings, Rules: rs,
+//		Drop: func(_ classify.Verdict, pkts []descriptor.Packet) { freeAll(pkts) },
+//	})
+//	st.Start(ctx, nil)
+//	defer st.Close()
 package classify

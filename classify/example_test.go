@@ -30,3 +30,37 @@ func ExampleParse() {
 	// 0x51ccc178
 	// ipv4 header truncated true
 }
+
+func ExampleParseRuleConfig() {
+	c, err := classify.ParseRuleConfig([]byte(`{
+  "default": {"port": 0},
+  "rules": [
+    {"name": "ssh", "priority": 10, "proto": "tcp", "dst_ports": 22, "port": 1, "tc": 7}
+  ]
+}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rs, _ := classify.NewRuleSet(c)
+	cl, _ := classify.NewClassifier(rs, 0)
+	b := frame.Build(nil, &frame.Spec{
+		Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+		Proto: frame.ProtoTCP, SrcPort: 50000, DstPort: 22, DSCP: 26,
+	})
+	var p descriptor.Packet
+	fmt.Println(cl.Classify(b, &p), p.OutPort, p.TC)
+	b = frame.Build(b[:0], &frame.Spec{
+		Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+		Proto: frame.ProtoTCP, SrcPort: 50000, DstPort: 80, DSCP: 26,
+	})
+	fmt.Println(cl.Classify(b, &p), p.OutPort, p.TC) // default, TC from DSCP 26 >> 3
+
+	_, err = classify.ParseRuleConfig([]byte(`{"rules": [{"port": 1,
+  "dst_ports": "80-20"}]}`))
+	fmt.Println(err)
+	// Output:
+	// forward 1 7
+	// forward 0 3
+	// classify: bad rule config: rules[0].dst_ports (line 2): "80-20" is an empty range
+}
