@@ -88,8 +88,9 @@ const (
 	// Core is a goroutine running the worker's function on each job.
 	Core Class = iota
 	// Coprocessor is an accelerator model: per batch it waits a setup
-	// latency plus a cost per byte (parked, using no CPU), then runs the
-	// worker's function on every job of the batch.
+	// latency plus a cost per byte (parked, or yielding the processor for
+	// waits under a millisecond), then runs the worker's function on every
+	// job of the batch.
 	Coprocessor
 )
 

@@ -2,6 +2,7 @@ package jobring
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -374,8 +375,13 @@ func (w *worker[J, R]) call(k Kind, s *slot[J, R]) (err error, panicked bool) {
 	return w.spec.Do(k, &s.job, &s.res), false
 }
 
+// yieldWaitMax is the longest modelled time waited out by yielding rather
+// than parking on a timer.
+const yieldWaitMax = time.Millisecond
+
 // model waits out a co-processor batch's modelled time, setup latency plus
-// cost per byte, parked. It returns false if the worker was stopped or the
+// cost per byte: parked on a timer, or for less than yieldWaitMax by
+// yielding the processor until it has passed. It returns false if the worker was stopped or the
 // ring aborted meanwhile.
 func (w *worker[J, R]) model(batch []uint64) bool {
 	d := w.spec.Setup
@@ -388,6 +394,20 @@ func (w *worker[J, R]) model(batch []uint64) bool {
 		d += time.Duration(float64(bytes) * w.spec.NsPerByte)
 	}
 	if d <= 0 {
+		return true
+	}
+	if d < yieldWaitMax {
+		// A parked goroutine's timer fires with about a millisecond of
+		// slack, far more than a device's microseconds of latency, so a
+		// short modelled time is waited out by yielding the processor:
+		// other goroutines run meanwhile, and the wait ends on time.
+		start := time.Now()
+		for time.Since(start) < d {
+			if w.stopping() || w.r.aborting.Load() {
+				return false
+			}
+			runtime.Gosched()
+		}
 		return true
 	}
 	w.timer.Reset(d)
