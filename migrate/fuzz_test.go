@@ -17,7 +17,7 @@ func FuzzJournalReader(f *testing.F) {
 	f.Add(w.journal)
 	offs := recordOffsets(f, w.journal)
 	f.Add(w.journal[:offs[len(offs)-1]+HeaderSize+2]) // torn seal
-	f.Add(w.journal[:offs[3]+5])                     // torn header
+	f.Add(w.journal[:offs[3]+5])                      // torn header
 	flipped := append([]byte(nil), w.journal...)
 	flipped[offs[2]+HeaderSize] ^= 0x10
 	f.Add(flipped)

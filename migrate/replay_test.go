@@ -69,8 +69,8 @@ func TestReplaySequenceWrap(t *testing.T) {
 	j.AppendRecv(1, 0xfffffff0, []byte("0123456789abcdef")) // ends at 0
 	j.AppendRecv(1, 0, []byte("after-wrap"))
 	j.AppendSend(1, 0xfffffffa, []byte("0123456789")) // snd_nxt 4
-	j.AppendAck(1, 2)                                  // acknowledges 8 bytes across the wrap
-	j.AppendState(1, CloseWait, 4, 11)                 // the peer's FIN at 10
+	j.AppendAck(1, 2)                                 // acknowledges 8 bytes across the wrap
+	j.AppendState(1, CloseWait, 4, 11)                // the peer's FIN at 10
 	j.Seal()
 
 	tbl := NewTable(2)

@@ -1,0 +1,119 @@
+// Package migrate keeps a VM's network sessions alive while the VM is moved
+// to another host: the session state a TCP stack carries, a journal of the
+// changes made to it while the VM is suspended, the transfer of both to the
+// destination over any io.ReadWriter, and an idempotent replay there.
+//
+// It follows the design of US11537419B2 and US20210117224A1. The source
+// sends the full session table while the VM still runs (the pre-copy). The
+// VM is suspended; a live-migration circuit (built on this package) keeps
+// the sessions' signalling going so that peers do not drop them, and
+// journals every change it makes to their state: inbound payload it
+// buffers, acknowledgements, windows, timestamps. It acknowledges only what
+// it has journaled, and shrinks the window it advertises as the journal
+// fills (Journal.Free), down to zero when full. After the VM is reactivated
+// on the destination, the sealed journal is transferred and replayed into
+// the session table received before. No connection is lost. CRIU's TCP
+// repair and QEMU's live migration instead snapshot the state and let the
+// peer's retransmissions cover the gap; the state saved here is what CRIU's
+// tcp_stream_entry saves (sequence numbers, queues, windows, window scale,
+// MSS, timestamps) plus the timers, an optional record-protocol context and
+// the migration epoch.
+//
+//	// Source, before suspension: the pre-copy.
+//	pre := migrate.AppendTable(nil, table)
+//	snd, _ := migrate.NewSender(streamPreCopy, bytes.NewReader(pre), migrate.TransferConfig{})
+//	err := snd.Send(ctx, conn)
+//
+//	// Source, while suspended: the circuit journals.
+//	j, _ := migrate.NewJournal(1<<20, epoch, table.Applied+1)
+//	j.AppendRecv(id, s.RcvNxt, payload) // ErrJournalFull: advertise a zero window
+//	j.Seal()
+//
+//	// After reactivation: the journal, straight out of its ring.
+//	snd, _ = migrate.NewSender(streamJournal, j, migrate.TransferConfig{})
+//	err = snd.Send(ctx, conn) // on ErrConnection: snd.Resume(ctx, newConn)
+//
+//	// Destination.
+//	tbl, _ := migrate.DecodeTable(preRcv.Data())
+//	stats, err := migrate.Restore(tbl, journalRcv.Data())
+//
+// # Journal record format
+//
+// A journal is a sequence of records, each starting at a multiple of 8
+// bytes. All integers are little-endian. A record is a 40-byte header, the
+// payload, and zero padding up to the next multiple of 8:
+//
+//	offset  size  field
+//	     0     4  crc      CRC32C (Castagnoli) of bytes [4, end of padding),
+//	                       chained: seeded with the crc of the previous record
+//	                       (0 for the first record of a journal)
+//	     4     4  hcrc     CRC32C of header bytes [8, 40), not chained
+//	     8     4  length   payload length in bytes, at most MaxPayload (1 MiB)
+//	    12     1  type     RecordType
+//	    13     3  zero     reserved, must be zero
+//	    16     8  session  session id (0 for a seal)
+//	    24     8  seq      sequence number: the previous record's plus one
+//	    32     4  epoch    migration epoch the record was written in
+//	    36     4  zero     reserved, must be zero
+//	    40     n  payload
+//	  40+n     p  zero     padding, p = (8 - n%8) % 8
+//
+// The chained crc makes a record valid only after its predecessor, as
+// etcd's WAL chains its CRCs; the header check lets a reader trust the
+// length before it reads the body. Payloads by type:
+//
+//	type          value  payload
+//	create          1    the session, as AppendSession encodes it
+//	close           2    empty
+//	state           3    state u8 | zero u8 x3 | snd_nxt u32 | rcv_nxt u32
+//	ack             4    snd_una u32 (the unacknowledged bytes before it are dropped)
+//	send            5    seq u32 (= snd_nxt) | the bytes sent
+//	recv            6    seq u32 (= rcv_nxt) | the bytes received, buffered for the VM
+//	window          7    snd_wnd u32 | rcv_wnd u32 (bytes)
+//	timestamp       8    ts_recent u32 | ts_last_sent u32
+//	crypto          9    key_epoch u32 | zero u32 | tx_seq u64 | rx_seq u64
+//	timers         10    keepalive_in i64 | retransmit_in i64 | rto i64 (nanoseconds)
+//	seal           15    count u64 | last_seq u64 | crc u32 | zero u32
+//
+// A seal closes a journal: count is the number of records before it since
+// the journal's first, last_seq the sequence number of the one just before
+// it, crc that record's chained crc.
+//
+// # Reading: torn tails and corruption
+//
+// As LevelDB's log reader and etcd's WAL decoder do, the Reader tells a
+// write cut short from damage. A journal that ends inside a record (fewer
+// than 40 bytes left, or fewer than a sound header's length needs) has a
+// torn tail: the records before it are returned with a *TornTailError
+// giving the offset to truncate to. A complete record that fails a check
+// (either CRC, a reserved byte, a type, a seal that does not match) is
+// ErrCorrupt: nothing of the journal may be replayed and the destination
+// does not activate. Sequence gaps (ErrSeqGap) and records of another
+// epoch (ErrStaleEpoch, ErrFutureEpoch) are refused with the record named.
+//
+// # Replay
+//
+// Table.Apply skips records at or below the table's Applied sequence
+// number, so replaying twice, or again after a crash in the middle, gives
+// the same table. Restore checks the whole journal before it changes the
+// table.
+//
+// # Transfer
+//
+// A Sender moves any Source (the pre-copy bytes, a sealed Journal) to a
+// Receiver as numbered chunks with cumulative acknowledgements, go-back-N:
+// NAKs and timeouts make it resend from the first missing chunk, the
+// receiver discards duplicates and chunks past a gap. After a cut, Resume
+// on a new connection goes on from the last acknowledged chunk. Frames are
+// a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
+// zero u32, crc being CRC32C of bytes [0, 16) and the payload) and a
+// payload: hello (stream u64 | size u64 | chunk u32 | zero u32), hello-ack
+// (seq = next chunk expected; stream u64), data (seq = chunk number), ack
+// and nak (seq = next chunk expected), bye and bye-ack.
+//
+// # Concurrency
+//
+// A Journal has one appending goroutine and one reading goroutine (the
+// transfer); its fullness may be read by any. Tables, Readers, Senders and
+// Receivers belong to one goroutine at a time.
+package migrate
