@@ -128,7 +128,7 @@ func TestRateCaps(t *testing.T) {
 		span = 10 * time.Millisecond // 1.4 million packets at 100 Gb/s
 	}
 	for _, tc := range []struct {
-		name           string
+		name            string
 		port, cap, want uint64
 	}{
 		{"port=10G", 10e9, 0, 10e9},
