@@ -205,8 +205,15 @@ func TestParseAgreesWithGopacket(t *testing.T) {
 			t.Fatalf("frame %d %+v: reason %v\n% x", i, s, reason, buf)
 		}
 		theirs, failed, trunc := gpView(buf)
-		if failed && s.Proto == 47 && !ours.Frag && s.PayloadLen < 4 {
-			failed = false // gopacket decodes GRE, and a GRE header is 4 bytes or more
+		if failed && s.IsIPv6() && len(s.Ext) == 0 && s.PayloadLen == 0 && s.Proto == 47 {
+			// An IPv6 packet with an empty payload: gopacket takes payload
+			// length 0 for a jumbogram and rejects it without a hop-by-hop
+			// jumbo option. Parse accepts it (L3 only), and that is all
+			// there is to compare.
+			if ours.Type&descriptor.L3IPv6 == 0 || ours.L4Off != ours.L3Off+40 {
+				t.Fatalf("frame %d: empty IPv6 packet: %+v", i, ours)
+			}
+			continue
 		}
 		if failed || trunc {
 			t.Fatalf("frame %d: gopacket failed=%v truncated=%v\n% x", i, failed, trunc, buf)
