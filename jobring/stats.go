@@ -161,7 +161,11 @@ func (r *Ring[J, R]) Stats() Stats {
 // String prints a table of the workers and one of the kinds.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-12s %-11s %8s %8s %8s %10s %12s  %s\n", "worker", "class", "jobs", "batches", "mean", "busy", "state", "kinds")
+	names := map[Kind]string{}
+	for _, k := range s.Kinds {
+		names[k.Kind] = k.Name
+	}
+	fmt.Fprintf(&b, "%-12s %-11s %8s %8s %8s %10s %8s  %s\n", "worker", "class", "jobs", "batches", "mean", "busy", "state", "kinds")
 	for _, w := range s.Workers {
 		state := "running"
 		if w.Stopped {
@@ -170,15 +174,31 @@ func (s Stats) String() string {
 		var ks []string
 		for k := range MaxKinds {
 			if n, ok := w.Kinds[Kind(k)]; ok {
-				ks = append(ks, fmt.Sprintf("%d:%d", k, n))
+				name, ok := names[Kind(k)]
+				if !ok {
+					name = fmt.Sprintf("kind%d", k)
+				}
+				ks = append(ks, fmt.Sprintf("%s=%d", name, n))
 			}
 		}
-		fmt.Fprintf(&b, "%-12s %-11v %8d %8d %8.1f %10v %12s  %s\n", w.Name, w.Class, w.Jobs, w.Batches, w.MeanBatch(),
+		fmt.Fprintf(&b, "%-12s %-11v %8d %8d %8.1f %10v %8s  %s\n", w.Name, w.Class, w.Jobs, w.Batches, w.MeanBatch(),
 			w.Busy.Round(time.Microsecond), state, strings.Join(ks, " "))
 	}
 	fmt.Fprintf(&b, "%-12s %8s %8s %8s %10s %10s %10s\n", "kind", "done", "failed", "samples", "p50", "p90", "p99")
 	for _, k := range s.Kinds {
-		fmt.Fprintf(&b, "%-12s %8d %8d %8d %10v %10v %10v\n", k.Name, k.Done, k.Failed, k.Samples, k.P50, k.P90, k.P99)
+		fmt.Fprintf(&b, "%-12s %8d %8d %8d %10v %10v %10v\n", k.Name, k.Done, k.Failed, k.Samples,
+			roundLat(k.P50), roundLat(k.P90), roundLat(k.P99))
 	}
 	return b.String()
+}
+
+// roundLat rounds a bucket bound to three significant digits for printing.
+func roundLat(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d >= time.Microsecond:
+		return d.Round(10 * time.Nanosecond)
+	}
+	return d
 }
