@@ -202,23 +202,40 @@ func (p *Port) serve() int {
 			break
 		}
 		for {
-			w := t.headWire()
-			if w > t.deficit || (t.capped && w > t.tb.tokens) {
-				break
-			}
-			if w > p.port.tokens {
-				p.blocked = true
-				k, _ := em.flush(p.cfg.Sink, p.tcs, &p.refused)
-				return sent + k
-			}
-			em.out[em.n] = t.stage[t.head]
-			em.tc[em.n] = t.idx
-			em.n++
-			t.head++
-			t.deficit -= w
-			p.port.tokens -= w
+			// Move the longest run of staged packets that the deficit,
+			// the class's tokens and the port's tokens all cover.
+			avail := min(t.deficit, p.port.tokens)
 			if t.capped {
-				t.tb.tokens -= w
+				avail = min(avail, t.tb.tokens)
+			}
+			var sum int64
+			k := 0
+			for room := len(em.out) - em.n; k < room && t.head+k < t.n; k++ {
+				w := t.wire(&t.stage[t.head+k])
+				if sum+w > avail {
+					break
+				}
+				sum += w
+			}
+			if k == 0 {
+				w := t.headWire()
+				if w <= t.deficit && (!t.capped || w <= t.tb.tokens) { // only the port's budget is short
+					p.blocked = true
+					k, _ := em.flush(p.cfg.Sink, p.tcs, &p.refused)
+					return sent + k
+				}
+				break // the turn or the class's tokens are over
+			}
+			copy(em.out[em.n:], t.stage[t.head:t.head+k])
+			for j := range k {
+				em.tc[em.n+j] = t.idx
+			}
+			em.n += k
+			t.head += k
+			t.deficit -= sum
+			p.port.tokens -= sum
+			if t.capped {
+				t.tb.tokens -= sum
 			}
 			if em.full() {
 				k, ok := em.flush(p.cfg.Sink, p.tcs, &p.refused)
