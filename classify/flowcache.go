@@ -39,7 +39,7 @@ func newFlowCache(size int) flowCache {
 func (c *flowCache) lookup(f *Flow, h uint64) (*cacheEntry, bool) {
 	for i := range uint64(cacheProbe) {
 		e := &c.tab[(h+i)&c.mask]
-		if e.gen == c.gen && e.key == *f {
+		if e.gen == c.gen && e.key.equal(f) {
 			return e, true
 		}
 	}
