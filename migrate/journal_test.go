@@ -250,3 +250,17 @@ func TestReaderRejectsGapAndTrailing(t *testing.T) {
 		t.Fatalf("bytes after the seal: %v", err)
 	}
 }
+
+// TestReaderChecksSeal: a seal whose count does not match the records
+// before it is corruption (a writer lost or invented records).
+func TestReaderChecksSeal(t *testing.T) {
+	j, _ := NewJournal(4096, 1, 1)
+	j.AppendClose(1)
+	j.AppendClose(2)
+	j.SetRecords(3)
+	j.Seal()
+	_, _, err := ReadAll(j.Bytes())
+	if !errors.Is(err, ErrCorrupt) || !bytes.Contains([]byte(err.Error()), []byte("seals 3 records, 2 read")) {
+		t.Fatalf("seal with a wrong count: %v", err)
+	}
+}
