@@ -202,13 +202,8 @@ func (p *configParser) parse() (RuleConfig, error) {
 			return c, fmt.Errorf("%w: %q (line %d): unknown field (want dscp_tc, default, rules)", ErrConfig, key, p.line(off))
 		}
 	}
-	if err := p.delim("top level", '}'); err != nil {
-		return c, err
-	}
-	if _, err := p.dec.Token(); err != io.EOF {
-		return c, fmt.Errorf("%w: line %d: data after the top-level object", ErrConfig, p.line(p.dec.InputOffset()))
-	}
-	return c, nil
+	// The whole-document pass has rejected anything after the object.
+	return c, p.delim("top level", '}')
 }
 
 func (p *configParser) parseDSCP() (*[64]uint8, error) {

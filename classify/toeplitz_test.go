@@ -174,3 +174,27 @@ func TestToeplitzAllocs(t *testing.T) {
 		t.Fatalf("%v allocs", a)
 	}
 }
+
+// TestHashFrameBadMetadata: metadata that does not describe the frame
+// (offsets beyond it) gives no hash and no flow, and reads nothing
+// outside the frame.
+func TestHashFrameBadMetadata(t *testing.T) {
+	tp := mustToeplitz(t, DefaultKey[:])
+	b := frame.Build(nil, &tcp6)
+	for _, p := range []descriptor.Packet{
+		{Type: descriptor.L3IPv6 | descriptor.L4TCP, L3Off: uint16(len(b) - 20), L4Off: uint16(len(b) - 2)},
+		{Type: descriptor.L3IPv4 | descriptor.L4UDP, L3Off: 60000, L4Off: 60020},
+		{Type: descriptor.L3IPv4 | descriptor.L4UDP, L3Off: 14, L4Off: uint16(len(b) - 3)},
+	} {
+		c := b[:len(b):len(b)]
+		h, ok := tp.HashFrame(c, &p, true)
+		var f Flow
+		f.Extract(c, &p)
+		if p.L3Off > 14 && (ok || f != (Flow{})) {
+			t.Fatalf("%+v: hash %#x %v, flow %+v", p, h, ok, f)
+		}
+		if p.L3Off == 14 && (!ok || f.Kind&FlowPorts != 0) {
+			t.Fatalf("%+v: ports read beyond the frame: %+v", p, f)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrSpec is wrapped by every error Append returns for a Spec that cannot
@@ -75,6 +76,9 @@ func (s *Spec) layout() (layout, error) {
 		return lay, fmt.Errorf("%w: Src %v and Dst %v are not of one IP version", ErrSpec, s.Src, s.Dst)
 	}
 	if s.IsIPv6() {
+		if (s.FragOffset != 0 || s.MoreFragments) && !slices.ContainsFunc(s.Ext, func(e Ext) bool { return e.Type == ExtFragment }) {
+			return lay, fmt.Errorf("%w: FragOffset or MoreFragments on IPv6 without an ExtFragment in Ext", ErrSpec)
+		}
 		n := 40
 		for i, e := range s.Ext {
 			l, err := e.size()

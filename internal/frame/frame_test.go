@@ -216,12 +216,13 @@ func TestBuildLengths(t *testing.T) {
 
 func TestAppendErrors(t *testing.T) {
 	cases := map[string]Spec{
-		"VLANs":      {VLANs: 3},
-		"IPOptions":  {Src: v4a, Dst: v4b, IPOptions: make([]byte, 41)},
-		"TCPOptions": {Src: v4a, Dst: v4b, Proto: ProtoTCP, TCPOptions: make([]byte, 44)},
-		"Src":        {Src: v4a, Dst: v6b},
-		"Ext[0]":     {Src: v6a, Dst: v6b, Ext: []Ext{{Type: 17}}},
-		"IP packet":  {Src: v4a, Dst: v4b, PayloadLen: 70000},
+		"VLANs":       {VLANs: 3},
+		"IPOptions":   {Src: v4a, Dst: v4b, IPOptions: make([]byte, 41)},
+		"TCPOptions":  {Src: v4a, Dst: v4b, Proto: ProtoTCP, TCPOptions: make([]byte, 44)},
+		"Src":         {Src: v4a, Dst: v6b},
+		"Ext[0]":      {Src: v6a, Dst: v6b, Ext: []Ext{{Type: 17}}},
+		"IP packet":   {Src: v4a, Dst: v4b, PayloadLen: 70000},
+		"ExtFragment": {Src: v6a, Dst: v6b, MoreFragments: true},
 	}
 	for field, s := range cases {
 		t.Run(field, func(t *testing.T) {
