@@ -2,6 +2,7 @@ package classify
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 
 	"github.com/ringkit/ringkit/descriptor"
@@ -95,16 +96,12 @@ func (f *Flow) equal(g *Flow) bool {
 
 // hash mixes the whole key into 64 bits for the flow cache. Any function
 // of the key would be correct (the cache compares whole keys); this one
-// multiplies each word by an odd constant and folds the high bits down.
+// folds the key into one word with rotations (so that swapping source and
+// destination changes it) and multiplies once by an odd constant, whose
+// high bits are folded down to the low bits the cache indexes with.
 func (f *Flow) hash() uint64 {
-	const (
-		k1 = 0x9e3779b97f4a7c15
-		k2 = 0xc2b2ae3d27d4eb4f
-		k3 = 0x165667b19e3779f9
-		k4 = 0xd6e8feb86659fd93
-	)
-	h := (f.SrcLo^f.SrcHi>>1)*k1 ^ (f.DstLo^f.DstHi>>1)*k2
-	h ^= (uint64(f.SrcPort)<<32 | uint64(f.DstPort)<<16 | uint64(f.Proto)<<8 | uint64(f.Kind)) * k3
-	h ^= (f.SrcHi ^ f.DstHi) * k4
-	return h ^ h>>31
+	x := f.SrcLo ^ bits.RotateLeft64(f.DstLo, 23) ^ bits.RotateLeft64(f.SrcHi, 11) ^ bits.RotateLeft64(f.DstHi, 37) ^
+		(uint64(f.SrcPort)<<48 | uint64(f.DstPort)<<32 | uint64(f.Proto)<<8 | uint64(f.Kind))
+	h := x * 0x9e3779b97f4a7c15
+	return h ^ h>>32
 }

@@ -18,11 +18,17 @@ type flowCache struct {
 
 const cacheProbe = 4
 
+// cacheEntry is 64 bytes, one cache line on the usual processors, so a
+// hit reads one line: the table's size is a power of two, and Go places an
+// allocation of a power-of-two size of 256 bytes or more at a multiple of
+// its size class (or of the page, for large ones), so no entry straddles
+// two lines.
 type cacheEntry struct {
 	key  Flow
 	gen  uint32
 	rule int32 // the rule list index, MatchDefault or MatchNone
 	act  Action
+	_    [12]byte
 }
 
 // newFlowCache returns a cache of size entries, rounded up to a power of
