@@ -19,10 +19,10 @@ type flowCache struct {
 const cacheProbe = 4
 
 // cacheEntry is 64 bytes, one cache line on the usual processors, so a
-// hit reads one line: the table's size is a power of two, and Go places an
-// allocation of a power-of-two size of 256 bytes or more at a multiple of
-// its size class (or of the page, for large ones), so no entry straddles
-// two lines.
+// hit reads one line: the table's size is a power of two of at least 256
+// bytes, which Go allocates at least 64-byte aligned (power-of-two size
+// classes sit at multiples of their size in page-aligned spans; larger
+// objects start on a page), so no entry straddles two lines.
 type cacheEntry struct {
 	key  Flow
 	gen  uint32
