@@ -300,7 +300,9 @@ func (s *Stage) Run(ctx context.Context) error {
 }
 
 // Start runs Run in a new goroutine, which ends when ctx is done or Close
-// returns. errc, if not nil, receives Run's result.
+// returns. errc, if not nil, receives Run's result; it must have room for
+// it (a buffer of one), since the goroutine sends before it ends and Close
+// waits for that.
 func (s *Stage) Start(ctx context.Context, errc chan<- error) {
 	s.wg.Add(1)
 	go func() {
