@@ -222,3 +222,46 @@ func (q *signalQueue) DequeueBurst([]descriptor.Packet) int {
 	return 0
 }
 func (q *signalQueue) Len() int { return 0 }
+
+// TestRunRespectsRate: in real time, with the workers of ModeParallel
+// spending their grants while the coordinator takes back and re-grants
+// them, a saturated port never sends more than its rate allows: at most
+// rate × elapsed plus one bucket depth.
+func TestRunRespectsRate(t *testing.T) {
+	span := time.Second
+	if testing.Short() {
+		span = 200 * time.Millisecond
+	}
+	for _, mode := range []sched.Mode{sched.ModeSerial, sched.ModeParallel} {
+		t.Run(modeName(mode), func(t *testing.T) {
+			const rate, quantum = 400e6, 200 * time.Microsecond
+			var sent atomic.Uint64
+			sink := sched.SinkFunc(func(p []descriptor.Packet) int {
+				var n uint64
+				for i := range p {
+					n += uint64(p[i].Len) + sched.DefaultOverhead
+				}
+				sent.Add(n)
+				return len(p)
+			})
+			var tcs []sched.TCConfig
+			for i := range 4 {
+				tcs = append(tcs, sched.TCConfig{Weight: 1 + i, Queue: newGen(uint8(i), 64, 1518, 4)})
+			}
+			const depth = 1 << 16
+			p := mustPort(t, sched.PortConfig{Rate: rate, Quantum: quantum, Burst: depth, Sink: sink, TCs: tcs, Mode: mode, Workers: 4 * int(mode)})
+			ctx, cancel := context.WithTimeout(context.Background(), span)
+			defer cancel()
+			start := time.Now()
+			if err := p.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Run: %v", err)
+			}
+			elapsed := time.Since(start)
+			limit := rate/8*elapsed.Seconds() + depth
+			if got := float64(sent.Load()); got > limit || got < limit/10 {
+				t.Fatalf("sent %.0f bytes in %v, want at most %.0f (and not nothing)", got, elapsed, limit)
+			}
+			p.Release()
+		})
+	}
+}

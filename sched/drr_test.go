@@ -211,3 +211,28 @@ func FuzzDRR(f *testing.F) {
 		}
 	})
 }
+
+// TestDRRDeficitResetOnEmpty: a class that empties loses its deficit. A
+// sends 200 of its 500 and empties (deficit 300 forgotten); then A gets an
+// 800-byte packet and B a 400-byte one. A's fresh 500 < 800; B's 500 sends
+// 400; A's 1000 sends 800. Had A kept its 300, A800 would have gone first.
+func TestDRRDeficitResetOnEmpty(t *testing.T) {
+	rec := newRecorder(2, 0, true)
+	a, b := lens(0, 0, 200), lens(1, 10)
+	p := mustPort(t, sched.PortConfig{
+		Rate: 1e12, Overhead: sched.NoOverhead, DRRQuantum: 500, Sink: rec,
+		TCs: []sched.TCConfig{{Weight: 1, Queue: a}, {Weight: 1, Queue: b}},
+	})
+	p.Step(0)
+	p.Step(time.Millisecond)
+	a.pkts = lens(0, 1, 800).pkts
+	b.pkts = lens(1, 11, 400).pkts
+	p.Step(2 * time.Millisecond)
+	var got []string
+	for _, pkt := range rec.got {
+		got = append(got, label(pkt))
+	}
+	if want := []string{"A200", "B400", "A800"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+}

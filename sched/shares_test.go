@@ -156,3 +156,30 @@ func TestRateCaps(t *testing.T) {
 		})
 	}
 }
+
+// lenlessQueue hides its queue's length (Len reports 0), as a source that
+// cannot count cheaply would.
+type lenlessQueue struct{ sched.Queue }
+
+func (lenlessQueue) Len() int { return 0 }
+
+// TestParallelWorkConserving: in ModeParallel the coordinator grants by
+// estimated demand; when the estimate is short (here the queues do not
+// report their length), the workers take the rest of the budget from the
+// pool, so the port still runs at its rate and the weights still hold
+// approximately.
+func TestParallelWorkConserving(t *testing.T) {
+	const rate, quantum = 1e9, 100 * time.Microsecond
+	rec := newRecorder(2, sched.DefaultOverhead, false)
+	p := mustPort(t, sched.PortConfig{
+		Rate: rate, Quantum: quantum, Sink: rec, Mode: sched.ModeParallel, TxBurst: 8,
+		TCs: []sched.TCConfig{
+			{Weight: 1, Queue: lenlessQueue{newGen(0, 64, 1518, 1)}},
+			{Weight: 1, Queue: lenlessQueue{newGen(1, 64, 1518, 2)}},
+		},
+	})
+	simulate(p, quantum, time.Second)
+	if total := float64(rec.total()); !within(total, rate/8, 0.001) {
+		t.Fatalf("port sent %.0f bytes in 1 s, want %.0f", total, rate/8)
+	}
+}
