@@ -1,0 +1,358 @@
+package nicsim
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringkit/ringkit/classify"
+	"github.com/ringkit/ringkit/descriptor"
+)
+
+// Port is one port of a NIC: RX/TX queue pairs with their descriptor
+// rings, RSS, a link, an optional wire to another port and an optional
+// traffic generator.
+//
+// A port has two engines, each serialized by its own mutex, as the
+// hardware's receive and transmit paths are. The receive engine (rxMu)
+// parses each arriving frame, hashes it, picks an RX queue through the
+// redirection table and places it into that queue's RxRing; frames arrive
+// from the port's generator, from the wire (the peer's transmit engine) or
+// from Receive, so one RxRing never sees two NIC-side callers at once. The
+// transmit engine (txMu) fetches posted packets from each TX queue, sends
+// them onto the wire and completes them. A transmit engine may take the
+// peer's rxMu while holding its own txMu, never the reverse, so the two
+// never deadlock.
+//
+// Every method may be called from any goroutine.
+type Port struct {
+	id       int
+	pool     *descriptor.Pool
+	maxFrame int
+	queues   []queue
+
+	// rxMu serializes the receive engine and guards rss, reta and each
+	// queue's rxOn.
+	rxMu     sync.Mutex
+	rss      *classify.Toeplitz
+	reta     []uint16
+	retaMask uint32
+
+	// txMu serializes the transmit engine and guards each queue's txOn and
+	// the scratch slices below.
+	txMu     sync.Mutex
+	txPkts   []descriptor.Packet
+	txFrames [][]byte
+
+	src  atomic.Pointer[source] // the generator and its frame buffers; used by the NIC's round only
+	peer atomic.Pointer[Port]   // the other end of the wire, or nil
+	down atomic.Bool            // link down; the zero value is up
+	// linkDrops counts frames that arrived while the link was down.
+	linkDrops atomic.Uint64
+}
+
+// source is a generator with the buffers its frames are built in.
+type source struct {
+	g      *Generator
+	bufs   [][]byte
+	frames [][]byte
+}
+
+// queue is one RX/TX queue pair.
+type queue struct {
+	rx   *descriptor.RxRing
+	tx   *descriptor.TxRing
+	rxOn bool // under rxMu
+	txOn bool // under txMu
+
+	stopped atomic.Bool // as StopQueue and StartQueue last set it, for Stats
+
+	// Counters the engines add to once per burst; read by Stats. The
+	// ring's own counters (missed for lack of a descriptor, frames it
+	// refused) are added in Stats.
+	rxPackets, rxBytes atomic.Uint64
+	rxMissed           atomic.Uint64 // frames for a stopped queue
+	rxErrors           atomic.Uint64 // runts and over-long frames
+	txPackets, txBytes atomic.Uint64
+	txErrors           atomic.Uint64 // posted packets too short or too long to send
+	txDropped          atomic.Uint64 // packets sent while the link was down
+
+	// Per-burst tallies of the receive engine, under rxMu.
+	pend struct{ pkts, bytes, missed, errs uint64 }
+}
+
+func newPort(id int, cfg *Config) (*Port, error) {
+	p := &Port{
+		id:       id,
+		pool:     cfg.Pool,
+		maxFrame: cfg.MaxFrame,
+		queues:   make([]queue, cfg.Queues),
+		txPkts:   make([]descriptor.Packet, cfg.Burst),
+		txFrames: make([][]byte, 0, cfg.Burst),
+	}
+	reta := make([]uint16, cfg.RETASize)
+	for i := range reta {
+		reta[i] = uint16(i % cfg.Queues)
+	}
+	if err := p.setRSS(cfg.RSSKey, reta); err != nil {
+		return nil, err
+	}
+	for i := range p.queues {
+		q := &p.queues[i]
+		var err error
+		if q.rx, err = descriptor.NewRxRing(cfg.Pool, cfg.Rx); err != nil {
+			return nil, fmt.Errorf("queue %d: %w", i, err)
+		}
+		if q.tx, err = descriptor.NewTxRing(cfg.Pool, cfg.Tx); err != nil {
+			return nil, fmt.Errorf("queue %d: %w", i, err)
+		}
+		q.rxOn, q.txOn = true, true
+	}
+	return p, nil
+}
+
+// ID returns the port's index in its NIC.
+func (p *Port) ID() int { return p.id }
+
+// Queues returns the number of RX/TX queue pairs.
+func (p *Port) Queues() int { return len(p.queues) }
+
+// RxRing returns RX queue q's ring, whose driver side belongs to the
+// driver goroutine of that queue. It panics if q is out of range.
+func (p *Port) RxRing(q int) *descriptor.RxRing { return p.queues[q].rx }
+
+// TxRing returns TX queue q's ring, whose driver side belongs to the driver
+// goroutine of that queue. It panics if q is out of range.
+func (p *Port) TxRing(q int) *descriptor.TxRing { return p.queues[q].tx }
+
+// SetRSS replaces the RSS key (classify.KeySize bytes) and the redirection
+// table (a power-of-two number of entries, each a queue index). Frames
+// received after SetRSS returns use them.
+func (p *Port) SetRSS(key []byte, reta []uint16) error {
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	return p.setRSS(key, reta)
+}
+
+func (p *Port) setRSS(key []byte, reta []uint16) error {
+	if len(reta) == 0 || len(reta) > 1<<16 || bits.OnesCount(uint(len(reta))) != 1 {
+		return fmt.Errorf("%w: redirection table of %d entries (want a power of two up to 65536)", ErrConfig, len(reta))
+	}
+	for i, q := range reta {
+		if int(q) >= len(p.queues) {
+			return fmt.Errorf("%w: redirection entry %d is queue %d of %d", ErrConfig, i, q, len(p.queues))
+		}
+	}
+	t, err := classify.NewToeplitz(key)
+	if err != nil {
+		return fmt.Errorf("%w: RSS key: %w", ErrConfig, err)
+	}
+	p.rss, p.reta, p.retaMask = t, append([]uint16(nil), reta...), uint32(len(reta)-1)
+	return nil
+}
+
+// RETA returns a copy of the redirection table.
+func (p *Port) RETA() []uint16 {
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	return append([]uint16(nil), p.reta...)
+}
+
+// SetLink brings the link up or down. While it is down, arriving frames
+// are dropped (PortStats.LinkDrops) and transmitted packets are completed
+// without being sent (QueueStats.TxDropped).
+func (p *Port) SetLink(up bool) { p.down.Store(!up) }
+
+// LinkUp reports whether the link is up.
+func (p *Port) LinkUp() bool { return !p.down.Load() }
+
+// Attach makes g the port's traffic generator (nil detaches it). Each
+// round of the NIC takes frames from it and receives them. g must not be
+// used elsewhere.
+func (p *Port) Attach(g *Generator) {
+	if g == nil {
+		p.src.Store(nil)
+		return
+	}
+	burst := g.cfg.Burst
+	size := p.maxFrame
+	for _, s := range g.cfg.Sizes {
+		size = max(size, s.Size+64) // a size below the headers becomes the headers: up to 62 more bytes
+	}
+	s := &source{g: g, bufs: make([][]byte, burst), frames: make([][]byte, burst)}
+	for i := range s.bufs {
+		s.bufs[i] = make([]byte, 0, size)
+	}
+	p.src.Store(s)
+}
+
+// StopQueue stops queue q: frames RSS sends to it are dropped and counted
+// as missed, and its posted packets stay in its TxRing. When StopQueue
+// returns, the NIC no longer touches the queue's rings, and its last access
+// synchronizes before the return, so a driver may Close them.
+func (p *Port) StopQueue(q int) error { return p.setQueue(q, false) }
+
+// StartQueue starts queue q again.
+func (p *Port) StartQueue(q int) error { return p.setQueue(q, true) }
+
+func (p *Port) setQueue(q int, on bool) error {
+	if q < 0 || q >= len(p.queues) {
+		return fmt.Errorf("%w: queue %d of %d", ErrConfig, q, len(p.queues))
+	}
+	p.rxMu.Lock()
+	p.queues[q].rxOn = on
+	p.rxMu.Unlock()
+	p.txMu.Lock()
+	p.queues[q].txOn = on
+	p.txMu.Unlock()
+	p.queues[q].stopped.Store(!on)
+	return nil
+}
+
+// Receive is the port's receive engine for frames arriving on its
+// connector: each frame is parsed (classify.Parse), hashed with the RSS
+// key (classify's Toeplitz over addresses and ports) and placed into the
+// RX queue the redirection table names for the hash (queue 0 for a frame
+// without an IP header), the NIC's copy into that queue's next descriptor.
+// A frame shorter than MinFrame or longer than MaxFrame is counted as an
+// error, one for a stopped queue or a full ring as missed; none is kept.
+// Receive never reads outside a frame and never allocates. The port
+// serializes it with every other arrival.
+func (p *Port) Receive(frames [][]byte) {
+	if len(frames) == 0 {
+		return
+	}
+	if p.down.Load() {
+		p.linkDrops.Add(uint64(len(frames)))
+		return
+	}
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	for _, f := range frames {
+		meta := descriptor.Packet{Port: uint16(p.id)}
+		classify.Parse(f, &meta)
+		qi := 0
+		if h, ok := p.rss.HashFrame(f, &meta, true); ok {
+			meta.Hash, meta.Flags = h, meta.Flags|descriptor.FlagHash
+			qi = int(p.reta[h&p.retaMask])
+		}
+		meta.Queue = uint16(qi)
+		q := &p.queues[qi]
+		switch {
+		case len(f) < MinFrame || len(f) > p.maxFrame:
+			q.pend.errs++
+		case !q.rxOn:
+			q.pend.missed++
+		case q.rx.NICPlace(f, meta):
+			q.pend.pkts++
+			q.pend.bytes += uint64(len(f))
+		}
+	}
+	for i := range p.queues {
+		q := &p.queues[i]
+		if q.pend == (struct{ pkts, bytes, missed, errs uint64 }{}) {
+			continue
+		}
+		addNonZero(&q.rxPackets, q.pend.pkts)
+		addNonZero(&q.rxBytes, q.pend.bytes)
+		addNonZero(&q.rxMissed, q.pend.missed)
+		addNonZero(&q.rxErrors, q.pend.errs)
+		q.pend.pkts, q.pend.bytes, q.pend.missed, q.pend.errs = 0, 0, 0, 0
+	}
+}
+
+func addNonZero(c *atomic.Uint64, n uint64) {
+	if n != 0 {
+		c.Add(n)
+	}
+}
+
+// generate takes frames from the port's generator and receives them: up to
+// burst, as many as the generator's rate allows at now when paced.
+func (p *Port) generate(now time.Duration, paced bool, burst int) int {
+	s := p.src.Load()
+	if s == nil {
+		return 0
+	}
+	n := min(burst, len(s.bufs))
+	if paced {
+		n = min(n, s.g.Due(now))
+	} else if s.g.cfg.Count != 0 {
+		n = int(min(uint64(n), s.g.cfg.Count-min(s.g.sent, s.g.cfg.Count)))
+	}
+	for i := range n {
+		s.frames[i] = s.g.Next(s.bufs[i])
+	}
+	p.Receive(s.frames[:n])
+	return n
+}
+
+// transmit is the port's transmit engine: a burst from each started TX
+// queue is fetched, sent to the peer port (which copies the frames into its
+// own buffers before this returns) and completed.
+func (p *Port) transmit(burst int) int {
+	p.txMu.Lock()
+	defer p.txMu.Unlock()
+	peer := p.peer.Load()
+	up := !p.down.Load()
+	moved := 0
+	for i := range p.queues {
+		q := &p.queues[i]
+		if !q.txOn {
+			continue
+		}
+		k := q.tx.NICFetch(p.txPkts[:min(burst, len(p.txPkts))])
+		if k == 0 {
+			continue
+		}
+		moved += k
+		frames := p.txFrames[:0]
+		var pkts, bytes, errs, drops uint64
+		for _, pk := range p.txPkts[:k] {
+			f := p.pool.Bytes(pk) // TxRing.Transmit checked Buf and Len
+			switch {
+			case len(f) < MinFrame || len(f) > p.maxFrame:
+				errs++
+			case !up:
+				drops++
+			default:
+				pkts++
+				bytes += uint64(len(f))
+				frames = append(frames, f) // within cap: k ≤ burst
+			}
+		}
+		if peer != nil {
+			peer.Receive(frames)
+		}
+		q.tx.NICComplete(k)
+		addNonZero(&q.txPackets, pkts)
+		addNonZero(&q.txBytes, bytes)
+		addNonZero(&q.txErrors, errs)
+		addNonZero(&q.txDropped, drops)
+	}
+	return moved
+}
+
+// Connect wires a and b: what one transmits, the other receives. A port
+// transmitting without a wire sends into the void (counted as sent). It
+// returns ErrConnected if either already has a wire; a port may be wired to
+// itself (a loopback plug).
+func Connect(a, b *Port) error {
+	if !a.peer.CompareAndSwap(nil, b) {
+		return fmt.Errorf("nicsim: connect port %d: %w", a.id, ErrConnected)
+	}
+	if a != b && !b.peer.CompareAndSwap(nil, a) {
+		a.peer.Store(nil)
+		return fmt.Errorf("nicsim: connect port %d: %w", b.id, ErrConnected)
+	}
+	return nil
+}
+
+// Disconnect unplugs p's wire, from both ends.
+func (p *Port) Disconnect() {
+	if peer := p.peer.Swap(nil); peer != nil {
+		peer.peer.CompareAndSwap(p, nil)
+	}
+}
