@@ -162,7 +162,8 @@ func (w *worker[J, R]) claim() int {
 	}
 	w.nskip = 0
 	nc := 0
-	stuck := t // lowest position that must be looked at again
+	stuck := t   // lowest position that must be looked at again
+	gap := false // a slot before p is claimed by a producer and not yet published
 	p := w.cursor
 	for ; p != t && nc < limit; p++ {
 		s := &r.slots[p&r.mask]
@@ -173,6 +174,7 @@ func (w *worker[J, R]) claim() int {
 		switch wordState(st) {
 		case stFree: // its producer is filling it
 			stuck = min(stuck, p)
+			gap = true
 			continue
 		case stClaimed, stDone:
 			continue
@@ -180,6 +182,13 @@ func (w *worker[J, R]) claim() int {
 		k, pr, flow := unpackMeta(s.meta.Load())
 		fi := int32(-1)
 		kp := &r.pol.kinds[k%MaxKinds]
+		if gap && kp.order != Parallel {
+			// A job before this one is not published yet and may be of
+			// the same kind and flow: taking this one now could start it
+			// first.
+			stuck = min(stuck, p)
+			continue
+		}
 		if kp.order == Atomic {
 			fi = int32(flowIndex(flow))
 		}
@@ -208,7 +217,9 @@ func (w *worker[J, R]) claim() int {
 			stuck = min(stuck, c.p)
 			continue
 		}
-		if c.flow >= 0 && !w.lockFlow(c.flow) {
+		if c.flow >= 0 && (w.skipped(c.flow) || !w.lockFlow(c.flow)) {
+			// The flow is held elsewhere, or an earlier job of it was
+			// passed over in this scan: a later one must not start first.
 			stuck = min(stuck, c.p)
 			continue
 		}
@@ -265,10 +276,8 @@ func flowIndex(flow uint32) uint32 { return (flow * 0x9E3779B1) >> (32 - 10) }
 // this scan already passed a job of it (so that jobs of one flow start in
 // order).
 func (w *worker[J, R]) flowBusy(fi int32) bool {
-	for _, s := range w.skip[:w.nskip] {
-		if s == uint32(fi) {
-			return true
-		}
+	if w.skipped(fi) {
+		return true
 	}
 	v := w.r.flows[fi].Load()
 	if v == 0 || v>>32 == uint64(w.id+1) {
@@ -279,6 +288,20 @@ func (w *worker[J, R]) flowBusy(fi int32) bool {
 		w.nskip++
 	}
 	return true
+}
+
+// skipped reports whether this scan passed over a job of entry fi. When
+// the list is full every flow counts as passed over, which only delays jobs.
+func (w *worker[J, R]) skipped(fi int32) bool {
+	if w.nskip == len(w.skip) {
+		return true
+	}
+	for _, s := range w.skip[:w.nskip] {
+		if s == uint32(fi) {
+			return true
+		}
+	}
+	return false
 }
 
 // lockFlow takes (or, if this worker holds it, takes again) entry fi.
