@@ -40,8 +40,8 @@ func AppendTable(dst []byte, t *Table) []byte {
 }
 
 // DecodeTable decodes a table encoded by AppendTable, validating every
-// session (DecodeSession), that each is stored under its own id once, and
-// that no byte trails. It never panics.
+// session (DecodeSession), that ids increase (so each is there once and
+// the encoding is canonical), and that no byte trails. It never panics.
 func DecodeTable(b []byte) (*Table, error) {
 	d := decoder{b: b}
 	if m := d.take(len(tableMagic), "magic"); m != nil && [5]byte(m) != tableMagic {
@@ -56,6 +56,7 @@ func DecodeTable(b []byte) (*Table, error) {
 	if n > MaxSessions {
 		return nil, fmt.Errorf("table: %d sessions above %d: %w", n, MaxSessions, ErrMalformed)
 	}
+	var prev uint64
 	for i := range n {
 		size := d.u32("session length")
 		p := d.take(int(size), "session")
@@ -66,9 +67,10 @@ func DecodeTable(b []byte) (*Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("table: session %d of %d: %w", i, n, err)
 		}
-		if _, dup := t.Sessions[s.ID]; dup {
-			return nil, fmt.Errorf("table: session id %d twice: %w", s.ID, ErrMalformed)
+		if i > 0 && s.ID <= prev {
+			return nil, fmt.Errorf("table: session id %d after %d, ids must increase: %w", s.ID, prev, ErrMalformed)
 		}
+		prev = s.ID
 		t.Sessions[s.ID] = s
 	}
 	if d.off != len(b) {
