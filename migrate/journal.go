@@ -97,6 +97,23 @@ func (j *Journal) Free() int {
 	return f
 }
 
+// PayloadRoom is how many bytes of inbound payload the journal can still
+// take as recv records of at most mss bytes each: the receive window a
+// circuit may advertise (zero when the journal is full). Appender only, or
+// any goroutine for an estimate.
+func (j *Journal) PayloadRoom(mss int) int {
+	if mss <= 0 {
+		return 0
+	}
+	free := j.Free()
+	full := recordSize(dataHdrLen + mss)
+	room := free / full * mss
+	if rem := free % full; rem >= HeaderSize+Align {
+		room += min(mss, rem-HeaderSize-dataHdrLen)
+	}
+	return room
+}
+
 // Peak is the highest Used seen right after an append.
 func (j *Journal) Peak() int { return int(j.peak.Load()) }
 

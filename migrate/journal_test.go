@@ -264,3 +264,32 @@ func TestReaderChecksSeal(t *testing.T) {
 		t.Fatalf("seal with a wrong count: %v", err)
 	}
 }
+
+// TestPayloadRoom: a circuit that advertises PayloadRoom can journal
+// exactly that much inbound payload, and not one byte more.
+func TestPayloadRoom(t *testing.T) {
+	for _, mss := range []int{1, 7, 536, 1460} {
+		j, _ := NewJournal(8192+8*mss, 1, 1)
+		j.AppendClose(9) // start from an odd fill
+		room := j.PayloadRoom(mss)
+		if room <= 0 {
+			t.Fatalf("mss %d: room %d", mss, room)
+		}
+		data := make([]byte, mss)
+		var seq uint32
+		for room > 0 {
+			n := min(room, mss)
+			if _, err := j.AppendRecv(1, seq, data[:n]); err != nil {
+				t.Fatalf("mss %d: %d bytes left of the room: %v", mss, room, err)
+			}
+			room -= n
+			seq += uint32(n)
+		}
+		if got := j.PayloadRoom(mss); got != 0 {
+			t.Fatalf("mss %d: room %d after filling it", mss, got)
+		}
+		if _, err := j.AppendRecv(1, seq, data[:1]); !errors.Is(err, ErrJournalFull) {
+			t.Fatalf("mss %d: one byte past the room: %v", mss, err)
+		}
+	}
+}

@@ -57,6 +57,19 @@ func (t *Table) Apply(r Record) (bool, error) {
 	return true, nil
 }
 
+// Activate readies the restored sessions to run on this host: each now
+// belongs to the table's epoch, and each that uses timestamps has its
+// offset rebased to the local timestamp clock reading tsNow, so its next
+// TSval follows the last one the source sent.
+func (t *Table) Activate(tsNow uint32) {
+	for _, s := range t.Sessions {
+		s.Epoch = t.Epoch
+		if s.TS.Enabled {
+			s.TS.Rebase(tsNow)
+		}
+	}
+}
+
 // replayErr names the record an error is about. It takes the record by
 // value so that only a failing Apply pays for the copy the message needs.
 func replayErr(r Record, err error) error {

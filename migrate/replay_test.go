@@ -177,3 +177,21 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 		})
 	}
 }
+
+func TestActivate(t *testing.T) {
+	w := newWorkload(t, 91, 100, 7)
+	tbl := w.destination(t)
+	if _, err := Restore(tbl, w.journal); err != nil {
+		t.Fatal(err)
+	}
+	const now = 12345 // the destination's clock, far behind the source's
+	tbl.Activate(now)
+	for id, s := range tbl.Sessions {
+		if s.Epoch != 7 {
+			t.Fatalf("session %d: epoch %d", id, s.Epoch)
+		}
+		if got := s.TS.TSval(now); got != w.model[id].TS.LastSent+1 {
+			t.Fatalf("session %d: TSval %d after activation, last sent %d", id, got, w.model[id].TS.LastSent)
+		}
+	}
+}
