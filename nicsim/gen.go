@@ -2,6 +2,7 @@ package nicsim
 
 import (
 	"fmt"
+	"sync/atomic"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -63,14 +64,14 @@ type GenConfig struct {
 // internal/frame (valid checksums). Frame i belongs to flow i mod Flows.
 // Its methods are for one goroutine at a time (the NIC's).
 type Generator struct {
-	cfg        GenConfig
-	rng        *rand.Rand
-	sizeTotal  int
-	dscpTotal  int
-	sent       uint64
-	tokens     float64
-	last       time.Duration
-	spec       frame.Spec
+	cfg       GenConfig
+	rng       *rand.Rand
+	sizeTotal int
+	dscpTotal int
+	sent      atomic.Uint64 // frames made; stored by Next only (one writer), loaded by Sent from anywhere
+	tokens    float64
+	last      time.Duration
+	spec      frame.Spec
 }
 
 // NewGenerator checks cfg and returns a Generator.
@@ -118,11 +119,20 @@ func NewGenerator(cfg GenConfig) (*Generator, error) {
 	return g, nil
 }
 
-// Sent returns the number of frames generated so far.
-func (g *Generator) Sent() uint64 { return g.sent }
+// Sent returns the number of frames generated so far. Unlike the other
+// methods, it may be called from any goroutine.
+func (g *Generator) Sent() uint64 { return g.sent.Load() }
 
 // Done reports whether the generator has sent Count frames.
-func (g *Generator) Done() bool { return g.cfg.Count != 0 && g.sent >= g.cfg.Count }
+func (g *Generator) Done() bool { return g.cfg.Count != 0 && g.sent.Load() >= g.cfg.Count }
+
+// left returns how many of Count frames are still to send, capped at n.
+func (g *Generator) left(n int) int {
+	if g.cfg.Count == 0 {
+		return n
+	}
+	return int(min(uint64(n), g.cfg.Count-min(g.sent.Load(), g.cfg.Count)))
+}
 
 // Due returns how many frames the generator may send at time now (measured
 // from any fixed origin, increasing), at most Burst: the tokens of its
@@ -140,16 +150,14 @@ func (g *Generator) Due(now time.Duration) int {
 			n = 0
 		}
 	}
-	if g.cfg.Count != 0 {
-		n = int(min(uint64(n), g.cfg.Count-min(g.sent, g.cfg.Count)))
-	}
-	return n
+	return g.left(n)
 }
 
 // Next writes the next frame into dst's backing array (from dst[0]) and
 // returns it. It allocates only when cap(dst) is below the frame's size.
 func (g *Generator) Next(dst []byte) []byte {
-	i := g.sent % uint64(g.cfg.Flows)
+	seq := g.sent.Load()
+	i := seq % uint64(g.cfg.Flows)
 	g.flowSpec(int(i), &g.spec)
 	g.spec.DSCP = g.pickDSCP()
 	size := g.pickSize()
@@ -162,7 +170,7 @@ func (g *Generator) Next(dst []byte) []byte {
 	}
 	g.spec.PayloadLen = max(size-hl, 0)
 	out := frame.Build(dst[:0], &g.spec)
-	g.sent++
+	g.sent.Store(seq + 1)
 	if g.cfg.Rate > 0 {
 		g.tokens--
 	}

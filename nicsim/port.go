@@ -279,8 +279,8 @@ func (p *Port) generate(now time.Duration, paced bool, burst int) int {
 	n := min(burst, len(s.bufs))
 	if paced {
 		n = min(n, s.g.Due(now))
-	} else if s.g.cfg.Count != 0 {
-		n = int(min(uint64(n), s.g.cfg.Count-min(s.g.sent, s.g.cfg.Count)))
+	} else {
+		n = s.g.left(n)
 	}
 	for i := range n {
 		s.frames[i] = s.g.Next(s.bufs[i])

@@ -1,0 +1,43 @@
+// Package nicsim is an in-memory network card, the hardware every other
+// ringkit package runs against.
+//
+// A NIC has ports; each port has RX/TX queue pairs, each a
+// descriptor.RxRing and descriptor.TxRing whose NIC side nicsim plays and
+// whose driver side belongs to one driver goroutine per queue. A frame
+// arriving at a port is parsed (classify.Parse), hashed with the port's
+// RSS key (classify's Toeplitz over addresses and ports, as a NIC does) and
+// sent through a redirection table (128 entries by default) to an RX
+// queue; the NIC then "DMA-copies" it into the buffer of the next
+// descriptor it owns and sets the done stamp (RxRing.NICPlace). A frame
+// that finds no descriptor is counted as missed; one that is too short or
+// too long, as an error.
+//
+// Frames come from a Generator attached to the port (constant rate,
+// bursts, size mixes such as IMIX, many flows, IPv4 and IPv6, TCP and UDP,
+// DSCP mixes; built with valid checksums), from the wire of a port it is
+// Connected to (what one port transmits, the other receives), or from a
+// direct call of Port.Receive. The transmit side fetches what drivers post
+// to their TxRings, sends it onto the wire and completes it.
+//
+// Counters per queue cover packets and bytes received and transmitted,
+// missed frames, errors and failed refills; links go up and down; queues
+// can be stopped (the NIC lets go of their rings) and started again.
+//
+// A NIC runs either in its own goroutine (Start, Stop) or step by step
+// (Step: one round, no goroutine, no clock), which makes tests
+// deterministic:
+//
+//	pool, _ := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8192})
+//	nic, _ := nicsim.New(nicsim.Config{Pool: pool, Queues: 4})
+//	gen, _ := nicsim.NewGenerator(nicsim.GenConfig{Flows: 1000, Sizes: nicsim.IMIX})
+//	nic.Port(0).Attach(gen)
+//	nic.Start()
+//	defer nic.Stop()
+//
+//	// one goroutine per queue q:
+//	rx := nic.Port(0).RxRing(q)
+//	var burst [32]descriptor.Packet
+//	n := rx.Receive(burst[:])
+//	// ... use pool.Bytes(burst[i]) ...
+//	rx.Free(burst[:n])
+package nicsim
