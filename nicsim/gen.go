@@ -2,9 +2,9 @@ package nicsim
 
 import (
 	"fmt"
-	"sync/atomic"
 	"math/rand/v2"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringkit/ringkit/internal/frame"
