@@ -286,6 +286,7 @@ func (p *pipe) Close() error {
 type faults struct {
 	Drop, Dup, Reorder float64 // probability per frame
 	CutAfter           int     // close the connection at this write (0: never)
+	Kinds              []uint8 // disturb only frames of these kinds (nil: all)
 }
 
 // faultConn wraps a connection and, from a seeded generator, drops,
@@ -316,6 +317,9 @@ func (fc *faultConn) Write(b []byte) (int, error) {
 		return 0, io.ErrClosedPipe
 	}
 	p := fc.rng.Float64()
+	if fc.f.Kinds != nil && (len(b) == 0 || !slices.Contains(fc.f.Kinds, b[0])) {
+		p = 1 // a frame kind left alone
+	}
 	switch {
 	case p < fc.f.Drop:
 		fc.log = append(fc.log, "drop")

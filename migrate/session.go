@@ -7,8 +7,9 @@ import (
 )
 
 // TCPState is the state of a connection in the TCP state machine of
-// RFC 793 (figure 6), numbered as Linux numbers them in include/net/tcp_states.h
-// minus one, so that the zero value is Closed.
+// RFC 793 (figure 6), numbered in the order of that diagram so that the
+// zero value is Closed. (Linux numbers them differently; these values are
+// this package's encoding, not the kernel's.)
 type TCPState uint8
 
 const (

@@ -69,8 +69,12 @@ type TransferStats struct {
 //
 // Each frame is written with one Write call. The connection must not lose,
 // duplicate or reorder bytes inside a frame (a stream such as TCP never
-// does; the protocol recovers from whole frames lost, duplicated or
-// reordered). Send and Resume start one goroutine that reads
+// does). The protocol recovers from whole frames lost, duplicated or
+// reordered in either direction, with one exception: the receiver returns
+// once it has written its answer to the end, so if that answer is lost
+// while the connection stays up, the sender stalls (ErrStalled). On a
+// stream that loses nothing without failing, that cannot happen; a cut
+// connection is recovered by Resume. Send and Resume start one goroutine that reads
 // acknowledgements; it has ended when they return. On failure they close
 // rw if it is an io.Closer, to end that goroutine, so rw's Read must return
 // once it is closed (as a net.Conn's does).

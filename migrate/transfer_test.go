@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -28,6 +29,11 @@ type transferRun struct {
 }
 
 func runTransfer(t *testing.T, stream uint64, src Source, cfg TransferConfig, seed uint64, f func(conn int) faults) transferRun {
+	return runTransfer2(t, stream, src, cfg, seed, f, nil)
+}
+
+// runTransfer2 also disturbs the receiver's frames with rf, when set.
+func runTransfer2(t *testing.T, stream uint64, src Source, cfg TransferConfig, seed uint64, f, rf func(conn int) faults) transferRun {
 	t.Helper()
 	ctx := context.Background()
 	snd, err := NewSender(stream, src, cfg)
@@ -42,15 +48,19 @@ func runTransfer(t *testing.T, stream uint64, src Source, cfg TransferConfig, se
 		}
 		a, b := newPipe()
 		fc := newFaultConn(a, seed+uint64(conn), f(conn))
+		var rb io.ReadWriteCloser = b
+		if rf != nil {
+			rb = newFaultConn(b, seed+uint64(conn)+500, rf(conn))
+		}
 		var rerr error
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if conn == 0 {
-				rerr = rcv.Receive(ctx, b)
+				rerr = rcv.Receive(ctx, rb)
 			} else {
-				rerr = rcv.Resume(ctx, b)
+				rerr = rcv.Resume(ctx, rb)
 			}
 		}()
 		var serr error
@@ -63,6 +73,9 @@ func runTransfer(t *testing.T, stream uint64, src Source, cfg TransferConfig, se
 		wg.Wait()
 		for _, k := range []string{"drop", "dup", "reorder", "cut"} {
 			run.faults[k] += fc.count(k)
+			if rfc, ok := rb.(*faultConn); ok {
+				run.faults["ack "+k] += rfc.count(k)
+			}
 		}
 		run.conns++
 		if serr != nil && !errors.Is(serr, ErrConnection) {
@@ -183,6 +196,26 @@ func TestTransferFaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTransferAckFaults loses, duplicates and reorders the receiver's
+// greetings, acknowledgements and NAKs too (not its answer to the end,
+// which only a cut connection loses): the stream still arrives whole.
+func TestTransferAckFaults(t *testing.T) {
+	data := bytes.Repeat([]byte("ack faults "), 9000)
+	ackFaults := func(int) faults {
+		return faults{Drop: 0.1, Dup: 0.1, Reorder: 0.1, Kinds: []uint8{kindHelloAck, kindAck, kindNak}}
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		r := runTransfer2(t, 3, bytes.NewReader(data), testCfg, seed,
+			func(int) faults { return faults{Drop: 0.05, Reorder: 0.05} }, ackFaults)
+		if !bytes.Equal(r.data, data) {
+			t.Fatalf("seed %d: %d bytes arrived of %d", seed, len(r.data), len(data))
+		}
+		if r.faults["ack drop"] == 0 || r.faults["ack dup"] == 0 || r.faults["ack reorder"] == 0 {
+			t.Fatalf("seed %d: acknowledgements undisturbed: %v", seed, r.faults)
+		}
 	}
 }
 
