@@ -95,8 +95,11 @@
 //
 // Table.Apply skips records at or below the table's Applied sequence
 // number, so replaying twice, or again after a crash in the middle, gives
-// the same table. Restore checks the whole journal before it changes the
-// table.
+// the same table. Restore reads and checks the whole journal (CRCs,
+// sequence, epochs) before it changes the table; a record that then cannot
+// apply to its session (ErrBadRecord) stops the replay with the records
+// before it applied. Table.Activate then moves the sessions into the
+// table's epoch and rebases their timestamp clocks.
 //
 // # Transfer
 //

@@ -166,6 +166,7 @@ func (s *Sender) readAcks(ctx context.Context, rw io.ReadWriter, a *acks) {
 		case f.kind == kindAck && f.seq <= s.total && len(f.payload) == 0:
 			a.ack = max(a.ack, f.seq)
 		case f.kind == kindNak && f.seq <= s.total && len(f.payload) == 0:
+			a.ack = max(a.ack, f.seq) // the receiver holds every chunk before the gap
 			a.nak = f.seq
 			a.nakCount++
 		case f.kind == kindByeAck && len(f.payload) == 0:
