@@ -258,7 +258,9 @@ func TestRunRespectsRate(t *testing.T) {
 			}
 			elapsed := time.Since(start)
 			limit := rate/8*elapsed.Seconds() + depth
-			if got := float64(sent.Load()); got > limit || got < limit/10 {
+			// Only the upper bound is a property; how much below it the
+			// port stays depends on how much CPU a loaded machine gives it.
+			if got := float64(sent.Load()); got > limit || got == 0 {
 				t.Fatalf("sent %.0f bytes in %v, want at most %.0f (and not nothing)", got, elapsed, limit)
 			}
 			p.Release()
