@@ -350,7 +350,7 @@ func TestGeneratorRate(t *testing.T) {
 // in proportion, of the configured flows, IPv6 share and DSCP mix.
 func TestGeneratorMix(t *testing.T) {
 	g := newGen(t, nicsim.GenConfig{Sizes: nicsim.IMIX, Flows: 100, IPv6: 0.25, TCP: 0.5,
-		DSCP: []nicsim.DSCPWeight{{0, 1}, {46, 1}}, Seed: 7})
+		DSCP: []nicsim.DSCPWeight{{DSCP: 0, Weight: 1}, {DSCP: 46, Weight: 1}}, Seed: 7})
 	const n = 12000
 	sizes := map[int]int{}
 	dscp := map[uint8]int{}
