@@ -114,3 +114,46 @@ func TestFallbackNoHolder(t *testing.T) {
 		}
 	}
 }
+
+// TestFallbackTakesOldest: cores that passed over jobs of a fallback kind
+// while its backlog was below the threshold look at them again once it is
+// reached, and take the oldest first.
+func TestFallbackTakesOldest(t *testing.T) {
+	const threshold = 5
+	r := newRing(t, cfg{
+		Slots: 64,
+		Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0, Threshold: threshold}}},
+		Workers: []wk{
+			{Name: "dev", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 1, Setup: time.Hour, Do: doer(0, nil)},
+			{Name: "core", Class: jobring.Core, Kinds: jobring.Kinds(1), Batch: 1, Do: doer(1, nil)},
+		},
+	})
+	r.TrySubmit(jobring.Task[uint64]{Job: 0})
+	claimedBy(t, r, 1, 0) // the device holds job 0 for an hour
+	for i := 1; i < threshold; i++ {
+		r.TrySubmit(jobring.Task[uint64]{Job: uint64(i)})
+	}
+	waitFor(t, "the core parked", 5*time.Second, func() bool { return r.ParkedWorkers() == 1 })
+	r.TrySubmit(jobring.Task[uint64]{Job: threshold}) // the backlog reaches the threshold
+	waitFor(t, "the core to take a job", 5*time.Second, func() bool {
+		for p := range threshold + 1 {
+			if s, _ := r.SlotState(uint64(p)); s == "done" {
+				return true
+			}
+		}
+		return false
+	})
+	for p := range threshold + 1 {
+		s, who := r.SlotState(uint64(p))
+		switch want := p == 1; {
+		case want && (s != "done" || who != 1):
+			t.Errorf("job 1 (the oldest waiting) is %s by worker %d, want done by the core", s, who)
+		case !want && s == "done":
+			t.Errorf("job %d is done; the core should have taken job 1, the oldest", p)
+		}
+	}
+	if err := r.StopWorker(0); err != nil { // its job goes to the core: no holder is left
+		t.Fatal(err)
+	}
+	checkInOrder(t, collect(t, r, threshold+1, 5*time.Second), 0)
+}

@@ -233,3 +233,39 @@ func TestPriority(t *testing.T) {
 		t.Errorf("run order %v, want %v", ran, want)
 	}
 }
+
+// TestUnpublishedGap: while a producer has claimed a position and not yet
+// published it, later Ordered and Atomic jobs wait (the missing job may be
+// of their flow), and Parallel ones go ahead.
+func TestUnpublishedGap(t *testing.T) {
+	var mu sync.Mutex
+	var ran []uint64
+	hook := func(_ jobring.Kind, job uint64) {
+		mu.Lock()
+		ran = append(ran, job)
+		mu.Unlock()
+	}
+	r := newRing(t, cfg{
+		Slots: 16,
+		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 0, Order: jobring.Atomic}, {Kind: 1, Order: jobring.Ordered}, {Kind: 2, Order: jobring.Parallel}}},
+		Workers: []wk{{Name: "core", Kinds: jobring.Kinds(0, 1, 2), Do: doer(0, hook)}},
+	})
+	p, publish := r.Reserve()
+	r.TrySubmit(jobring.Task[uint64]{Kind: 0, Flow: 9, Job: 1})
+	r.TrySubmit(jobring.Task[uint64]{Kind: 1, Job: 2})
+	r.TrySubmit(jobring.Task[uint64]{Kind: 2, Job: 3})
+	waitFor(t, "the Parallel job to run", 5*time.Second, func() bool { s, _ := r.SlotState(p + 3); return s == "done" })
+	time.Sleep(5 * time.Millisecond)
+	for _, q := range []uint64{p + 1, p + 2} {
+		if s, _ := r.SlotState(q); s != "submitted" {
+			t.Errorf("job at %d is %s while position %d is unpublished, want submitted", q, s, p)
+		}
+	}
+	publish(jobring.Task[uint64]{Kind: 0, Flow: 9, Job: 0})
+	checkInOrder(t, collect(t, r, 4, 5*time.Second), 0)
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(ran) != "[3 0 1 2]" {
+		t.Errorf("ran %v, want [3 0 1 2]", ran)
+	}
+}
