@@ -301,7 +301,9 @@ func TestWire(t *testing.T) {
 	if as.TxPackets != 40 || bs.RxPackets != 40 || as.TxBytes != bs.RxBytes {
 		t.Fatalf("A sent %+v, B received %+v", as, bs)
 	}
-	tx.Reclaim()
+	if k := tx.Reclaim(); k != 40 {
+		t.Fatalf("reclaimed %d of 40 sent", k)
+	}
 	a.Port(0).Disconnect()
 	closeAll(t, pool, a, b)
 }
