@@ -246,8 +246,8 @@ func TestUnpublishedGap(t *testing.T) {
 		mu.Unlock()
 	}
 	r := newRing(t, cfg{
-		Slots: 16,
-		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 0, Order: jobring.Atomic}, {Kind: 1, Order: jobring.Ordered}, {Kind: 2, Order: jobring.Parallel}}},
+		Slots:   16,
+		Rules:   jobring.Rules{Kinds: []jobring.KindRule{{Kind: 0, Order: jobring.Atomic}, {Kind: 1, Order: jobring.Ordered}, {Kind: 2, Order: jobring.Parallel}}},
 		Workers: []wk{{Name: "core", Kinds: jobring.Kinds(0, 1, 2), Do: doer(0, hook)}},
 	})
 	p, publish := r.Reserve()
