@@ -43,12 +43,17 @@
 // (carried deficit first, then strict priority, then weighted max-min over
 // estimated demand) and worker goroutines spend the grants concurrently
 // with compare-and-swap, topping up from a shared pool of unallocated
-// bytes. The serial mode is the default because it is both simpler and
-// exact (its order is that of textbook DRR), while the parallel mode needs
-// a sink safe for concurrent use, grants from a demand estimate, and pays
-// for cross-core atomics and wake-ups on every quantum; on a machine with
-// two cores, where the classifier already holds one, the extra workers
-// have no core of their own to run on. BenchmarkModes measures both.
+// bytes. ModeSerial is the default. It is the simpler of the two and the
+// exact one (its order is textbook DRR, checked against a reference
+// model), while ModeParallel needs a sink safe for concurrent use, grants
+// bytes from a demand estimate (queued packets times the last burst's mean
+// size, corrected through the pool), and pays for cross-core atomics and a
+// wake-up of every worker on every quantum. What the parallel mode can
+// gain is a second core draining classes while the first is busy; on a
+// two-core machine the other core is the classifier's, and in our runs
+// there the two modes delivered within noise of each other, bounded by the
+// producer. BenchmarkModes measures both, and BenchmarkStep the cost of
+// each mode's scheduling decisions alone.
 //
 // Ports are independent: run each in its own goroutine (sched.Run does).
 //
@@ -60,6 +65,14 @@
 // frame larger than a token bucket's depth (never, with the default
 // depths) and what Release gives up; drops are counted per class and
 // handed to OnDrop so their buffers can be freed.
+//
+// # Concurrency
+//
+// A Port is the only consumer of its queues, and any number of producers
+// (the classifier) may enqueue on them while it runs; an enqueue
+// synchronizes before the Sink call that is handed the packet. Step,
+// Release and Run of one Port must not overlap; different Ports are
+// independent. Stats may be called from any goroutine at any time.
 //
 // # Stats
 //
