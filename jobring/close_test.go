@@ -184,3 +184,30 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitAll: SubmitAll submits more tasks than the ring holds, waiting
+// for room between bursts, and stops with the context's error.
+func TestSubmitAll(t *testing.T) {
+	r := newRing(t, cfg{Slots: 8, Workers: []wk{{Name: "c", Kinds: jobring.Kinds(0), Do: doer(0, nil)}}})
+	ts := make([]jobring.Task[uint64], 100)
+	for i := range ts {
+		ts[i].Job = uint64(i)
+	}
+	res := make(chan error, 1)
+	go func() {
+		n, err := r.SubmitAll(context.Background(), ts)
+		if n != len(ts) && err == nil {
+			err = errors.New("short count without an error")
+		}
+		res <- err
+	}()
+	checkInOrder(t, collect(t, r, 100, 5*time.Second), 0)
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if n, err := r.SubmitAll(ctx, ts); n != 8 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("SubmitAll with nobody retiring = %d, %v; want 8, DeadlineExceeded", n, err)
+	}
+}

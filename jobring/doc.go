@@ -56,7 +56,9 @@
 //
 // # Guarantees
 //
-// Submissions take effect in position order; positions are numbered from 0.
+// Producers submit with TrySubmit and SubmitBurst (never wait) or Submit and
+// SubmitAll (wait for room, with a context). Submissions take effect in
+// position order; positions are numbered from 0.
 // A submission synchronizes before the worker's run of the job, and the
 // run before the retirement that returns its result. Completions are
 // retired in position order, each exactly once. TrySubmit, SubmitBurst,

@@ -354,6 +354,43 @@ func (r *Ring[J, R]) Submit(ctx context.Context, t Task[J]) (uint64, error) {
 	}
 }
 
+// SubmitAll submits every task of ts, in order, in as many bursts as room
+// allows, waiting for room as Submit does. It returns how many it
+// submitted: all of them, or fewer with ErrClosed or ctx.Err(). Jobs of
+// other producers may fall between its bursts.
+func (r *Ring[J, R]) SubmitAll(ctx context.Context, ts []Task[J]) (int, error) {
+	done := 0
+	var b wait.Backoff
+	for done < len(ts) {
+		if _, n := r.SubmitBurst(ts[done:]); n > 0 {
+			done += n
+			b = wait.Backoff{}
+			continue
+		}
+		if r.closed() {
+			return done, ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		if b.Spin() {
+			continue
+		}
+		w := r.prodWait.Prepare()
+		if r.closed() || r.Len() < int(r.size) {
+			r.prodWait.Cancel(w) // room (or the end) came: try again
+			continue
+		}
+		select {
+		case <-w.C():
+			r.prodWait.Done(w)
+		case <-ctx.Done():
+			r.prodWait.Cancel(w)
+		}
+	}
+	return done, nil
+}
+
 // publish fills the slot of position p, which the caller claimed.
 func (r *Ring[J, R]) publish(p uint64, t *Task[J]) {
 	s := &r.slots[p&r.mask]
