@@ -65,8 +65,11 @@ type Config[J, R any] struct {
 	// OnRetire, if set, receives retired jobs in submission order, in
 	// bursts of at most RetireBurst, on whichever worker goroutine
 	// completed the job at the head (calls never overlap). The slice is
-	// valid only during the call. Without OnRetire, the user retires with
-	// Retire or RetireWait, as from io_uring's completion ring.
+	// valid only during the call. It runs on a worker's time: it must not
+	// wait on the ring (Submit or SubmitAll on a full ring, RetireWait,
+	// StopWorker, Close), as the ring may need that very worker. Without
+	// OnRetire, the user retires with Retire or RetireWait, as from
+	// io_uring's completion ring.
 	OnRetire    func(batch []Completion[J, R])
 	RetireBurst int // default 32
 	// SampleEvery sets latency sampling: every SampleEvery-th job is timed
@@ -101,7 +104,10 @@ type Ring[J, R any] struct {
 	// stores it, after it has freed the slots below it (store-release:
 	// producers that load head may refill those slots).
 	head     atomic.Uint64
-	retiring atomic.Bool // held by the one goroutine retiring
+	// retiring is the retire lock: a CAS from false takes it, a store of
+	// false releases it (publishing head and the freed slots to the next
+	// holder). Holders never wait for it; see retireToCallback.
+	retiring atomic.Bool
 	_        pad.Line    // retire index vs the read-mostly fields below
 
 	slots []slot[J, R]
@@ -116,7 +122,11 @@ type Ring[J, R any] struct {
 	epoch   time.Time
 	lat     [MaxKinds]*latHist
 	kstats  [MaxKinds]kindCounters
-	backlog [MaxKinds]atomic.Int64 // waiting jobs of each kind with a fallback
+	// backlog counts the waiting (submitted, unclaimed) jobs of each kind
+	// that has a fallback: producers and requeues add, claims and failures
+	// subtract. Cores load it to apply the threshold; it is a count, not a
+	// hand-over, so it publishes nothing.
+	backlog [MaxKinds]atomic.Int64
 
 	// roster is the set of live workers and what follows from it; it is
 	// replaced (under mu) when a worker stops.

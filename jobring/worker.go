@@ -70,7 +70,8 @@ func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
 // claimed and not started go back to the ring for other permitted workers,
 // or fail with ErrWorkerStopped if no live worker may take them; so do
 // waiting jobs that only it could take. Stopping a stopped worker does
-// nothing. A Do that never returns makes StopWorker wait forever.
+// nothing. A Do that never returns makes StopWorker wait forever, and so
+// does a call from Do or OnRetire running on the worker being stopped.
 func (r *Ring[J, R]) StopWorker(id int) error {
 	if id < 0 || id >= len(r.workers) {
 		return fmt.Errorf("%w: %d (have %d)", ErrUnknownWorker, id, len(r.workers))
