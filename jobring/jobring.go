@@ -103,12 +103,12 @@ type Ring[J, R any] struct {
 	// head is the next position to retire. Only the holder of retiring
 	// stores it, after it has freed the slots below it (store-release:
 	// producers that load head may refill those slots).
-	head     atomic.Uint64
+	head atomic.Uint64
 	// retiring is the retire lock: a CAS from false takes it, a store of
 	// false releases it (publishing head and the freed slots to the next
 	// holder). Holders never wait for it; see retireToCallback.
 	retiring atomic.Bool
-	_        pad.Line    // retire index vs the read-mostly fields below
+	_        pad.Line // retire index vs the read-mostly fields below
 
 	slots []slot[J, R]
 	mask  uint64
