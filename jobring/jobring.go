@@ -128,6 +128,8 @@ type Ring[J, R any] struct {
 	// hand-over, so it publishes nothing.
 	backlog [MaxKinds]atomic.Int64
 
+	_ pad.Line // per-job counters (kstats, backlog) vs roster and gen, read on every claim
+
 	// roster is the set of live workers and what follows from it; it is
 	// replaced (under mu) when a worker stops.
 	roster atomic.Pointer[roster]
@@ -136,6 +138,7 @@ type Ring[J, R any] struct {
 	// back, a fallback threshold was reached. Workers compare it with the
 	// value they scanned under and rescan from the head when it moved.
 	gen atomic.Uint64
+	_   pad.Line // roster and gen vs the flow table, written per Atomic job
 
 	flows [flowSlots]atomic.Uint64 // Atomic flow holders: (worker+1)<<32 | jobs held, 0 when free
 
