@@ -21,7 +21,8 @@
 //
 // Counters per queue cover packets and bytes received and transmitted,
 // missed frames, errors and failed refills; links go up and down; queues
-// can be stopped (the NIC lets go of their rings) and started again.
+// can be stopped (the NIC lets go of their rings), given new rings
+// (SetRings, for a queue whose driver moves) and started again.
 //
 // A NIC runs either in its own goroutine (Start, Stop) or step by step
 // (Step: one round, no goroutine, no clock), which makes tests

@@ -62,8 +62,10 @@ type source struct {
 
 // queue is one RX/TX queue pair.
 type queue struct {
-	rx   *descriptor.RxRing
-	tx   *descriptor.TxRing
+	// rx and tx are the queue's rings; SetRings replaces them under both
+	// mutexes, the engines load them under theirs, accessors at any time.
+	rx   atomic.Pointer[descriptor.RxRing]
+	tx   atomic.Pointer[descriptor.TxRing]
 	rxOn bool // under rxMu
 	txOn bool // under txMu
 
@@ -75,6 +77,9 @@ type queue struct {
 	rxPackets, rxBytes atomic.Uint64
 	rxMissed           atomic.Uint64 // frames for a stopped queue
 	rxErrors           atomic.Uint64 // runts and over-long frames
+	// ringMissed, ringErrors and refillFailed hold the counters of rings
+	// SetRings replaced.
+	ringMissed, ringErrors, refillFailed atomic.Uint64
 	txPackets, txBytes atomic.Uint64
 	txErrors           atomic.Uint64 // posted packets too short or too long to send
 	txDropped          atomic.Uint64 // packets sent while the link was down
@@ -101,13 +106,16 @@ func newPort(id int, cfg *Config) (*Port, error) {
 	}
 	for i := range p.queues {
 		q := &p.queues[i]
-		var err error
-		if q.rx, err = descriptor.NewRxRing(cfg.Pool, cfg.Rx); err != nil {
+		rx, err := descriptor.NewRxRing(cfg.Pool, cfg.Rx)
+		if err != nil {
 			return nil, fmt.Errorf("queue %d: %w", i, err)
 		}
-		if q.tx, err = descriptor.NewTxRing(cfg.Pool, cfg.Tx); err != nil {
+		tx, err := descriptor.NewTxRing(cfg.Pool, cfg.Tx)
+		if err != nil {
 			return nil, fmt.Errorf("queue %d: %w", i, err)
 		}
+		q.rx.Store(rx)
+		q.tx.Store(tx)
 		q.rxOn, q.txOn = true, true
 	}
 	return p, nil
@@ -121,11 +129,11 @@ func (p *Port) Queues() int { return len(p.queues) }
 
 // RxRing returns RX queue q's ring, whose driver side belongs to the
 // driver goroutine of that queue. It panics if q is out of range.
-func (p *Port) RxRing(q int) *descriptor.RxRing { return p.queues[q].rx }
+func (p *Port) RxRing(q int) *descriptor.RxRing { return p.queues[q].rx.Load() }
 
 // TxRing returns TX queue q's ring, whose driver side belongs to the driver
 // goroutine of that queue. It panics if q is out of range.
-func (p *Port) TxRing(q int) *descriptor.TxRing { return p.queues[q].tx }
+func (p *Port) TxRing(q int) *descriptor.TxRing { return p.queues[q].tx.Load() }
 
 // SetRSS replaces the RSS key (classify.KeySize bytes) and the redirection
 // table (a power-of-two number of entries, each a queue index). Frames
@@ -211,6 +219,34 @@ func (p *Port) setQueue(q int, on bool) error {
 	return nil
 }
 
+// SetRings gives stopped queue q new rings, for a queue whose driver side
+// moves elsewhere (migration): the old rings are the caller's to Close.
+// Both rings must use the port's Pool. It returns ErrConfig if q is out of
+// range, not stopped, or a ring is nil or of another Pool.
+func (p *Port) SetRings(q int, rx *descriptor.RxRing, tx *descriptor.TxRing) error {
+	if q < 0 || q >= len(p.queues) {
+		return fmt.Errorf("%w: queue %d of %d", ErrConfig, q, len(p.queues))
+	}
+	if rx == nil || tx == nil || rx.Pool() != p.pool || tx.Pool() != p.pool {
+		return fmt.Errorf("%w: queue %d: rings must be non-nil and use the port's pool", ErrConfig, q)
+	}
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	p.txMu.Lock()
+	defer p.txMu.Unlock()
+	if p.queues[q].rxOn || p.queues[q].txOn {
+		return fmt.Errorf("%w: queue %d is not stopped", ErrConfig, q)
+	}
+	qu := &p.queues[q]
+	old := qu.rx.Load().Stats()
+	qu.ringMissed.Add(old.Missed)
+	qu.ringErrors.Add(old.Errors)
+	qu.refillFailed.Add(old.RefillFailed)
+	qu.rx.Store(rx)
+	qu.tx.Store(tx)
+	return nil
+}
+
 // Receive is the port's receive engine for frames arriving on its
 // connector: each frame is parsed (classify.Parse), hashed with the RSS
 // key (classify's Toeplitz over addresses and ports) and placed into the
@@ -245,7 +281,7 @@ func (p *Port) Receive(frames [][]byte) {
 			q.pend.errs++
 		case !q.rxOn:
 			q.pend.missed++
-		case q.rx.NICPlace(f, meta):
+		case q.rx.Load().NICPlace(f, meta):
 			q.pend.pkts++
 			q.pend.bytes += uint64(len(f))
 		}
@@ -303,7 +339,8 @@ func (p *Port) transmit(burst int) int {
 		if !q.txOn {
 			continue
 		}
-		k := q.tx.NICFetch(p.txPkts[:min(burst, len(p.txPkts))])
+		tx := q.tx.Load()
+		k := tx.NICFetch(p.txPkts[:min(burst, len(p.txPkts))])
 		if k == 0 {
 			continue
 		}
@@ -326,7 +363,7 @@ func (p *Port) transmit(burst int) int {
 		if peer != nil {
 			peer.Receive(frames)
 		}
-		q.tx.NICComplete(k)
+		tx.NICComplete(k)
 		addNonZero(&q.txPackets, pkts)
 		addNonZero(&q.txBytes, bytes)
 		addNonZero(&q.txErrors, errs)

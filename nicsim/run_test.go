@@ -426,3 +426,77 @@ func TestStepAllocs(t *testing.T) {
 	}
 	closeAll(t, pool, n)
 }
+
+// TestQueueRestartAndSetRings stops a queue, moves it to new rings while
+// stopped, starts it again, and checks that traffic resumes into the new
+// rings, the counters of the old ring are kept, and SetRings refuses a
+// running queue or rings of another pool.
+func TestQueueRestartAndSetRings(t *testing.T) {
+	pool := newPool(t, 512)
+	n := newNIC(t, nicsim.Config{Pool: pool, Rx: descriptor.RxConfig{Descs: 32, FreeThresh: 8}, Tx: descriptor.TxConfig{Descs: 32}})
+	port := n.Port(0)
+	port.Attach(newGen(t, nicsim.GenConfig{Flows: 4}))
+	step(t, n) // 32 frames, 24 posted descriptors: 8 missed
+	st := port.QueueStats(0)
+	if st.RxPackets != 24 || st.RxMissed != 8 {
+		t.Fatalf("first round: %+v", st)
+	}
+	rx, _ := descriptor.NewRxRing(pool, descriptor.RxConfig{Descs: 64})
+	tx, _ := descriptor.NewTxRing(pool, descriptor.TxConfig{Descs: 32})
+	if err := port.SetRings(0, rx, tx); err == nil {
+		t.Fatal("SetRings on a running queue succeeded")
+	}
+	other := newPool(t, 64)
+	orx, _ := descriptor.NewRxRing(other, descriptor.RxConfig{Descs: 8})
+	if err := port.StopQueue(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := port.SetRings(0, orx, tx); err == nil {
+		t.Fatal("SetRings with a ring of another pool succeeded")
+	}
+	old, oldTx := port.RxRing(0), port.TxRing(0)
+	if err := port.SetRings(0, rx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = oldTx.Close()
+	_, _ = orx.Close()
+	if err := port.StartQueue(0); err != nil {
+		t.Fatal(err)
+	}
+	step(t, n)
+	var dst [32]descriptor.Packet
+	if k := rx.Receive(dst[:]); k != 32 {
+		t.Fatalf("new ring received %d of 32", k)
+	} else {
+		_ = rx.Free(dst[:k])
+	}
+	st = port.QueueStats(0)
+	if st.RxPackets != 56 || st.RxMissed != 8 || st.Stopped {
+		t.Fatalf("after the move: %+v", st)
+	}
+	closeAll(t, pool, n)
+}
+
+func TestStartStopRestart(t *testing.T) {
+	pool := newPool(t, 256)
+	n := newNIC(t, nicsim.Config{Pool: pool, Rx: descriptor.RxConfig{Descs: 64}, Tx: descriptor.TxConfig{Descs: 64}})
+	n.Port(0).Attach(newGen(t, nicsim.GenConfig{Count: 40}))
+	for range 2 {
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		n.Stop()
+		n.Stop() // a no-op
+	}
+	if _, err := n.Step(); err != nil {
+		t.Fatalf("Step after Stop: %v", err)
+	}
+	if st := n.Port(0).QueueStats(0); st.RxPackets+st.RxMissed != 40 || n.Rounds() == 0 {
+		t.Fatalf("stats %+v after %d rounds", st, n.Rounds())
+	}
+	closeAll(t, pool, n)
+}

@@ -43,13 +43,13 @@ func (s *QueueStats) add(o QueueStats) {
 // q is out of range.
 func (p *Port) QueueStats(q int) QueueStats {
 	qu := &p.queues[q]
-	rx := qu.rx.Stats()
+	rx := qu.rx.Load().Stats()
 	return QueueStats{
 		RxPackets:    qu.rxPackets.Load(),
 		RxBytes:      qu.rxBytes.Load(),
-		RxMissed:     qu.rxMissed.Load() + rx.Missed,
-		RxErrors:     qu.rxErrors.Load() + rx.Errors,
-		RefillFailed: rx.RefillFailed,
+		RxMissed:     qu.rxMissed.Load() + qu.ringMissed.Load() + rx.Missed,
+		RxErrors:     qu.rxErrors.Load() + qu.ringErrors.Load() + rx.Errors,
+		RefillFailed: qu.refillFailed.Load() + rx.RefillFailed,
 		TxPackets:    qu.txPackets.Load(),
 		TxBytes:      qu.txBytes.Load(),
 		TxErrors:     qu.txErrors.Load(),
