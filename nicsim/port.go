@@ -80,9 +80,9 @@ type queue struct {
 	// ringMissed, ringErrors and refillFailed hold the counters of rings
 	// SetRings replaced.
 	ringMissed, ringErrors, refillFailed atomic.Uint64
-	txPackets, txBytes atomic.Uint64
-	txErrors           atomic.Uint64 // posted packets too short or too long to send
-	txDropped          atomic.Uint64 // packets sent while the link was down
+	txPackets, txBytes                   atomic.Uint64
+	txErrors                             atomic.Uint64 // posted packets too short or too long to send
+	txDropped                            atomic.Uint64 // packets sent while the link was down
 
 	// Per-burst tallies of the receive engine, under rxMu.
 	pend struct{ pkts, bytes, missed, errs uint64 }
