@@ -87,8 +87,10 @@ func (c *Cache) GetBulk(dst []Buf) bool {
 	}
 	copy(dst, c.objs[n-k:n])
 	c.objs = c.objs[:n-k]
-	for _, b := range dst {
-		c.pool.acquired(b)
+	if c.pool.state != nil {
+		for _, b := range dst {
+			c.pool.acquired(b)
+		}
 	}
 	return true
 }

@@ -284,8 +284,10 @@ func (p *Pool) GetBulk(dst []Buf) bool {
 		p.empty.Add(1)
 		return false
 	}
-	for _, b := range dst {
-		p.acquired(b)
+	if p.state != nil {
+		for _, b := range dst {
+			p.acquired(b)
+		}
 	}
 	return true
 }
