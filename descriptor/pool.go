@@ -380,8 +380,14 @@ func (p *Pool) unrelease(b Buf) {
 type PoolStats struct {
 	Buffers int // total buffers
 	Free    int // in the shared free list
-	Cached  int // in Caches
-	InUse   int // out of the Pool: Buffers - Free - Cached
+	// Cached counts the buffers in Caches as each Cache last published its
+	// fill (at its refills and flushes): a Cache's gets and puts in between
+	// touch no shared counter.
+	Cached int
+	// InUse is Buffers - Free - Cached: out of the Pool, up to what Caches
+	// did since they last published. It is exact once every Cache has
+	// flushed, as after Close of every ring.
+	InUse int
 	// CacheHits counts gets a Cache served without touching the free list,
 	// as published at each Cache's last refill or flush.
 	CacheHits uint64
