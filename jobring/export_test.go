@@ -32,3 +32,21 @@ func (r *Ring[J, R]) Reserve() (uint64, func(t Task[J])) {
 		}
 	}
 }
+
+// PosWrap is the period of the positions a slot's state word records.
+const PosWrap = posMask48 + 1
+
+// SetPos starts an empty ring, before its first submission, at position p,
+// so that tests can run positions across the wrap of the state word.
+func (r *Ring[J, R]) SetPos(p uint64) {
+	if r.tail.Load() != 0 {
+		panic("SetPos on a used ring")
+	}
+	for i := range r.slots {
+		q := p + (uint64(i)-p)&r.mask // the position in [p, p+size) that maps to slot i
+		r.slots[i].state.Store(word(q, 0, stFree))
+	}
+	r.head.Store(p)
+	r.tail.Store(p)
+	r.gen.Add(1)
+}

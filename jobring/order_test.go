@@ -269,3 +269,36 @@ func TestUnpublishedGap(t *testing.T) {
 		t.Errorf("ran %v, want [3 0 1 2]", ran)
 	}
 }
+
+// TestWrap runs positions across the wrap of the 48-bit position a slot's
+// state word records: claims and retirements must still match positions
+// exactly.
+func TestWrap(t *testing.T) {
+	const start = jobring.PosWrap - 100
+	r := newRing(t, cfg{
+		Slots: 16,
+		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 1, Order: jobring.Atomic}}},
+		Workers: []wk{
+			{Name: "c0", Kinds: jobring.Kinds(0, 1), Batch: 3, Do: doer(0, nil)},
+			{Name: "c1", Kinds: jobring.Kinds(0, 1), Do: doer(1, nil)},
+		},
+	})
+	r.SetPos(start)
+	const n = 1000
+	go func() {
+		for i := range n {
+			seq, err := r.Submit(context.Background(), jobring.Task[uint64]{Kind: jobring.Kind(i % 2), Flow: uint32(i % 3), Job: uint64(i)})
+			if err != nil || seq != start+uint64(i) {
+				t.Errorf("Submit %d = %d, %v; want position %d", i, seq, err, start+uint64(i))
+				return
+			}
+		}
+	}()
+	got := collect(t, r, n, 10*time.Second)
+	checkInOrder(t, got, start)
+	for i, c := range got {
+		if c.Job != uint64(i) || c.Err != nil {
+			t.Fatalf("completion %d: %+v", i, c)
+		}
+	}
+}
