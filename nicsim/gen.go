@@ -72,6 +72,9 @@ type Generator struct {
 	tokens    float64
 	last      time.Duration
 	spec      frame.Spec
+	cache     []cacheEntry // per flow; nil when the cache would be too large
+	slab      []byte       // flow i's cached frame is slab[i*slot:][:cache[i].n]
+	slot      int
 }
 
 // NewGenerator checks cfg and returns a Generator.
@@ -116,6 +119,7 @@ func NewGenerator(cfg GenConfig) (*Generator, error) {
 	if len(cfg.DSCP) > 0 && g.dscpTotal == 0 {
 		return nil, fmt.Errorf("%w: DSCP weights sum to 0", ErrConfig)
 	}
+	g.initCache()
 	return g, nil
 }
 
@@ -157,24 +161,68 @@ func (g *Generator) Due(now time.Duration) int {
 // returns it. It allocates only when cap(dst) is below the frame's size.
 func (g *Generator) Next(dst []byte) []byte {
 	seq := g.sent.Load()
-	i := seq % uint64(g.cfg.Flows)
-	g.flowSpec(int(i), &g.spec)
-	g.spec.DSCP = g.pickDSCP()
+	i := int(seq % uint64(g.cfg.Flows))
+	dscp := g.pickDSCP()
 	size := g.pickSize()
-	hl := 14 + 20 + 8 // Ethernet, IPv4, UDP: the generator adds no tags or options
-	if g.spec.IsIPv6() {
-		hl += 20
+	var out []byte
+	if e := g.cached(i); e != nil && e.n > 0 && e.size == size && e.dscp == dscp {
+		out = append(dst[:0], g.slab[i*g.slot:i*g.slot+e.n]...)
+	} else {
+		g.flowSpec(i, &g.spec)
+		g.spec.DSCP = dscp
+		hl := 14 + 20 + 8 // Ethernet, IPv4, UDP: the generator adds no tags or options
+		if g.spec.IsIPv6() {
+			hl += 20
+		}
+		if g.spec.Proto == frame.ProtoTCP {
+			hl += 12
+		}
+		g.spec.PayloadLen = max(size-hl, 0)
+		out = frame.Build(dst[:0], &g.spec)
+		if e != nil && len(out) <= g.slot {
+			*e = cacheEntry{size: size, dscp: dscp, n: copy(g.slab[i*g.slot:(i+1)*g.slot], out)}
+		}
 	}
-	if g.spec.Proto == frame.ProtoTCP {
-		hl += 12
-	}
-	g.spec.PayloadLen = max(size-hl, 0)
-	out := frame.Build(dst[:0], &g.spec)
 	g.sent.Store(seq + 1)
 	if g.cfg.Rate > 0 {
 		g.tokens--
 	}
 	return out
+}
+
+// A frame depends only on its flow, size and DSCP (no field varies from
+// frame to frame), so the generator keeps the last frame of each flow and
+// copies it when the next frame of that flow has the same size and DSCP,
+// instead of building it again. The cache is kept only while it is small
+// (maxCacheBytes); a flow's slot holds the largest frame of the size mix.
+const maxCacheBytes = 8 << 20
+
+type cacheEntry struct {
+	size int
+	dscp uint8
+	n    int // bytes of the cached frame; 0 if none
+}
+
+// cached returns flow i's cache entry, or nil without a cache.
+func (g *Generator) cached(i int) *cacheEntry {
+	if g.cache == nil {
+		return nil
+	}
+	return &g.cache[i]
+}
+
+// initCache sets up the frame cache if it fits in maxCacheBytes.
+func (g *Generator) initCache() {
+	slot := 14 + 40 + 20 // the largest headers the generator writes
+	for _, s := range g.cfg.Sizes {
+		slot = max(slot, s.Size)
+	}
+	if g.cfg.Flows*slot > maxCacheBytes {
+		return
+	}
+	g.slot = slot
+	g.cache = make([]cacheEntry, g.cfg.Flows)
+	g.slab = make([]byte, g.cfg.Flows*slot)
 }
 
 func (g *Generator) pickSize() int {
