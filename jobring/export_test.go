@@ -25,9 +25,8 @@ func (r *Ring[J, R]) Reserve() (uint64, func(t Task[J])) {
 		}
 		if r.tail.CompareAndSwap(p, p+1) {
 			return p, func(t Task[J]) {
-				ro := r.roster.Load()
 				r.publish(p, &t)
-				r.afterPublish(p, 1, ro)
+				r.afterPublish(p, 1, r.roster.Load())
 			}
 		}
 	}

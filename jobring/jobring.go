@@ -287,9 +287,8 @@ func (r *Ring[J, R]) TrySubmit(t Task[J]) (seq uint64, ok bool) {
 			continue
 		}
 		if r.tail.CompareAndSwap(p, p+1) {
-			ro := r.roster.Load()
 			r.publish(p, &t)
-			r.afterPublish(p, 1, ro)
+			r.afterPublish(p, 1, r.roster.Load()) // loaded after publishing: see afterPublish
 			return p, true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringkit/ringkit/internal/stress"
 	"github.com/ringkit/ringkit/jobring"
 )
 
@@ -191,6 +192,41 @@ func TestRunningJobFinishes(t *testing.T) {
 	for _, c := range got[1:] {
 		if c.Err != nil || c.Worker != 1 {
 			t.Errorf("seq %d: worker %d err %v, want c1 through the fallback", c.Seq, c.Worker, c.Err)
+		}
+	}
+}
+
+// TestStopRacesSubmit stops the only worker while a producer submits: every
+// job still comes back, run or failed with ErrWorkerStopped or ErrNoWorker,
+// whichever side of the stop its submission fell on.
+func TestStopRacesSubmit(t *testing.T) {
+	for round := range stress.N(200, 30) {
+		r, err := jobring.New(cfg{Slots: 32, Workers: []wk{{Name: "c", Kinds: jobring.Kinds(0), Batch: 4, Do: doer(0, nil)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 64
+		go func() {
+			for i := range n {
+				if _, err := r.Submit(context.Background(), jobring.Task[uint64]{Job: uint64(i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		go func() {
+			time.Sleep(time.Duration(round%20) * time.Microsecond)
+			r.StopWorker(0)
+		}()
+		got := collect(t, r, n, 5*time.Second)
+		checkInOrder(t, got, 0)
+		for _, c := range got {
+			if c.Err != nil && !errors.Is(c.Err, jobring.ErrWorkerStopped) && !errors.Is(c.Err, jobring.ErrNoWorker) {
+				t.Fatalf("round %d seq %d: %v", round, c.Seq, c.Err)
+			}
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
