@@ -102,6 +102,8 @@ func (r *Ring[J, R]) retireLocked(dst []Completion[J, R]) int {
 	h := r.head.Load()
 	t := r.tail.Load() &^ closedBit
 	var now int64
+	// Retirement counts are added per run of one kind, not per job.
+	runKind, runDone, runFailed := Kind(0), uint64(0), uint64(0)
 	n := 0
 	for n < len(dst) && h != t {
 		s := &r.slots[h&r.mask]
@@ -118,10 +120,14 @@ func (r *Ring[J, R]) retireLocked(dst []Completion[J, R]) int {
 		}
 		c.Job, c.Result, c.Err = s.job, s.res, s.err
 		if k < MaxKinds {
+			if k != runKind {
+				r.flushCounts(runKind, runDone, runFailed)
+				runKind, runDone, runFailed = k, 0, 0
+			}
 			if s.err != nil {
-				r.kstats[k].failed.Add(1)
+				runFailed++
 			} else {
-				r.kstats[k].done.Add(1)
+				runDone++
 			}
 			if s.stamp != 0 && r.lat[k] != nil {
 				if now == 0 {
@@ -137,6 +143,7 @@ func (r *Ring[J, R]) retireLocked(dst []Completion[J, R]) int {
 		h++
 		n++
 	}
+	r.flushCounts(runKind, runDone, runFailed)
 	if n > 0 {
 		r.head.Store(h) // store-release: producers may refill the freed slots
 		if r.prodWait.Waiting() {
@@ -144,4 +151,14 @@ func (r *Ring[J, R]) retireLocked(dst []Completion[J, R]) int {
 		}
 	}
 	return n
+}
+
+// flushCounts adds a run of retirements of kind k to its counters.
+func (r *Ring[J, R]) flushCounts(k Kind, done, failed uint64) {
+	if done != 0 {
+		r.kstats[k].done.Add(done)
+	}
+	if failed != 0 {
+		r.kstats[k].failed.Add(failed)
+	}
 }

@@ -2,6 +2,7 @@ package jobring
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"time"
@@ -355,6 +356,8 @@ func (w *worker[J, R]) process(n int) bool {
 		}
 	}
 	ran := 0
+	var touched KindSet // kinds whose counts record publishes
+	defer func() { w.publishKinds(touched) }()
 	for i, p := range batch {
 		if i > 0 && (w.stopping() || r.aborting.Load()) {
 			w.record(start, ran, n)
@@ -371,7 +374,7 @@ func (w *worker[J, R]) process(n int) bool {
 		}
 		s.state.Store(word(p, w.id, stDone)) // store-release: publishes res and err to the retirer
 		w.kinds[k%MaxKinds]++
-		w.stats.kind[k%MaxKinds].Store(w.kinds[k%MaxKinds])
+		touched |= 1 << (k % MaxKinds)
 		ran++
 		if err != nil {
 			w.stats.failed.Add(1)
@@ -443,6 +446,15 @@ func (w *worker[J, R]) model(batch []uint64) bool {
 	}
 	w.timer.Stop()
 	return false
+}
+
+// publishKinds copies the worker's per-kind counts of the kinds in ks to
+// its stats, once per batch rather than once per job.
+func (w *worker[J, R]) publishKinds(ks KindSet) {
+	for x := uint64(ks); x != 0; x &= x - 1 {
+		k := bits.TrailingZeros64(x)
+		w.stats.kind[k].Store(w.kinds[k])
+	}
 }
 
 func (w *worker[J, R]) record(start time.Time, ran, claimed int) {
