@@ -1,9 +1,8 @@
 package benchmarks
 
 import (
+	"context"
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,17 +43,15 @@ func benchJobRing(b *testing.B, workers, burst int, callback bool) {
 		ws = append(ws, jobring.Worker[uint64, uint64]{Name: fmt.Sprint("core", i), Kinds: jobring.Kinds(0), Batch: 32, Do: do})
 	}
 	var next uint64 // the next Seq to retire; written by the one retirer
-	var bad atomic.Uint64
-	var retired atomic.Uint64
+	var bad uint64  // written by the one retirer
 	check := func(cs []jobring.Completion[uint64, uint64]) {
 		for i := range cs {
 			c := &cs[i]
 			if c.Seq != next || c.Job != next || c.Result != trivial(next) || c.Err != nil {
-				bad.Add(1)
+				bad++
 			}
 			next++
 		}
-		retired.Add(uint64(len(cs)))
 	}
 	cfg := jobring.Config[uint64, uint64]{Slots: ringCapacity, Workers: ws, SampleEvery: -1}
 	if callback {
@@ -64,44 +61,61 @@ func benchJobRing(b *testing.B, workers, burst int, callback bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	ctx := context.Background()
 	ts := make([]jobring.Task[uint64], burst)
 	cs := make([]jobring.Completion[uint64, uint64], 64)
-	reap := func() int {
-		if callback {
-			return 0
-		}
-		n := r.Retire(cs)
-		check(cs[:n])
-		return n
-	}
 	var sent uint64
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := range ts {
 			ts[i].Job = sent + uint64(i)
 		}
-		for off := 0; off < burst; {
-			_, n := r.SubmitBurst(ts[off:])
-			off += n
-			if n == 0 && reap() == 0 {
-				runtime.Gosched() // full: the worker needs the processor
+		if callback {
+			// The workers retire; a full ring parks the producer.
+			if _, err := r.SubmitAll(ctx, ts); err != nil {
+				b.Fatal(err)
 			}
+		} else {
+			// The producer retires, as an io_uring user reaps its
+			// completion queue: on a full ring it waits for a completion.
+			for off := 0; off < burst; {
+				_, n := r.SubmitBurst(ts[off:])
+				off += n
+				if off < burst {
+					k, err := r.RetireWait(ctx, cs)
+					if err != nil {
+						b.Fatal(err)
+					}
+					check(cs[:k])
+				}
+			}
+			check(cs[:r.Retire(cs)])
 		}
 		sent += uint64(burst)
-		reap()
 	}
 	drain := time.Now() // jobs still in flight when the loop ends count too
-	for retired.Load() < sent {
-		if reap() == 0 {
-			runtime.Gosched()
+	if callback {
+		// Close returns once every job is done and retired through
+		// OnRetire, and synchronizes after the last call.
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
 		}
+		if next != sent {
+			b.Fatalf("retired %d of %d jobs", next, sent)
+		}
+	} else {
+		for next < sent {
+			k, err := r.RetireWait(ctx, cs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			check(cs[:k])
+		}
+		r.Close()
 	}
 	elapsed := b.Elapsed() + time.Since(drain)
-	if err := r.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if n := bad.Load(); n != 0 {
-		b.Fatalf("%d jobs came back wrong or out of order", n)
+	if bad != 0 {
+		b.Fatalf("%d jobs came back wrong or out of order", bad)
 	}
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(max(sent, 1)), "ns/job")
 }

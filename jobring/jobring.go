@@ -524,8 +524,12 @@ func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	// Every worker has ended. After a drain nothing is waiting; after an
-	// abort, the jobs no worker started fail here.
+	// abort, the jobs no worker started fail here. Whatever is done has
+	// gone to OnRetire by the time Shutdown returns.
 	r.failWaiting(ErrClosed)
+	if r.onRet != nil {
+		r.retireToCallback()
+	}
 	r.doneWait.WakeAll()
 	return err
 }

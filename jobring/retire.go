@@ -14,8 +14,8 @@ import (
 // returns 0. A job's completion by its worker synchronizes before the
 // Retire that returns it.
 func (r *Ring[J, R]) Retire(dst []Completion[J, R]) int {
-	if len(dst) == 0 || !r.retiring.CompareAndSwap(false, true) {
-		return 0
+	if len(dst) == 0 || !r.headDone() || !r.retiring.CompareAndSwap(false, true) {
+		return 0 // nothing to retire (checked without writing: pollers spin here), or busy
 	}
 	n := r.retireLocked(dst)
 	r.retiring.Store(false)
