@@ -9,12 +9,12 @@ package descriptor
 // The frame's bytes are Pool.Bytes(p). Offsets are from the first byte of the
 // frame; a field the parser did not reach is zero.
 type Packet struct {
-	Buf Buf    // the buffer holding the frame, as Pool.Get returned it
-	Len uint16 // frame length in bytes, FCS excluded
+	Buf  Buf    // the buffer holding the frame, as Pool.Get returned it
+	Hash uint32 // RSS hash (Toeplitz), when Flags has FlagHash
+	Len  uint16 // frame length in bytes, FCS excluded
 
 	Port  uint16 // input port
 	Queue uint16 // RX queue the frame arrived on
-	Hash  uint32 // RSS hash (Toeplitz), when Flags has FlagHash
 
 	Type    Type   // what the parser recognised, layer by layer
 	Flags   Flags  // facts about this frame (fragment, options, hash valid...)
@@ -22,11 +22,11 @@ type Packet struct {
 	L4Off   uint16 // offset of the TCP/UDP/ICMP header (after IP options and IPv6 extension headers)
 	DataOff uint16 // offset of the L4 payload
 	VLAN    uint16 // TCI of the outer VLAN tag, when Type has VLAN or QinQ
+
+	OutPort uint16 // output port chosen by classification
 	Proto   uint8  // IP protocol number of the L4 header (6 TCP, 17 UDP, ...)
 	DSCP    uint8  // DSCP of the IP header (IPv4 TOS or IPv6 traffic class >> 2)
-
 	TC      uint8  // traffic class chosen by classification
-	OutPort uint16 // output port chosen by classification
 }
 
 // Buf names one buffer of one Pool. It is opaque: only the Pool that handed
