@@ -3,6 +3,7 @@ package jobring_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -228,5 +229,41 @@ func TestStopRacesSubmit(t *testing.T) {
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestDoError: an error from Do is the job's result: the job retires in
+// order with that error, the worker goes on, and the counts show it.
+func TestDoError(t *testing.T) {
+	errOdd := errors.New("odd job")
+	r := newRing(t, cfg{
+		Slots: 16,
+		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 0, Name: "even-only"}}},
+		Workers: []wk{{Name: "c", Kinds: jobring.Kinds(0), Do: func(k jobring.Kind, j *uint64, v *res) error {
+			if *j%2 == 1 {
+				return fmt.Errorf("job %d: %w", *j, errOdd)
+			}
+			return doer(0, nil)(k, j, v)
+		}}},
+		SampleEvery: 1,
+	})
+	ts := make([]jobring.Task[uint64], 10)
+	for i := range ts {
+		ts[i].Job = uint64(i)
+	}
+	r.SubmitBurst(ts)
+	got := collect(t, r, 10, 5*time.Second)
+	checkInOrder(t, got, 0)
+	for _, c := range got {
+		if odd := c.Job%2 == 1; odd != errors.Is(c.Err, errOdd) {
+			t.Errorf("seq %d: err %v", c.Seq, c.Err)
+		}
+	}
+	st := r.Stats()
+	if w := st.Workers[0]; w.Jobs != 10 || w.Failed != 5 || w.Stopped {
+		t.Errorf("worker stats %+v: want 10 jobs, 5 failed, still running", w)
+	}
+	if k := st.Kinds[0]; k.Name != "even-only" || k.Done != 5 || k.Failed != 5 || k.Samples != 10 || k.P50 <= 0 || k.P99 < k.P50 {
+		t.Errorf("kind stats %+v: want 5 done, 5 failed, 10 latency samples", k)
 	}
 }
