@@ -148,11 +148,11 @@ type Ring[J, R any] struct {
 
 	parked atomic.Int32 // workers parked in workWait, for tests and monitoring
 
-	mu       sync.Mutex // serializes roster changes
-	aborting atomic.Bool
-	abort    chan struct{} // closed when Shutdown gives up draining
-	wg       sync.WaitGroup
-	closeMu  sync.Once
+	mu        sync.Mutex // serializes roster changes
+	aborting  atomic.Bool
+	abort     chan struct{} // closed when Shutdown gives up draining
+	wg        sync.WaitGroup
+	abortOnce sync.Once
 }
 
 // roster is an immutable snapshot of the live workers.
@@ -516,7 +516,7 @@ func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
-		r.closeMu.Do(func() {
+		r.abortOnce.Do(func() {
 			r.aborting.Store(true)
 			close(r.abort)
 		})

@@ -69,8 +69,9 @@ func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
 // StopWorker stops worker id (its index in Config.Workers) and returns once
 // its goroutine has ended. The job it is running finishes; the jobs it has
 // claimed and not started go back to the ring for other permitted workers,
-// or fail with ErrWorkerStopped if no live worker may take them; so do
-// waiting jobs that only it could take. Stopping a stopped worker does
+// or fail with ErrWorkerStopped if no live worker may take them; waiting
+// jobs that only it could take fail with ErrNoWorker, as do later
+// submissions of kinds no live worker may take. Stopping a stopped worker does
 // nothing. A Do that never returns makes StopWorker wait forever, and so
 // does a call from Do or OnRetire running on the worker being stopped.
 func (r *Ring[J, R]) StopWorker(id int) error {
