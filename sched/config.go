@@ -37,6 +37,17 @@ type Sink interface {
 	TransmitBurst(pkts []descriptor.Packet) int
 }
 
+// Transmitter is the other shape of output a Port accepts:
+// descriptor.TxRing's Transmit, which returns how many packets it took and,
+// when it stopped at a packet it can never take (a foreign buffer, a bad
+// length), an error naming it. The Port drops that packet (counted, and
+// handed to OnDrop) and offers the rest again; packets refused without an
+// error (no free descriptor) are retried, as with a Sink. A TxRing has one
+// driver goroutine, so give each Port in ModeSerial its own.
+type Transmitter interface {
+	Transmit(pkts []descriptor.Packet) (int, error)
+}
+
 // SinkFunc adapts a function to Sink.
 type SinkFunc func(pkts []descriptor.Packet) int
 
@@ -147,8 +158,13 @@ type PortConfig struct {
 	// TCs are the port's traffic classes, 1..MaxTCs of them. Classes of
 	// one priority level are served round robin in the order given.
 	TCs []TCConfig
-	// Sink receives the scheduled packets. Required.
+	// Sink receives the scheduled packets. Exactly one of Sink and Tx
+	// must be set.
 	Sink Sink
+	// Tx, instead of Sink, receives the scheduled packets through a
+	// Transmit method that may reject a packet with an error (see
+	// Transmitter).
+	Tx Transmitter
 	// OnDrop, if set, receives every packet the port drops (a frame too
 	// large for a token bucket, and what Release gives up), so a caller
 	// can return its buffer to its pool. Drops are counted either way.
@@ -218,8 +234,8 @@ func validate(c PortConfig) (resolved, error) {
 	case c.Window < r.Quantum:
 		return r, configErr("Window", c.Window, fmt.Sprintf("at least Quantum (%v)", r.Quantum))
 	}
-	if c.Sink == nil {
-		return r, configErr("Sink", nil, "a Sink")
+	if (c.Sink == nil) == (c.Tx == nil) {
+		return r, configErr("Sink", c.Sink, "exactly one of Sink and Tx")
 	}
 	if len(c.TCs) == 0 || len(c.TCs) > MaxTCs {
 		return r, configErr("len(TCs)", len(c.TCs), fmt.Sprintf("1..%d", MaxTCs))

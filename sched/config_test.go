@@ -60,6 +60,7 @@ func TestConfigErrors(t *testing.T) {
 		{"Window", func(c *sched.PortConfig) { c.Quantum, c.Window = 10*time.Millisecond, time.Millisecond }},
 		{"Burst", func(c *sched.PortConfig) { c.Burst = -1 }},
 		{"Sink", func(c *sched.PortConfig) { c.Sink = nil }},
+		{"Sink", func(c *sched.PortConfig) { c.Tx = &rejecter{} }},
 		{"len(TCs)", func(c *sched.PortConfig) { c.TCs = nil }},
 		{"len(TCs)", func(c *sched.PortConfig) { c.TCs = make([]sched.TCConfig, sched.MaxTCs+1) }},
 		{"TCs[1].Queue", func(c *sched.PortConfig) { c.TCs[1].Queue = nil }},

@@ -189,7 +189,7 @@ func mulDiv(a, b, c int64) int64 {
 // sink took.
 func (w *worker) round(p *Port, pool *atomic.Int64) int {
 	w.blocked = false
-	sent, ok := w.em.flush(p.cfg.Sink, p.tcs, &p.refused)
+	sent, ok := w.em.flush(p.send, p.tcs, &p.refused)
 	if ok {
 		for _, i := range w.tcs {
 			n, more := w.drain(p, &p.tcs[i], pool)
@@ -199,7 +199,7 @@ func (w *worker) round(p *Port, pool *atomic.Int64) int {
 			}
 		}
 		var k int
-		k, ok = w.em.flush(p.cfg.Sink, p.tcs, &p.refused)
+		k, ok = w.em.flush(p.send, p.tcs, &p.refused)
 		sent += k
 	}
 	if !ok {
@@ -224,7 +224,7 @@ func (w *worker) drain(p *Port, t *tcState, pool *atomic.Int64) (int, bool) {
 			return sent, true
 		}
 		if em.full() {
-			k, ok := em.flush(p.cfg.Sink, p.tcs, &p.refused)
+			k, ok := em.flush(p.send, p.tcs, &p.refused)
 			sent += k
 			if !ok {
 				return sent, false

@@ -23,9 +23,10 @@ var ErrRunning = errors.New("sched: port already running")
 type Port struct {
 	cfg    resolved
 	tcs    []tcState
-	levels []level // by priority, highest first
-	port   bucket  // the port's budget and rate cap; owned by the stepping goroutine
-	em     emitter // ModeSerial output
+	levels []level  // by priority, highest first
+	port   bucket   // the port's budget and rate cap; owned by the stepping goroutine
+	em     emitter  // ModeSerial output
+	send   sendFunc // the Sink or the Tx
 	par    *parallel
 
 	started bool // buckets have their time reference
@@ -95,6 +96,11 @@ func NewPort(cfg PortConfig) (*Port, error) {
 		p.levels = append(p.levels, level{tcs: byPrio[pr]})
 	}
 	p.em = newEmitter(r.TxBurst)
+	if sink := r.Sink; sink != nil {
+		p.send = func(pkts []descriptor.Packet) (int, error) { return sink.TransmitBurst(pkts), nil }
+	} else {
+		p.send = r.Tx.Transmit
+	}
 	p.win.init(r.Window, len(p.tcs))
 	if r.Mode == ModeParallel {
 		p.par = newParallel(p)
@@ -191,7 +197,7 @@ func (p *Port) next(l *level) *tcState {
 func (p *Port) serve() int {
 	em := &p.em
 	p.blocked = false
-	sent, ok := em.flush(p.cfg.Sink, p.tcs, &p.refused)
+	sent, ok := em.flush(p.send, p.tcs, &p.refused)
 	if !ok {
 		p.blocked = true
 		return sent
@@ -221,7 +227,7 @@ func (p *Port) serve() int {
 				w := t.headWire()
 				if w <= t.deficit && (!t.capped || w <= t.tb.tokens) { // only the port's budget is short
 					p.blocked = true
-					k, _ := em.flush(p.cfg.Sink, p.tcs, &p.refused)
+					k, _ := em.flush(p.send, p.tcs, &p.refused)
 					return sent + k
 				}
 				break // the turn or the class's tokens are over
@@ -238,7 +244,7 @@ func (p *Port) serve() int {
 				t.tb.tokens -= sum
 			}
 			if em.full() {
-				k, ok := em.flush(p.cfg.Sink, p.tcs, &p.refused)
+				k, ok := em.flush(p.send, p.tcs, &p.refused)
 				sent += k
 				if !ok {
 					p.blocked = true
@@ -251,7 +257,7 @@ func (p *Port) serve() int {
 			}
 		}
 	}
-	k, ok := em.flush(p.cfg.Sink, p.tcs, &p.refused)
+	k, ok := em.flush(p.send, p.tcs, &p.refused)
 	p.blocked = !ok
 	return sent + k
 }

@@ -138,26 +138,41 @@ func newEmitter(burst int) emitter {
 
 func (e *emitter) full() bool { return e.n == len(e.out) }
 
-// flush offers out[:n] to the sink, counts what it takes against each
-// packet's class, and keeps the rest at the front. It returns the number
-// taken and whether the sink took everything.
-func (e *emitter) flush(sink Sink, tcs []tcState, refused *atomic.Uint64) (int, bool) {
-	if e.n == 0 {
-		return 0, true
+// sendFunc is how an emitter hands packets to the output: it returns how
+// many of pkts were taken and, if it stopped at a packet it can never take,
+// an error.
+type sendFunc func(pkts []descriptor.Packet) (int, error)
+
+// flush offers out[:n] to the output, counts what it takes against each
+// packet's class, drops a packet the output rejects with an error, and
+// keeps the rest at the front, in order. It returns the number taken and
+// whether the output took (or rejected) everything.
+func (e *emitter) flush(send sendFunc, tcs []tcState, refused *atomic.Uint64) (int, bool) {
+	sent := 0
+	for e.n > 0 {
+		k, err := send(e.out[:e.n])
+		k = min(max(k, 0), e.n)
+		for i := range k {
+			t := &tcs[e.tc[i]]
+			t.pkts++
+			t.bytes += uint64(e.out[i].Len)
+		}
+		sent += k
+		if k == e.n {
+			e.n = 0
+			break
+		}
+		if err == nil {
+			refused.Add(uint64(e.n - k)) // counted per refused packet per attempt; read by Stats
+			copy(e.out, e.out[k:e.n])
+			copy(e.tc, e.tc[k:e.n])
+			e.n -= k
+			return sent, false
+		}
+		tcs[e.tc[k]].drop(e.out[k]) // out[k] can never be sent
+		copy(e.out, e.out[k+1:e.n])
+		copy(e.tc, e.tc[k+1:e.n])
+		e.n -= k + 1
 	}
-	k := min(max(sink.TransmitBurst(e.out[:e.n]), 0), e.n)
-	for i := range k {
-		t := &tcs[e.tc[i]]
-		t.pkts++
-		t.bytes += uint64(e.out[i].Len)
-	}
-	if k == e.n {
-		e.n = 0
-		return k, true
-	}
-	refused.Add(uint64(e.n - k)) // counted per refused packet per attempt; read by Stats
-	copy(e.out, e.out[k:e.n])
-	copy(e.tc, e.tc[k:e.n])
-	e.n -= k
-	return k, false
+	return sent, true
 }
