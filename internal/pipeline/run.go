@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+)
+
+// RunOptions say how long Run lets the traffic flow and how it reports.
+type RunOptions struct {
+	// Duration is how long the generator sends.
+	Duration time.Duration
+	// Warmup is left out of the share measurement (Duration/10 if zero,
+	// at most 1s).
+	Warmup time.Duration
+	// Every is the progress interval (250ms if zero).
+	Every time.Duration
+	// Progress, if set, is called every Every with the time since the
+	// start and a snapshot, from Run's goroutine.
+	Progress func(elapsed time.Duration, s Snapshot)
+	// DrainIdle is how many idle rounds Drain waits for the last
+	// packets (100000 if zero).
+	DrainIdle int
+}
+
+// Run runs p in real time: both sides on their goroutines for
+// ro.Duration (or until ctx ends), then stops the traffic, drains what is
+// in flight, closes p and returns the report.
+func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
+	if ro.Warmup == 0 {
+		ro.Warmup = min(ro.Duration/10, time.Second)
+	}
+	if ro.Every == 0 {
+		ro.Every = 250 * time.Millisecond
+	}
+	if ro.DrainIdle == 0 {
+		ro.DrainIdle = 100000
+	}
+	start := time.Now()
+	if err := p.Start(); err != nil {
+		return Report{}, err
+	}
+	tick := time.NewTicker(ro.Every)
+	defer tick.Stop()
+	warm := time.NewTimer(ro.Warmup)
+	defer warm.Stop()
+	end := time.NewTimer(ro.Duration)
+	defer end.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-end.C:
+			break loop
+		case <-warm.C:
+			p.MarkShares(time.Since(start))
+		case <-tick.C:
+			if ro.Progress != nil {
+				ro.Progress(time.Since(start), p.Snapshot())
+			}
+		}
+	}
+	p.StopTraffic()
+	elapsed := time.Since(start)
+	p.Stop()
+	p.Drain(func() time.Duration { return time.Since(start) }, ro.DrainIdle)
+	err := p.Close()
+	return p.Report(elapsed), err
+}
+
+// RunSim runs p on simulated time, one Step every dt, for d of simulated
+// traffic, then drains it (the simulated clock going on), closes it and
+// returns the report. It is deterministic as long as p has no offload:
+// the co-processor works in real time.
+func RunSim(p *Pipeline, d, dt, warmup time.Duration) (Report, error) {
+	var now time.Duration
+	for ; now < d; now += dt {
+		if warmup > 0 && now >= warmup && p.shareMark == nil {
+			p.MarkShares(now)
+		}
+		p.Step(now)
+	}
+	p.StopTraffic()
+	elapsed := now
+	p.Drain(func() time.Duration { now += dt; return now }, 10000)
+	err := p.Close()
+	return p.Report(elapsed), err
+}
