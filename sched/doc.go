@@ -59,12 +59,14 @@
 //
 // # Output
 //
-// Scheduled packets go to the Sink in bursts of up to TxBurst. What the
-// sink refuses is kept, in order, and offered first at the next attempt;
-// refusals are counted (PortStats.Refused). Nothing is dropped except a
-// frame larger than a token bucket's depth (never, with the default
-// depths) and what Release gives up; drops are counted per class and
-// handed to OnDrop so their buffers can be freed.
+// Scheduled packets go to the Sink (a TransmitBurst method or a SinkFunc)
+// or to the Tx (a Transmit method returning an error, as
+// descriptor.TxRing's) in bursts of up to TxBurst. What the output refuses
+// is kept, in order, and offered first at the next attempt; refusals are
+// counted (PortStats.Refused). Nothing is dropped except a frame larger
+// than a token bucket's depth (never, with the default depths), a packet
+// the Tx rejects with an error, and what Release gives up; drops are
+// counted per class and handed to OnDrop so their buffers can be freed.
 //
 // # Concurrency
 //
@@ -92,7 +94,7 @@
 //	for i := 1; i < 4; i++ {
 //		tcs[i].Priority = 1
 //	}
-//	port, err := sched.NewPort(sched.PortConfig{Rate: 10e9, TCs: tcs, Sink: txRing})
+//	port, err := sched.NewPort(sched.PortConfig{Rate: 10e9, TCs: tcs, Tx: txRing})
 //	...
 //	go port.Run(ctx) // producers (the classifier) enqueue on rings[i]
 package sched
