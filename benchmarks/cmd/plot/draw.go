@@ -81,7 +81,7 @@ func DrawShares(path string, sh Shares, weights []int) error {
 	p.X.Label.Text = "simulated time (ms)"
 	p.Y.Label.Text = "share of port bytes"
 	p.X.Min, p.Y.Min, p.Y.Max = 0, 0, 1
-	p.Y.Tick.Marker = linearTicks{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks{}, linearTicks{}
 	for i := range sh.Got {
 		got, owed := make(plotter.XYs, len(sh.Times)), make(plotter.XYs, len(sh.Times))
 		for j, t := range sh.Times {
