@@ -27,7 +27,10 @@ import (
 //     across workers); a class that empties gives its credit to the pool.
 //
 // Budget is conserved exactly: each byte is in the port bucket, the pool, a
-// class's credit, or spent.
+// class's credit, or spent. Strict priority and weights hold for the
+// granted bytes; the pool (what the demand estimates did not ask for) is
+// first come, first served among uncapped classes, and a capped class
+// never draws on it.
 type parallel struct {
 	p       *Port
 	workers []*worker
