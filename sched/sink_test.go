@@ -143,7 +143,7 @@ func TestStatsWindow(t *testing.T) {
 	busy := newGen(1, 200, 1200, 9)
 	sw := &switchQueue{q: newGen(0, 200, 1200, 9), on: true}
 	p := mustPort(t, sched.PortConfig{
-		Rate: 1e9, Quantum: quantum, Window: 80 * time.Millisecond, Sink: newRecorder(2, 24, false),
+		Name: "eth0", Rate: 1e9, Quantum: quantum, Window: 80 * time.Millisecond, Sink: newRecorder(2, 24, false),
 		TCs: []sched.TCConfig{{Name: "a", Weight: 1, Queue: sw}, {Name: "b", Weight: 3, Queue: busy}},
 	})
 	now := time.Duration(0)
@@ -151,6 +151,9 @@ func TestStatsWindow(t *testing.T) {
 		p.Step(now)
 	}
 	s := p.Stats()
+	if s.Name != "eth0" || s.TCs[1].Name != "b" || s.TCs[1].Weight != 3 {
+		t.Fatalf("names and weights %q %+v", s.Name, s.TCs[1])
+	}
 	if s.Window != 80*time.Millisecond {
 		t.Fatalf("Window = %v, want 80ms", s.Window)
 	}

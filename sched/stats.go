@@ -29,7 +29,8 @@ type TCStats struct {
 
 // PortStats are a snapshot of a port's counters.
 type PortStats struct {
-	TCs []TCStats
+	Name string // PortConfig.Name
+	TCs  []TCStats
 	// Refused counts packets the Sink refused, once per attempt; each was
 	// offered again and is not lost.
 	Refused uint64
@@ -74,7 +75,7 @@ func Jain(x []float64) float64 {
 // step of each draining goroutine, and the window those of the last slot
 // boundary a step crossed.
 func (p *Port) Stats() PortStats {
-	s := PortStats{TCs: make([]TCStats, len(p.tcs)), Refused: p.refused.Load()}
+	s := PortStats{Name: p.cfg.Name, TCs: make([]TCStats, len(p.tcs)), Refused: p.refused.Load()}
 	win, active, span := p.win.snapshot()
 	var total uint64
 	for _, b := range win {
