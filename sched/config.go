@@ -98,6 +98,11 @@ const (
 	MaxPriority = 15
 	// MaxWeight is the largest TCConfig.Weight.
 	MaxWeight = 1 << 16
+	// MaxRate bounds PortConfig.Rate and TCConfig.Rate, in bits per
+	// second (about 1.1 Pb/s), and MaxBurst the bucket depths, in bytes,
+	// so that no token arithmetic can overflow.
+	MaxRate  = 1 << 50
+	MaxBurst = 1 << 50
 	// DefaultWindow is the stats window when PortConfig.Window is zero.
 	DefaultWindow = 200 * time.Millisecond
 	// maxOverhead bounds PortConfig.Overhead.
@@ -195,8 +200,8 @@ type resolved struct {
 // validate checks c and fills in the defaults.
 func validate(c PortConfig) (resolved, error) {
 	r := resolved{PortConfig: c}
-	if c.Rate == 0 {
-		return r, configErr("Rate", c.Rate, "bits per second > 0")
+	if c.Rate == 0 || c.Rate > MaxRate {
+		return r, configErr("Rate", c.Rate, fmt.Sprintf("1..%d bits per second", uint64(MaxRate)))
 	}
 	switch {
 	case c.Quantum == 0:
@@ -241,8 +246,8 @@ func validate(c PortConfig) (resolved, error) {
 		return r, configErr("len(TCs)", len(c.TCs), fmt.Sprintf("1..%d", MaxTCs))
 	}
 	largest := maxFrame + r.overhead
-	if c.Burst < 0 {
-		return r, configErr("Burst", c.Burst, "bytes >= 0")
+	if c.Burst < 0 || c.Burst > MaxBurst {
+		return r, configErr("Burst", c.Burst, fmt.Sprintf("0..%d bytes", int64(MaxBurst)))
 	}
 	r.portDepth = depth(c.Burst, c.Rate, r.Quantum, largest)
 	r.tcDepth = make([]int64, len(c.TCs))
@@ -257,8 +262,11 @@ func validate(c PortConfig) (resolved, error) {
 		if tc.Weight < 1 || tc.Weight > MaxWeight {
 			return r, configErr(f("Weight"), tc.Weight, fmt.Sprintf("1..%d", MaxWeight))
 		}
-		if tc.Burst < 0 {
-			return r, configErr(f("Burst"), tc.Burst, "bytes >= 0")
+		if tc.Rate > MaxRate {
+			return r, configErr(f("Rate"), tc.Rate, fmt.Sprintf("0..%d bits per second", uint64(MaxRate)))
+		}
+		if tc.Burst < 0 || tc.Burst > MaxBurst {
+			return r, configErr(f("Burst"), tc.Burst, fmt.Sprintf("0..%d bytes", int64(MaxBurst)))
 		}
 		if tc.Rate == 0 && tc.Burst != 0 {
 			return r, configErr(f("Burst"), tc.Burst, "0 when Rate is 0 (no cap)")

@@ -49,6 +49,9 @@ func TestConfigErrors(t *testing.T) {
 		edit  func(c *sched.PortConfig)
 	}{
 		{"Rate", func(c *sched.PortConfig) { c.Rate = 0 }},
+		{"Rate", func(c *sched.PortConfig) { c.Rate = sched.MaxRate + 1 }},
+		{"TCs[1].Rate", func(c *sched.PortConfig) { c.TCs[1].Rate = 1 << 62 }},
+		{"Burst", func(c *sched.PortConfig) { c.Burst = sched.MaxBurst + 1 }},
 		{"Quantum", func(c *sched.PortConfig) { c.Quantum = time.Nanosecond }},
 		{"Quantum", func(c *sched.PortConfig) { c.Quantum = -time.Millisecond }},
 		{"Quantum", func(c *sched.PortConfig) { c.Quantum = 2 * time.Second }},
