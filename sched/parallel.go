@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/wait"
 )
 
 // parallel is ModeParallel: the patent's parallel per-class scheduling. A
@@ -277,7 +278,9 @@ func claim(pool *atomic.Int64, need int64) bool {
 }
 
 // run is a worker's goroutine under Port.Run: a round at every quantum the
-// coordinator announces, and more rounds at once while they make progress.
+// coordinator announces, more rounds at once while they make progress, and
+// a few polls (wait.Backoff) when a round finds its classes empty, until
+// credit or the sink stops it or the polls are spent.
 func (w *worker) run(ctx context.Context, p *Port, pool *atomic.Int64, wg *sync.WaitGroup) {
 	defer wg.Done()
 	for {
@@ -286,7 +289,17 @@ func (w *worker) run(ctx context.Context, p *Port, pool *atomic.Int64, wg *sync.
 			return
 		case <-w.wake:
 		}
-		for w.round(p, pool) > 0 && !w.blocked && ctx.Err() == nil {
+		var b wait.Backoff
+		for ctx.Err() == nil {
+			n := w.round(p, pool)
+			if w.blocked {
+				break
+			}
+			if n > 0 {
+				b = wait.Backoff{}
+			} else if !b.Spin() {
+				break
+			}
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/ringkit/ringkit/internal/wait"
 )
 
 // origin is the reference of the monotonic clock Run steps with.
@@ -15,12 +17,15 @@ var origin = time.Now()
 func Now() time.Duration { return time.Since(origin) }
 
 // Run steps the port in real time until ctx ends, then returns ctx.Err()
-// once every goroutine it started has ended. It steps once per Quantum;
-// while steps keep sending and neither the budget nor the sink stops them,
-// it steps again at once, so a port at a high rate is not limited by the
-// timer. An idle or rate-limited port waits on a timer and costs no CPU in
-// between. In ModeParallel, Run starts the port's workers, allocates the
-// budget every Quantum and signals them.
+// once every goroutine it started has ended. While steps keep sending and
+// neither the budget nor the sink stops them, it steps again at once, so a
+// port at a high rate is not limited by the timer; when a step finds the
+// queues empty it polls a few more times (spinning briefly, then yielding,
+// as internal/wait.Backoff does) before it waits. A port stopped by its
+// budget or its sink, or idle, waits on a timer for the next Quantum and
+// costs no CPU in between. In ModeParallel, Run starts the port's workers,
+// allocates the budget every Quantum and signals them; each worker drains
+// and polls the same way.
 //
 // Packets the port holds when Run returns stay held: Run again, or call
 // Release to hand them to OnDrop. Run returns ErrRunning if the port is
@@ -35,14 +40,22 @@ func (p *Port) Run(ctx context.Context) error {
 	}
 	timer := time.NewTimer(p.cfg.Quantum)
 	defer timer.Stop()
+	var b wait.Backoff
 	for {
 		sent := p.Step(Now())
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if sent > 0 && !p.blocked {
-			continue
+		if !p.blocked {
+			if sent > 0 {
+				b = wait.Backoff{}
+				continue
+			}
+			if b.Spin() {
+				continue
+			}
 		}
+		b = wait.Backoff{}
 		timer.Reset(p.cfg.Quantum)
 		select {
 		case <-ctx.Done():
