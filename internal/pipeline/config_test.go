@@ -88,11 +88,11 @@ func TestConfigErrors(t *testing.T) {
 func TestConfiguredShares(t *testing.T) {
 	c := Config{Traffic: Traffic{Rate: 1}, Rules: RulesJSON(`{"default": {"port": 0}}`), Ports: []PortConfig{{
 		RateBPS: 1e9, TCs: []TCConfig{
-			{TC: 0, Priority: 0, Weight: 1, CapBPS: 1e8},  // strict, capped: 10%
-			{TC: 1, Priority: 1, Weight: 3},               // 90% × 3/4 = 67.5% ...
-			{TC: 2, Priority: 1, Weight: 1, CapBPS: 5e7},  // ... unless capped: 5%
-			{TC: 3, Priority: 1, Weight: 1},               // the rest by weight: 85% × 1/4
-			{TC: 4, Priority: 2, Weight: 1},               // nothing left
+			{TC: 0, Priority: 0, Weight: 1, CapBPS: 1e8}, // strict, capped: 10%
+			{TC: 1, Priority: 1, Weight: 3},              // 90% × 3/4 = 67.5% ...
+			{TC: 2, Priority: 1, Weight: 1, CapBPS: 5e7}, // ... unless capped: 5%
+			{TC: 3, Priority: 1, Weight: 1},              // the rest by weight: 85% × 1/4
+			{TC: 4, Priority: 2, Weight: 1},              // nothing left
 		}}}}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

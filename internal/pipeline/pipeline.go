@@ -522,7 +522,7 @@ func (p *Pipeline) Drain(clock func() time.Duration, maxIdle int) int64 {
 			break
 		}
 		idle++
-		if p.off != nil && p.off.ring.Len() > 0 {
+		if p.off != nil && p.off.pending() > 0 {
 			time.Sleep(10 * time.Microsecond) // the co-processor is on it
 		}
 	}
