@@ -65,12 +65,12 @@ func (c *checker) record(port int, pkts []descriptor.Packet, viaSink bool) {
 	}
 }
 
-// TestConcurrentExactlyOnce: producer goroutines, standing in for the
+// TestStressExactlyOnce: producer goroutines, standing in for the
 // classifier, feed 4 ports × 8 classes through MPSC rings while the ports
 // run in their own goroutines; every packet comes out of a sink exactly
 // once and in its producer's order, or is dropped through OnDrop, and none
 // is held when the ports have stopped.
-func TestConcurrentExactlyOnce(t *testing.T) {
+func TestStressExactlyOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		mode   sched.Mode
