@@ -183,3 +183,29 @@ func TestParallelWorkConserving(t *testing.T) {
 		t.Fatalf("port sent %.0f bytes in 1 s, want %.0f", total, rate/8)
 	}
 }
+
+// TestCapWithinLevel: two classes of one level with equal weights, one
+// capped at a fifth of the port: the capped one gets exactly its cap and
+// the other everything else (not just its half).
+func TestCapWithinLevel(t *testing.T) {
+	for _, mode := range []sched.Mode{sched.ModeSerial, sched.ModeParallel} {
+		t.Run(modeName(mode), func(t *testing.T) {
+			const rate, capRate, quantum = 1e9, 2e8, 100 * time.Microsecond
+			rec := newRecorder(2, sched.DefaultOverhead, false)
+			p := mustPort(t, sched.PortConfig{
+				Rate: rate, Quantum: quantum, Sink: rec, Mode: mode,
+				TCs: []sched.TCConfig{
+					{Weight: 1, Rate: capRate, Queue: newGen(0, 64, 1518, 8)},
+					{Weight: 1, Queue: newGen(1, 64, 1518, 9)},
+				},
+			})
+			simulate(p, quantum, time.Second)
+			if got := float64(rec.bytes[0]); !within(got, capRate/8, 0.001) {
+				t.Errorf("capped class %.0f bytes, want %.0f", got, capRate/8)
+			}
+			if got := float64(rec.bytes[1]); !within(got, (rate-capRate)/8, 0.001) {
+				t.Errorf("other class %.0f bytes, want %.0f", got, (rate-capRate)/8)
+			}
+		})
+	}
+}
