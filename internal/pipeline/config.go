@@ -50,6 +50,12 @@ type Config struct {
 	Rules   RulesJSON      `json:"rules"`
 	Ports   []PortConfig   `json:"ports"`
 	Offload *OffloadConfig `json:"offload"`
+	// BackPressure makes the classifier hold the packets a full TC ring
+	// refuses and stop taking new ones until they fit, so the RX rings
+	// fill and the NIC drops (rx missed), instead of dropping them itself
+	// (tc ring full). With unpaced traffic (rate 0) the generator then
+	// waits for the receiver: the pipeline runs at its own speed.
+	BackPressure bool `json:"back_pressure"`
 	// VerifyEvery checks the checksums of every VerifyEvery-th frame at the
 	// sink (1: every frame; 0 selects 1).
 	VerifyEvery int `json:"verify_every"`

@@ -22,6 +22,10 @@ const (
 	genChunks = genDepth / burst
 )
 
+// cacheSize is the pool's per-ring cache size: half DPDK's usual, as the
+// rings here are small.
+const cacheSize = 128
+
 // burst is the most frames one round generates, receives, classifies or
 // transmits at a time: DPDK's usual 32.
 const burst = 32
@@ -142,22 +146,27 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	nports := len(cfg.Ports)
 	buffers := cfg.Buffers
 	if buffers == 0 {
-		// Every ring full at once, plus the caches in front of the pool
-		// (each holds up to 1.5 × its size). The NIC gives every port
-		// Queues RX/TX pairs, the sink NIC one pair per port.
+		// Every ring in use full at once, plus the caches in front of
+		// the pool (each holds up to 1.5 × its size): the RX rings of the
+		// ingress port, the TX ring of each output port and the RX ring of
+		// each sink port. The RX rings nothing arrives on are shrunk to
+		// two descriptors (shrinkUnused). The fewer buffers, the more of
+		// them stay in the processor's caches.
 		ntc := 0
 		for _, pc := range cfg.Ports {
 			ntc += len(pc.TCs)
 		}
-		nicRings := (1 + nports) * cfg.Queues
-		buffers = nicRings*(cfg.RxDescs+cfg.TxDescs) + nports*(cfg.RxDescs+2) + ntc*cfg.RingSize +
-			(2*nicRings+2*nports)*descriptor.DefaultCacheSize*3/2 + 4*burst*nports
+		active := cfg.Queues + 2*nports
+		buffers = cfg.Queues*cfg.RxDescs + nports*(cfg.TxDescs+cfg.RxDescs) + ntc*cfg.RingSize +
+			active*cacheSize*3/2 + nports*cfg.Queues*2 + 4*burst*nports
 		if cfg.Offload != nil {
 			buffers += cfg.Offload.Slots
 		}
+		buffers += buffers / 8
 		buffers = min(buffers, descriptor.MaxBuffers)
 	}
-	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: buffers, DataRoom: 1536, NoHeadroom: true})
+	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: buffers, DataRoom: 1536, NoHeadroom: true,
+		CacheSize: cacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
@@ -183,6 +192,9 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	p.in = p.nic.Port(0)
+	if err := p.shrinkUnused(); err != nil {
+		return nil, err
+	}
 	for k := range nports {
 		if err := nicsim.Connect(p.nic.Port(1+k), p.sink.Port(k)); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
@@ -233,9 +245,13 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 		}
 		outs[oc.Port][oc.TC] = p.off
 	}
+	full := classify.DropWhenFull
+	if cfg.BackPressure {
+		full = classify.BackPressure
+	}
 	p.stage, err = classify.NewStage(classify.StageConfig{
 		In: &p.input, Frames: pool, Out: outs, Rules: rules,
-		Full: classify.DropWhenFull, Drop: p.dropped, Burst: burst,
+		Full: full, Drop: p.dropped, Burst: burst,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
@@ -243,6 +259,35 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	p.generating.Store(true)
 	ok = true
 	return p, nil
+}
+
+// shrinkUnused gives the RX queues of the output ports, on which nothing
+// arrives, rings of two descriptors, so that their posted buffers are not
+// taken out of the pool for nothing.
+func (p *Pipeline) shrinkUnused() error {
+	for k := 1; k < p.nic.Ports(); k++ {
+		port := p.nic.Port(k)
+		for q := range port.Queues() {
+			rx, err := descriptor.NewRxRing(p.pool, descriptor.RxConfig{Descs: 2, FreeThresh: 1})
+			if err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+			old := port.RxRing(q)
+			if err := port.StopQueue(q); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+			if err := port.SetRings(q, rx, port.TxRing(q)); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+			if err := port.StartQueue(q); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+			if _, err := old.Close(); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Pipeline) newOutput(k int) (*output, error) {
@@ -364,6 +409,17 @@ func (in *rxInput) DequeueBurst(dst []descriptor.Packet) int {
 	return n
 }
 
+// rxRoom reports whether every RX queue has a burst of descriptors posted
+// (ingress side: it plays the NIC, whose side NICOwned is).
+func (p *Pipeline) rxRoom() bool {
+	for _, r := range p.input.rings {
+		if r.NICOwned() < burst {
+			return false
+		}
+	}
+	return true
+}
+
 // Ingress does one round of the ingress side at time now: it generates
 // what the traffic's rate allows (while traffic runs), lets the NIC do a
 // round (RSS and placement of what arrived, transmission of what the
@@ -378,6 +434,9 @@ func (p *Pipeline) Ingress(now time.Duration) int {
 		// traffic sends one burst per round.
 		for range genChunks {
 			n := min(p.gen.Due(now), burst)
+			if p.cfg.Traffic.Rate == 0 && !p.rxRoom() {
+				n = 0 // unpaced traffic goes as fast as the receiver takes it
+			}
 			for i := range n {
 				p.frames[i] = p.gen.Next(p.genBufs[i][:0])
 			}
@@ -414,7 +473,13 @@ func (p *Pipeline) Egress(now time.Duration) int {
 		moved += o.sched.Step(now)
 	}
 	for _, r := range p.sinkRx {
-		moved += p.receiveSink(r)
+		for range 4 { // the NIC places up to a burst per TX queue and round
+			n := p.receiveSink(r)
+			moved += n
+			if n < burst {
+				break
+			}
+		}
 	}
 	return moved
 }
