@@ -66,3 +66,21 @@ func (e *TornTailError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrTornTail) true.
 func (e *TornTailError) Unwrap() error { return ErrTornTail }
+
+// Errors of the TCP endpoint, the circuit and the migration.
+var (
+	// ErrBadSegment: a TCP/IPv4 frame whose checksum or header does not hold.
+	ErrBadSegment = errors.New("migrate: bad TCP segment")
+	// ErrReset: the peer reset the connection.
+	ErrReset = errors.New("migrate: connection reset")
+	// ErrTimeout: the peer stopped answering retransmissions or keepalive
+	// probes; the connection is lost.
+	ErrTimeout = errors.New("migrate: connection timed out")
+	// ErrConnState: an operation the connection's TCP state does not allow.
+	ErrConnState = errors.New("migrate: operation not allowed in this TCP state")
+	// ErrConfig: a constructor argument out of range.
+	ErrConfig = errors.New("migrate: bad configuration")
+	// ErrMigration: a migration step failed (the destination refused or
+	// failed, the source was not in the state the step needs).
+	ErrMigration = errors.New("migrate: migration failed")
+)

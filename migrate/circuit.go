@@ -1,0 +1,348 @@
+package migrate
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+// CircuitMode is what a circuit does with the frames of its VM.
+type CircuitMode uint8
+
+const (
+	// Running: the VM runs here; frames pass through to its stack.
+	Running CircuitMode = iota
+	// Suspended: the VM is frozen; the circuit answers for its sessions and
+	// journals every change.
+	Suspended
+	// Sealed: the journal is closed and on its way; nobody answers here
+	// (frames are dropped, peers retransmit), so that the source and the
+	// destination never answer at the same time.
+	Sealed
+	// Moved: the destination runs the VM; the source never answers for it
+	// again.
+	Moved
+)
+
+func (m CircuitMode) String() string {
+	return [...]string{"running", "suspended", "sealed", "moved"}[m]
+}
+
+// CircuitConfig describes a VM's network presence on its source host.
+type CircuitConfig struct {
+	// Addrs are the VM's IPv4 addresses (announced by the destination).
+	Addrs []netip.Addr
+	// Stack configures the VM's TCP stack; the circuit runs one like it,
+	// with the journal, while the VM is suspended.
+	Stack StackConfig
+	// JournalSize is the journal's capacity in bytes (4 MiB): how much
+	// session change and inbound payload the circuit can hold for the
+	// destination. Its advertised windows shrink as it fills.
+	JournalSize int
+	// Epoch is the migration epoch the VM's sessions are in now (1).
+	Epoch uint32
+}
+
+// Circuit is the live-migration circuit of US11537419B2: it sits between a
+// host's NIC and a VM's TCP stack. While the VM runs, frames pass through.
+// While the VM is suspended, the circuit runs the VM's sessions itself with
+// a Stack in journal mode: it answers keepalives and window probes,
+// acknowledges only payload it has written to the journal (write-ahead),
+// buffers that payload in the journal, advertises a window no larger than
+// the journal's room (zero when full), and follows the peers' FINs and
+// acknowledgements through the TCP states. Once the journal is sealed it
+// answers for nobody, and after the hand-off it never answers again.
+//
+// Input and Tick belong to the host's goroutine; the migration steps
+// (PreCopy, Suspend, Seal, ResumeLocal, HandOff) may be called from another
+// goroutine: a mutex orders them with the frames.
+type Circuit struct {
+	mu    sync.Mutex
+	cfg   CircuitConfig
+	out   func([]byte)
+	mode  CircuitMode
+	vm    *Stack // the VM's stack: frozen (not fed) unless Running
+	ckt   *Stack // the circuit's stack while Suspended
+	j     *Journal
+	epoch uint32
+
+	pre    []byte            // the pre-copy: the table as last sent
+	preGen map[uint64]uint64 // each session's change count when pre was taken
+
+	cktStats StackStats // the last circuit stack's counters
+	// Dropped counts frames for the VM that arrived while nobody answered
+	// for it (sealed or moved).
+	dropped uint64
+	lost    int // sessions reset or lost while suspended
+}
+
+// NewCircuit returns a circuit with a running VM whose stack sends with out.
+func NewCircuit(cfg CircuitConfig, out func([]byte)) (*Circuit, error) {
+	if cfg.JournalSize == 0 {
+		cfg.JournalSize = 4 << 20
+	}
+	if cfg.Epoch == 0 {
+		cfg.Epoch = 1
+	}
+	if cfg.Stack.Journal != nil {
+		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a journal: %w", ErrConfig)
+	}
+	vm, err := NewStack(cfg.Stack, out)
+	if err != nil {
+		return nil, err
+	}
+	return &Circuit{cfg: cfg, out: out, vm: vm, epoch: cfg.Epoch}, nil
+}
+
+// Mode returns what the circuit does now.
+func (c *Circuit) Mode() CircuitMode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mode
+}
+
+// Epoch is the migration epoch of the VM's sessions.
+func (c *Circuit) Epoch() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
+// Addrs returns the VM's addresses.
+func (c *Circuit) Addrs() []netip.Addr { return slices.Clone(c.cfg.Addrs) }
+
+// Clock is the clock of the VM's stack.
+func (c *Circuit) Clock() Clock { return c.vm.cfg.Clock }
+
+// Do runs fn with the VM's stack if the VM runs here, and reports whether
+// it did: the VM's applications run inside fn, ordered with the frames.
+func (c *Circuit) Do(fn func(vm *Stack)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode != Running {
+		return false
+	}
+	fn(c.vm)
+	return true
+}
+
+// Input takes a frame from the NIC.
+func (c *Circuit) Input(f []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.mode {
+	case Running:
+		c.vm.Input(f)
+	case Suspended:
+		c.ckt.Input(f)
+	default:
+		c.dropped++
+	}
+}
+
+// Tick runs the VM's timers while it runs here.
+func (c *Circuit) Tick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode == Running {
+		c.vm.Tick()
+	}
+}
+
+// PreCopy snapshots the running VM's sessions and returns them encoded
+// (AppendTable), remembering what each looked like so that Suspend
+// journals only the sessions changed since.
+func (c *Circuit) PreCopy() ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode != Running {
+		return nil, fmt.Errorf("migrate: pre-copy while %v: %w", c.mode, ErrMigration)
+	}
+	t := NewTable(c.epoch)
+	c.preGen = make(map[uint64]uint64)
+	for _, s := range c.vm.Export() {
+		t.Sessions[s.ID] = s
+		c.preGen[s.ID] = c.vm.byID[s.ID].gen
+	}
+	c.pre = AppendTable(nil, t)
+	return c.pre, nil
+}
+
+// Suspend freezes the VM and hands its sessions to the circuit. The
+// journal, in the new migration epoch, starts with what changed since the
+// pre-copy: each session created or changed since is journaled whole (a
+// close and a create), each one gone is closed, as the last round of a
+// memory pre-copy resends the pages dirtied since the one before.
+func (c *Circuit) Suspend(epoch uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode != Running {
+		return fmt.Errorf("migrate: suspend while %v: %w", c.mode, ErrMigration)
+	}
+	if epoch <= c.epoch {
+		return fmt.Errorf("migrate: suspend into epoch %d, sessions are in %d: %w", epoch, c.epoch, ErrStaleEpoch)
+	}
+	if c.pre == nil {
+		c.pre = AppendTable(nil, NewTable(c.epoch))
+		c.preGen = map[uint64]uint64{}
+	}
+	j, err := NewJournal(c.cfg.JournalSize, epoch, 1)
+	if err != nil {
+		return err
+	}
+	sessions := c.vm.Export()
+	seen := make(map[uint64]bool, len(sessions))
+	var enc []byte
+	for _, s := range sessions {
+		seen[s.ID] = true
+		gen, ok := c.preGen[s.ID]
+		if ok && gen == c.vm.byID[s.ID].gen {
+			continue
+		}
+		if ok {
+			if _, err := j.AppendClose(s.ID); err != nil {
+				return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
+			}
+		}
+		enc = AppendSession(enc[:0], s)
+		if _, err := j.Append(RecCreate, s.ID, enc); err != nil {
+			return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
+		}
+	}
+	for id := range c.preGen {
+		if !seen[id] {
+			if _, err := j.AppendClose(id); err != nil {
+				return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
+			}
+		}
+	}
+	cfg := c.vm.cfg
+	cfg.Journal = j
+	ckt, err := NewStack(cfg, c.out)
+	if err != nil {
+		return err
+	}
+	ckt.origin = c.vm.origin // one timestamp clock: TSvals go on from the VM's
+	if err := ckt.Import(sessions); err != nil {
+		return err
+	}
+	c.ckt, c.j, c.mode = ckt, j, Suspended
+	return nil
+}
+
+// Seal closes the journal: from here on nobody answers for the VM until the
+// destination activates it or the source resumes it.
+func (c *Circuit) Seal() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode != Suspended {
+		return fmt.Errorf("migrate: seal while %v: %w", c.mode, ErrMigration)
+	}
+	if _, err := c.j.Seal(); err != nil {
+		return err
+	}
+	c.retireCircuit()
+	c.mode = Sealed
+	return nil
+}
+
+func (c *Circuit) retireCircuit() {
+	c.cktStats = c.ckt.Stats()
+	for _, cn := range c.ckt.order {
+		if cn.err != nil {
+			c.lost++
+		}
+	}
+	c.ckt = nil
+}
+
+// Journal returns the journal of the current suspension (nil before one).
+func (c *Circuit) Journal() *Journal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.j
+}
+
+// CircuitStats are what a circuit did during the last suspension.
+type CircuitStats struct {
+	Stack   StackStats // the circuit's stack: keepalives answered, windows closed, journal full
+	Dropped uint64     // frames for the VM dropped while nobody answered for it
+	Lost    int        // sessions reset by their peer during the suspension
+}
+
+// Stats returns the circuit's counters.
+func (c *Circuit) Stats() CircuitStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.cktStats
+	if c.ckt != nil {
+		st = c.ckt.Stats()
+	}
+	return CircuitStats{Stack: st, Dropped: c.dropped, Lost: c.lost}
+}
+
+// ResumeLocal resumes the VM on this host after a cancelled or failed
+// migration: the journal is replayed into the pre-copied table, exactly as
+// a destination would, and the VM's stack takes the result, so the peers
+// see the sessions go on as if nothing happened.
+func (c *Circuit) ResumeLocal() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.mode {
+	case Suspended:
+		if _, err := c.j.Seal(); err != nil {
+			return err
+		}
+		c.retireCircuit()
+	case Sealed:
+	default:
+		return fmt.Errorf("migrate: resume locally while %v: %w", c.mode, ErrMigration)
+	}
+	t, err := DecodeTable(c.pre)
+	if err != nil {
+		return err
+	}
+	t.Epoch = c.j.Epoch()
+	if _, err := Restore(t, c.j.Bytes()); err != nil {
+		return err
+	}
+	t.Activate(c.vm.tick())
+	if err := c.vm.Import(sortedSessions(t)); err != nil {
+		return err
+	}
+	c.epoch = t.Epoch
+	c.pre, c.preGen = nil, nil
+	c.mode = Running
+	c.vm.Announce()
+	return nil
+}
+
+// HandOff records that the destination runs the VM: the source never
+// answers for it again.
+func (c *Circuit) HandOff() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ckt != nil {
+		c.retireCircuit()
+	}
+	c.mode = Moved
+}
+
+func sortedSessions(t *Table) []*Session {
+	out := make([]*Session, 0, len(t.Sessions))
+	for _, s := range t.Sessions {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b *Session) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// journalSource is a sealed journal as a transfer Source that never
+// releases: the source keeps every byte until the destination has
+// activated, so that it can still resume the VM itself.
+type journalSource struct{ j *Journal }
+
+func (s journalSource) ReadAt(p []byte, off int64) (int, error) { return s.j.ReadAt(p, off) }
+func (s journalSource) Size() int64                             { return s.j.Size() }

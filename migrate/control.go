@@ -1,0 +1,96 @@
+package migrate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+)
+
+// Streams of a migration's transfers (Sender and Receiver names).
+const (
+	StreamPreCopy uint64 = 1 // the session table sent while the VM runs
+	StreamJournal uint64 = 2 // the sealed journal of the suspension
+)
+
+// The control messages of a migration, between and after its transfers on
+// the same connection. Each is 32 bytes, little-endian:
+//
+//	magic "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64
+//
+// then, for a hello only, b IPv4 addresses of 4 bytes.
+//
+//	kind        from  a            b               c
+//	hello    1  src   epoch        address count   -
+//	ready    2  dst   applied      skipped         live sessions
+//	fail     3  dst   -            -               -          (the journal did not restore)
+//	go       4  src   -            -               -          (the source gives the VM up)
+//	active   5  dst   -            -               -
+//	served   6  dst   unix ns of the first frame served
+const (
+	ctlHello  = 1
+	ctlReady  = 2
+	ctlFail   = 3
+	ctlGo     = 4
+	ctlActive = 5
+	ctlServed = 6
+
+	ctlLen      = 32
+	maxCtlAddrs = 4096
+)
+
+var ctlMagic = [4]byte{'R', 'K', 'M', 'C'}
+
+type ctlMsg struct {
+	kind    uint8
+	a, b, c uint64
+	addrs   []netip.Addr
+}
+
+func writeCtl(w io.Writer, m ctlMsg) error {
+	buf := make([]byte, ctlLen, ctlLen+4*len(m.addrs))
+	copy(buf, ctlMagic[:])
+	buf[4] = m.kind
+	le := binary.LittleEndian
+	le.PutUint64(buf[8:], m.a)
+	le.PutUint64(buf[16:], m.b)
+	le.PutUint64(buf[24:], m.c)
+	for _, a := range m.addrs {
+		b := a.As4()
+		buf = append(buf, b[:]...)
+	}
+	_, err := w.Write(buf)
+	if err != nil {
+		return fmt.Errorf("migrate: control message %d: %w: %w", m.kind, ErrConnection, err)
+	}
+	return nil
+}
+
+// readCtl reads one control message and checks it is of kind want.
+func readCtl(r io.Reader, want uint8) (ctlMsg, error) {
+	var b [ctlLen]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return ctlMsg{}, fmt.Errorf("migrate: waiting for control message %d: %w: %w", want, ErrConnection, err)
+	}
+	le := binary.LittleEndian
+	m := ctlMsg{kind: b[4], a: le.Uint64(b[8:]), b: le.Uint64(b[16:]), c: le.Uint64(b[24:])}
+	if [4]byte(b[:4]) != ctlMagic || b[5]|b[6]|b[7] != 0 {
+		return m, fmt.Errorf("migrate: control message: bad magic or reserved bytes: %w", ErrProtocol)
+	}
+	if m.kind != want {
+		return m, fmt.Errorf("migrate: control message %d where %d was due: %w", m.kind, want, ErrProtocol)
+	}
+	if m.kind == ctlHello {
+		if m.b > maxCtlAddrs {
+			return m, fmt.Errorf("migrate: hello with %d addresses: %w", m.b, ErrProtocol)
+		}
+		raw := make([]byte, 4*m.b)
+		if _, err := io.ReadFull(r, raw); err != nil {
+			return m, fmt.Errorf("migrate: hello addresses: %w: %w", ErrConnection, err)
+		}
+		for i := 0; i < len(raw); i += 4 {
+			m.addrs = append(m.addrs, netip.AddrFrom4([4]byte(raw[i:])))
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,222 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// DestinationConfig describes the host a VM moves to.
+type DestinationConfig struct {
+	// Stack configures the VM's stack here (its Clock is the destination's
+	// clock). Journal must be nil.
+	Stack StackConfig
+	// MaxPreCopy and MaxJournal bound the streams accepted (64 MiB each).
+	MaxPreCopy, MaxJournal int64
+	// Transfer must match the source's chunk size; zero fields take the
+	// defaults.
+	Transfer TransferConfig
+}
+
+// Destination is the receiving host of a migration: Serve takes one
+// migration over a connection (the pre-copy, the journal, the go-ahead),
+// and from its activation on the Destination is the host's handler for the
+// VM: frames go to the VM's restored stack, and it announces the VM's
+// addresses AnnounceRounds times at growing intervals, the first with the
+// first frame it serves.
+//
+// Input and Tick belong to the host's goroutine; Serve runs in its own.
+type Destination struct {
+	mu   sync.Mutex
+	cfg  DestinationConfig
+	out  func([]byte)
+	vm   *Stack
+	mac  [6]byte
+	addr []netip.Addr
+
+	announced  int
+	announceAt time.Time
+	gap        time.Duration
+	servedAt   time.Time
+	served     chan struct{} // closed when the first frame is served
+	replay     ReplayStats
+	buf        []byte
+}
+
+// NewDestination returns a destination with no VM yet; out sends frames
+// (called from Tick and Input only).
+func NewDestination(cfg DestinationConfig, out func([]byte)) (*Destination, error) {
+	if cfg.Stack.Journal != nil {
+		return nil, fmt.Errorf("migrate: destination stack config carries a journal: %w", ErrConfig)
+	}
+	if _, err := cfg.Stack.withDefaults(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxPreCopy == 0 {
+		cfg.MaxPreCopy = 64 << 20
+	}
+	if cfg.MaxJournal == 0 {
+		cfg.MaxJournal = 64 << 20
+	}
+	return &Destination{cfg: cfg, out: out, mac: cfg.Stack.MAC}, nil
+}
+
+// Do runs fn with the VM's stack once the VM runs here, and reports
+// whether it did.
+func (d *Destination) Do(fn func(vm *Stack)) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.vm == nil {
+		return false
+	}
+	fn(d.vm)
+	return true
+}
+
+// Active reports whether the VM runs here.
+func (d *Destination) Active() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.vm != nil
+}
+
+// Replay returns what the replay of the journal did.
+func (d *Destination) Replay() ReplayStats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.replay
+}
+
+// Announced returns the number of announcements sent.
+func (d *Destination) Announced() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.announced
+}
+
+// Input gives a frame to the VM once it runs here; before, frames are
+// dropped (nothing answers for an address this host does not own yet).
+func (d *Destination) Input(f []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.vm != nil {
+		d.vm.Input(f)
+	}
+}
+
+// Tick serves the VM: the first tick after activation sends the first
+// announcement and an acknowledgement on every session (the first frames
+// served), later ones the remaining announcements and the VM's timers.
+func (d *Destination) Tick() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.vm == nil {
+		return
+	}
+	now := d.vm.cfg.Clock.Now()
+	if d.announced < AnnounceRounds && !now.Before(d.announceAt) {
+		d.buf = Announcement(d.buf[:0], d.mac, d.addr)
+		d.out(d.buf)
+		if d.announced == 0 {
+			d.vm.Announce()
+			d.servedAt = now
+			close(d.served)
+		}
+		d.announced++
+		d.announceAt = now.Add(d.gap)
+		d.gap += AnnounceStep
+	}
+	d.vm.Tick()
+}
+
+// Serve takes one migration over rw: the hello, the pre-copy, the journal
+// (restored into the table; a corrupt, torn or unsealed journal is refused
+// and the VM is not activated), then, on the source's go-ahead, activates
+// the VM, and reports its first served frame. It returns nil once the VM
+// runs here and the source knows it.
+func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
+	d.mu.Lock()
+	busy := d.vm != nil
+	d.mu.Unlock()
+	if busy {
+		return fmt.Errorf("migrate: destination already runs a VM: %w", ErrMigration)
+	}
+	hello, err := readCtl(rw, ctlHello)
+	if err != nil {
+		return err
+	}
+	epoch := uint32(hello.a)
+	pre := NewReceiver(StreamPreCopy, d.cfg.MaxPreCopy)
+	if err := pre.Receive(ctx, rw); err != nil {
+		return fmt.Errorf("migrate: destination: pre-copy: %w", err)
+	}
+	jr := NewReceiver(StreamJournal, d.cfg.MaxJournal)
+	if err := jr.Receive(ctx, rw); err != nil {
+		return fmt.Errorf("migrate: destination: journal: %w", err)
+	}
+	t, st, rerr := d.restore(pre.Data(), jr.Data(), epoch)
+	if rerr != nil {
+		_ = writeCtl(rw, ctlMsg{kind: ctlFail})
+		return rerr
+	}
+	live := 0
+	for _, s := range t.Sessions {
+		if s.State != Closed {
+			live++
+		}
+	}
+	if err := writeCtl(rw, ctlMsg{kind: ctlReady, a: st.Applied, b: st.Skipped, c: uint64(live)}); err != nil {
+		return err
+	}
+	if _, err := readCtl(rw, ctlGo); err != nil {
+		return fmt.Errorf("migrate: destination: no go-ahead, not activating: %w", err)
+	}
+
+	vm, err := NewStack(d.cfg.Stack, d.out)
+	if err != nil {
+		return err
+	}
+	t.Activate(vm.tick())
+	if err := vm.Import(sortedSessions(t)); err != nil {
+		return err
+	}
+	served := make(chan struct{})
+	d.mu.Lock()
+	d.vm, d.addr, d.served, d.replay = vm, hello.addrs, served, st
+	d.announced, d.announceAt, d.gap = 0, time.Time{}, AnnounceInitial
+	d.mu.Unlock()
+	if err := writeCtl(rw, ctlMsg{kind: ctlActive}); err != nil {
+		return err
+	}
+	select {
+	case <-served:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	d.mu.Lock()
+	at := d.servedAt
+	d.mu.Unlock()
+	return writeCtl(rw, ctlMsg{kind: ctlServed, a: uint64(at.UnixNano())})
+}
+
+// restore rebuilds the session table: the pre-copy, then the journal,
+// which must be whole and sealed.
+func (d *Destination) restore(pre, journal []byte, epoch uint32) (*Table, ReplayStats, error) {
+	t, err := DecodeTable(pre)
+	if err != nil {
+		return nil, ReplayStats{}, fmt.Errorf("migrate: destination: pre-copy: %w", err)
+	}
+	t.Epoch = epoch
+	st, err := Restore(t, journal)
+	if err == nil && !st.Sealed {
+		err = errors.New("journal not sealed")
+	}
+	if err != nil {
+		return nil, st, fmt.Errorf("migrate: destination: journal: %w: %w", ErrMigration, err)
+	}
+	return t, st, nil
+}

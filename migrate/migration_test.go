@@ -1,0 +1,209 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+)
+
+// Sixty-four sessions whose peers keep sending at a steady rate through a
+// 200 ms suspension: no reset, no loss, every stream byte-exact (each byte
+// checked in place, so no duplicate and no gap), the destination serving
+// after the move, the source silent from the seal on.
+func TestMigrateSessionsThroughSuspension(t *testing.T) {
+	w := newWorld(t, worldConfig{sessions: 64, rate: 2000, journalSize: 8 << 20})
+	w.run(50 * time.Millisecond)
+
+	dial, wait := serve(w.dest, nil)
+	var srcTxAtSeal, dstTxAtSeal uint64
+	var journalUsed int
+	m, err := w.migrate(context.Background(), 200*time.Millisecond, []Dialer{dial}, MigrateConfig{
+		Phase: func(p Phase) {
+			if p == PhaseSealed {
+				srcTxAtSeal = w.srcNIC.Port(0).Stats().Total.TxPackets
+				dstTxAtSeal = w.dstNIC.Port(0).Stats().Total.TxPackets
+				journalUsed = w.circuit.Journal().Used()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("destination: %v", err)
+	}
+	w.run(300 * time.Millisecond)
+	w.drain(2 * time.Second)
+	w.run(600 * time.Millisecond) // the remaining announcements
+	w.checkStreams()
+
+	if got := w.srcNIC.Port(0).Stats().Total.TxPackets; got != srcTxAtSeal {
+		t.Errorf("the source sent %d frames after the seal: two active owners", got-srcTxAtSeal)
+	}
+	if dstTxAtSeal != 0 {
+		t.Errorf("the destination sent %d frames before it was activated", dstTxAtSeal)
+	}
+	if w.peerHost.Route(w.vmAddr) != 1 {
+		t.Errorf("peers still route the VM to port %d", w.peerHost.Route(w.vmAddr))
+	}
+	if n := w.dest.Announced(); n != AnnounceRounds {
+		t.Errorf("destination announced %d times, want %d", n, AnnounceRounds)
+	}
+	if m.Downtime != 200*time.Millisecond {
+		t.Errorf("downtime %v, want the 200ms hold (simulated time stands still during the transfer)", m.Downtime)
+	}
+	if m.SessionsLost != 0 || m.RecordsJournaled == 0 || m.RecordsReplayed != m.RecordsJournaled+1 ||
+		m.BytesPreCopy == 0 || m.BytesDowntime == 0 || m.PeakJournalBytes < int64(journalUsed) || journalUsed == 0 {
+		t.Errorf("metrics: %v (journal held %d bytes at the seal)", &m, journalUsed)
+	}
+	st := w.circuit.Stats()
+	if st.Stack.SegmentsIn == 0 || st.Stack.SegmentsOut == 0 {
+		t.Errorf("the circuit handled nothing during the suspension: %+v", st)
+	}
+	var total int
+	for _, r := range w.readers {
+		total += r.off
+	}
+	if total < 64*2000*300 {
+		t.Errorf("only %d bytes moved in all", total)
+	}
+	t.Logf("%v; circuit %+v; %d bytes delivered", &m, st, total)
+}
+
+// Peers with keepalive idle 50 ms, interval 20 ms, 3 probes (dead after
+// 110 ms of silence) and no data: through a 500 ms suspension the circuit
+// answers their probes and none declares its session dead.
+func TestMigrateKeepalivesThroughSuspension(t *testing.T) {
+	peer := StackConfig{KeepaliveIdle: 50 * time.Millisecond, KeepaliveInterval: 20 * time.Millisecond, KeepaliveProbes: 3}
+	w := newWorld(t, worldConfig{sessions: 16, peer: peer})
+	w.run(100 * time.Millisecond)
+	dial, wait := serve(w.dest, nil)
+	m, err := w.migrate(context.Background(), 500*time.Millisecond, []Dialer{dial}, MigrateConfig{})
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	w.run(300 * time.Millisecond)
+	w.checkStreams()
+	sent := w.peers.Stats().KeepalivesSent
+	if m.KeepalivesAnswered < 16*5 || sent == 0 {
+		t.Errorf("circuit answered %d keepalives, peers sent %d", m.KeepalivesAnswered, sent)
+	}
+	for p, s := range w.senders {
+		if s.conn.State() != Established {
+			t.Errorf("port %d: peer in %v", p, s.conn.State())
+		}
+	}
+}
+
+// A cancelled migration resumes the VM on the source with the journal of
+// the suspension applied: the peers see nothing.
+func TestMigrateCancelResumesLocally(t *testing.T) {
+	w := newWorld(t, worldConfig{sessions: 16, rate: 3000})
+	w.run(30 * time.Millisecond)
+	dial, wait := serve(w.dest, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var phases []Phase
+	m, err := w.migrate(ctx, time.Hour, []Dialer{dial}, MigrateConfig{
+		Phase: func(p Phase) { phases = append(phases, p) },
+		Hold: func(context.Context) {
+			go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		},
+	})
+	if !errors.Is(err, ErrMigration) {
+		t.Fatalf("cancelled migration: %v", err)
+	}
+	if err := wait(); err == nil {
+		t.Error("the destination served a cancelled migration")
+	}
+	if w.dest.Active() || w.circuit.Mode() != Running {
+		t.Fatalf("after cancel: destination active %v, circuit %v", w.dest.Active(), w.circuit.Mode())
+	}
+	if phases[len(phases)-1] != PhaseResumed {
+		t.Errorf("phases %v", phases)
+	}
+	if m.RecordsJournaled == 0 {
+		t.Error("nothing was journaled during the suspension")
+	}
+	w.run(100 * time.Millisecond)
+	w.drain(2 * time.Second)
+	w.checkStreams()
+	if w.dstNIC.Port(0).Stats().Total.TxPackets != 0 {
+		t.Error("the destination sent frames")
+	}
+}
+
+// A destination whose connection fails while the journal moves is
+// dropped; the next one gets the pre-copy and the journal and runs the VM.
+// When every destination fails, the VM resumes on the source.
+func TestMigrateDestinationFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		retry bool
+	}{{"retry", true}, {"local", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, worldConfig{sessions: 16, rate: 3000})
+			w.run(30 * time.Millisecond)
+			broken, err := NewDestination(DestinationConfig{Stack: StackConfig{Clock: w.clock}}, func([]byte) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first destination's link is cut as the journal starts.
+			dialBad, waitBad := serve(broken, func(c io.ReadWriteCloser) io.ReadWriteCloser {
+				return &cutConn{ReadWriteCloser: c, at: 2}
+			})
+			dests := []Dialer{dialBad}
+			var waitGood func() error
+			if tc.retry {
+				var dialGood Dialer
+				dialGood, waitGood = serve(w.dest, nil)
+				dests = append(dests, dialGood)
+			}
+			m, err := w.migrate(context.Background(), 100*time.Millisecond, dests, MigrateConfig{
+				Transfer: TransferConfig{Timeout: 50 * time.Millisecond},
+			})
+			if waitBad() == nil || broken.Active() {
+				t.Error("the broken destination activated")
+			}
+			if tc.retry {
+				if err != nil {
+					t.Fatalf("migrate: %v", err)
+				}
+				if err := waitGood(); err != nil {
+					t.Fatal(err)
+				}
+				if m.Retries == 0 || !w.dest.Active() || w.circuit.Mode() != Moved {
+					t.Errorf("retries %d, destination active %v, source %v", m.Retries, w.dest.Active(), w.circuit.Mode())
+				}
+			} else {
+				if !errors.Is(err, ErrMigration) || w.circuit.Mode() != Running {
+					t.Fatalf("every destination failed: %v, source %v", err, w.circuit.Mode())
+				}
+			}
+			w.run(100 * time.Millisecond)
+			w.drain(2 * time.Second)
+			w.checkStreams()
+		})
+	}
+}
+
+// cutConn closes the connection when the receiver greets its at-th
+// stream (the pre-copy is the first, the journal the second).
+type cutConn struct {
+	io.ReadWriteCloser
+	at, greetings int
+}
+
+func (c *cutConn) Write(b []byte) (int, error) {
+	if len(b) > 0 && b[0] == kindHelloAck {
+		if c.greetings++; c.greetings == c.at {
+			c.Close()
+			return 0, io.ErrClosedPipe
+		}
+	}
+	return c.ReadWriteCloser.Write(b)
+}
