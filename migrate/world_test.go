@@ -45,6 +45,7 @@ type world struct {
 	holdUntil        atomic.Int64 // unix ns of the simulated clock; 0: no hold
 	holdDone         chan struct{}
 	vmOff            map[uint16]int // bytes the VM wrote on each session (VM memory: it moves with the VM)
+	onRound          func()         // called in each round, under mu, before the applications act
 	rate             int            // bytes per session per millisecond from each peer
 	vmRate           int            // bytes per session per millisecond from the VM
 }
@@ -224,6 +225,9 @@ func (w *world) round() {
 	if h := w.holdUntil.Load(); h != 0 && !w.clock.Now().Before(time.Unix(0, h)) {
 		w.holdUntil.Store(0)
 		close(w.holdDone)
+	}
+	if w.onRound != nil {
+		w.onRound()
 	}
 	var buf [64 << 10]byte
 	for s := range w.senders {
