@@ -53,7 +53,7 @@ type Config struct {
 	// BackPressure makes the classifier hold the packets a full TC ring
 	// refuses and stop taking new ones until they fit, so the RX rings
 	// fill and the NIC drops (rx missed), instead of dropping them itself
-	// (tc ring full). With unpaced traffic (rate 0) the generator then
+	// (tc ring full). With unpaced traffic (rate 0) the traffic then
 	// waits for the receiver: the pipeline runs at its own speed.
 	BackPressure bool `json:"back_pressure"`
 	// VerifyEvery checks the checksums of every VerifyEvery-th frame at the
@@ -61,7 +61,8 @@ type Config struct {
 	VerifyEvery int `json:"verify_every"`
 }
 
-// Traffic is what the generator sends (see nicsim.GenConfig).
+// Traffic is what is sent: a nicsim.Generator's frames (see nicsim.GenConfig),
+// made once and replayed in a loop.
 type Traffic struct {
 	// Rate is frames per second; 0 sends as fast as the pipeline takes them.
 	Rate  float64 `json:"rate"`
@@ -299,8 +300,8 @@ func (c *Config) Validate() error {
 	switch {
 	case !(t.Rate >= 0 && t.Rate <= 1e9):
 		return bad("traffic.rate", "%v (want 0..1e9 frames per second)", t.Rate)
-	case t.Flows < 1 || t.Flows > 1<<24:
-		return bad("traffic.flows", "%d (want 1..16777216)", t.Flows)
+	case t.Flows < 1 || t.Flows > 1<<16:
+		return bad("traffic.flows", "%d (want 1..65536)", t.Flows)
 	case !(t.IPv6 >= 0 && t.IPv6 <= 1):
 		return bad("traffic.ipv6", "%v (want a fraction, 0..1)", t.IPv6)
 	case !(t.TCP >= 0 && t.TCP <= 1):

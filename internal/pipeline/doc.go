@@ -19,9 +19,11 @@
 //	rep, err := pipeline.Run(ctx, p, pipeline.RunOptions{Duration: 10 * time.Second})
 //	rep.WriteText(os.Stdout)
 //
-// Run drives the pipeline with two goroutines (the ingress side: generate,
-// NIC round, classify; the egress side: offload retirement, scheduling,
-// transmit, sink) plus the co-processor's. Step drives both sides from the
+// Run drives the pipeline with two goroutines (the ingress side: the
+// traffic into the NIC's ingress port, classify; the egress side: offload
+// retirement, scheduling, the NIC's transmit round, sink) plus the
+// co-processor's. The traffic is made once by a nicsim.Generator and
+// replayed in a loop, paced to the configured rate. Step drives both sides from the
 // caller's goroutine on a clock it supplies, deterministically, as the
 // tests and RunSim do.
 package pipeline

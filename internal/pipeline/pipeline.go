@@ -14,7 +14,7 @@ import (
 	"github.com/ringkit/ringkit/sched"
 )
 
-// genDepth is the depth of the generator's token bucket, and genChunks the
+// genDepth is the depth of the trace's token bucket, and genChunks the
 // most bursts one round generates: a round late by up to genDepth frames'
 // time still sends the offered load.
 const (
@@ -39,15 +39,16 @@ type Options struct {
 
 // Pipeline is the whole data plane on the NIC model:
 //
-//	generator ─► NIC port "in" (RSS over Queues RX queues, RxRings)
+//	trace ─► NIC port "in" (RSS over Queues RX queues, RxRings)
 //	          ─► classify.Stage (input: every RX queue in turn) ─► TC rings of each output port
 //	             (one class per config may go through a job ring to a co-processor first)
 //	          ─► sched.Port per output port ─► TxRing ─► NIC port "out k" ─► wire
 //	          ─► sink NIC port k (RxRing) ─► checksums verified, buffers freed
 //
 // Its work is split in two sides, each a single goroutine's at a time:
-// Ingress (generate, the NIC round, classify) and Egress (retire offloaded
-// packets, schedule every port, transmit, receive and verify at the sink).
+// Ingress (send the traffic into the NIC's ingress port, classify) and
+// Egress (retire offloaded packets, schedule every port, the NIC's transmit
+// round onto the wires, receive and verify at the sink).
 // Step runs both in turn, deterministically, on a clock the caller
 // supplies; Start runs each side on its own goroutine on the monotonic
 // clock until Stop.
@@ -65,14 +66,13 @@ type Pipeline struct {
 	nic  *nicsim.NIC // port 0: ingress; port k+1: output port k
 	sink *nicsim.NIC // port k: wired to output port k
 	in   *nicsim.Port
-	gen  *nicsim.Generator
+	tr   *trace
 
 	// Ingress side.
-	genBufs [][]byte // burst frame buffers the generator writes into
-	frames  [][]byte
-	input   rxInput
-	stage   *classify.Stage
-	inNow   time.Duration // the ingress round's time, for arrival stamps
+	frames [][]byte // the burst of the trace a round sends
+	input  rxInput
+	stage  *classify.Stage
+	inNow  time.Duration // the ingress round's time, for arrival stamps
 
 	// Egress side.
 	outs    []*output
@@ -210,14 +210,12 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	for _, d := range t.DSCP {
 		gc.DSCP = append(gc.DSCP, nicsim.DSCPWeight{DSCP: uint8(d.DSCP), Weight: d.Weight})
 	}
-	if p.gen, err = nicsim.NewGenerator(gc); err != nil {
+	gen, err := nicsim.NewGenerator(gc)
+	if err != nil {
 		return nil, fmt.Errorf("pipeline: traffic: %w", err)
 	}
-	p.genBufs = make([][]byte, burst)
+	p.tr = newTrace(gen, t.Flows, t.Rate)
 	p.frames = make([][]byte, burst)
-	for i := range p.genBufs {
-		p.genBufs[i] = make([]byte, 0, 2048)
-	}
 	p.input = rxInput{p: p}
 	for q := range cfg.Queues {
 		p.input.rings = append(p.input.rings, p.in.RxRing(q))
@@ -420,26 +418,24 @@ func (p *Pipeline) rxRoom() bool {
 	return true
 }
 
-// Ingress does one round of the ingress side at time now: it generates
-// what the traffic's rate allows (while traffic runs), lets the NIC do a
-// round (RSS and placement of what arrived, transmission of what the
-// egress side posted), and classifies what the RX rings hold. It returns
+// Ingress does one round of the ingress side at time now: it sends what
+// the traffic's rate allows (while traffic runs) into the NIC's ingress
+// port (RSS and placement into the RX rings) and classifies what the RX
+// rings hold. It returns
 // the packets it moved. Only one goroutine may run Ingress at a time.
 func (p *Pipeline) Ingress(now time.Duration) int {
 	p.inNow = now
 	moved := 0
 	if p.generating.Load() {
-		// Paced traffic catches up after a slow round (the generator's
+		// Paced traffic catches up after a slow round (the trace.s
 		// bucket holds genDepth frames), a burst at a time; unpaced
 		// traffic sends one burst per round.
 		for range genChunks {
-			n := min(p.gen.Due(now), burst)
+			n := min(p.tr.due(now), burst)
 			if p.cfg.Traffic.Rate == 0 && !p.rxRoom() {
 				n = 0 // unpaced traffic goes as fast as the receiver takes it
 			}
-			for i := range n {
-				p.frames[i] = p.gen.Next(p.genBufs[i][:0])
-			}
+			p.tr.take(p.frames[:n])
 			p.in.Receive(p.frames[:n])
 			moved += n
 			if n < burst || p.cfg.Traffic.Rate == 0 {
@@ -447,8 +443,6 @@ func (p *Pipeline) Ingress(now time.Duration) int {
 			}
 		}
 	}
-	m, _ := p.nic.Step() // ErrRunning cannot happen: the NIC is never Started
-	moved += m
 	for range 4 {
 		s := p.stage.Step()
 		moved += s
@@ -461,7 +455,8 @@ func (p *Pipeline) Ingress(now time.Duration) int {
 
 // Egress does one round of the egress side at time now: offloaded packets
 // that are done go to their TC ring, each output port's scheduler runs a
-// quantum and transmits, and the sink receives and verifies. It returns
+// quantum and posts to its TX ring, the NIC transmits onto the wires, and
+// the sink receives and verifies. It returns
 // the packets it moved. Only one goroutine may run Egress at a time.
 func (p *Pipeline) Egress(now time.Duration) int {
 	p.outNow = now
@@ -472,6 +467,12 @@ func (p *Pipeline) Egress(now time.Duration) int {
 	for _, o := range p.outs {
 		moved += o.sched.Step(now)
 	}
+	// The NIC's transmit engines: fetch what was posted, put it on the
+	// wire (the sink's ports place it in their RX rings) and complete it.
+	// The NIC has no generator attached, so its round touches nothing of
+	// the ingress side.
+	m, _ := p.nic.Step() // ErrRunning cannot happen: the NIC is never Started
+	moved += m
 	for _, r := range p.sinkRx {
 		for range 4 { // the NIC places up to a burst per TX queue and round
 			n := p.receiveSink(r)
@@ -490,7 +491,7 @@ func (p *Pipeline) Step(now time.Duration) int {
 	return p.Ingress(now) + p.Egress(now)
 }
 
-// StopTraffic stops the generator; what it sent goes on through the
+// StopTraffic stops the traffic; what was sent goes on through the
 // pipeline. It records the scheduler counters that end the share window.
 func (p *Pipeline) StopTraffic() {
 	if p.generating.Swap(false) {
@@ -498,7 +499,7 @@ func (p *Pipeline) StopTraffic() {
 	}
 }
 
-// Generating reports whether the generator still runs.
+// Generating reports whether the traffic still runs.
 func (p *Pipeline) Generating() bool { return p.generating.Load() }
 
 // Start runs the ingress and the egress side each on its own goroutine,

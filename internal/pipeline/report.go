@@ -21,7 +21,7 @@ type Drop struct {
 // take one while it runs (each counter is read atomically; the set is
 // not one instant).
 type Snapshot struct {
-	Generated   uint64 `json:"generated"`   // frames the generator sent
+	Generated   uint64 `json:"generated"`   // frames sent into the NIC
 	Received    uint64 `json:"received"`    // placed into the RX rings by the NIC
 	Classified  uint64 `json:"classified"`  // taken by the classifier
 	Offloaded   uint64 `json:"offloaded"`   // through the co-processor
@@ -52,7 +52,7 @@ type TCShare struct {
 
 // Snapshot returns the current counters.
 func (p *Pipeline) Snapshot() Snapshot {
-	s := Snapshot{Generated: p.gen.Sent()}
+	s := Snapshot{Generated: p.tr.sent.Load()}
 	in := p.in.Stats()
 	s.Received = in.Total.RxPackets
 	st := p.stage.Stats()
