@@ -13,7 +13,9 @@ import (
 // checked in place, so no duplicate and no gap), the destination serving
 // after the move, the source silent from the seal on.
 func TestMigrateSessionsThroughSuspension(t *testing.T) {
-	w := newWorld(t, worldConfig{sessions: 64, rate: 1000, journalSize: 16 << 20})
+	// The journal takes a third of what the peers offer during the
+	// suspension: the circuit closes windows as it fills.
+	w := newWorld(t, worldConfig{sessions: 64, rate: 1000, journalSize: 4 << 20})
 	w.run(50 * time.Millisecond)
 
 	dial, wait := serve(w.dest, nil)
@@ -55,6 +57,9 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 		t.Errorf("metrics: %v (journal held %d bytes at the seal)", &m, journalUsed)
 	}
 	st := w.circuit.Stats()
+	if st.Stack.ZeroWindows == 0 || st.Stack.Refused == 0 {
+		t.Errorf("the journal never filled: %+v", st)
+	}
 	if st.Stack.SegmentsIn == 0 || st.Stack.SegmentsOut == 0 {
 		t.Errorf("the circuit handled nothing during the suspension: %+v", st)
 	}
@@ -62,7 +67,7 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	for _, r := range w.readers {
 		total += r.off
 	}
-	if total < 64*1000*300 {
+	if total < 64*1000*250 {
 		t.Errorf("only %d bytes moved in all", total)
 	}
 	t.Logf("%v; circuit %+v; %d bytes delivered", &m, st, total)
