@@ -170,7 +170,7 @@ func (v *view) update(t time.Duration, s pipeline.Snapshot) {
 		}
 		block = append(block, fmt.Sprintf("        %s shares: %s", p.Name, strings.Join(sh, "  ")))
 	}
-	block = append(block, "        migration: not run (see the report)")
+	block = append(block, "        migration: "+s.Migration)
 	if v.tty {
 		if v.lines > 0 {
 			fmt.Fprintf(v.w, "\x1b[%dA", v.lines)

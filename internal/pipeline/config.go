@@ -32,7 +32,8 @@ var ErrConfig = errors.New("pipeline: bad config")
 //	  "ports": [{"name": "uplink", "rate_share": 0.15, "quantum": "1ms",
 //	             "tcs": [{"tc": 5, "name": "voice", "priority": 0, "weight": 1, "cap_share": 0.1},
 //	                     {"tc": 0, "name": "best", "priority": 1, "weight": 1}]}],
-//	  "offload": {"port": 0, "tc": 3, "setup": "1ms", "batch": 128, "ns_per_byte": 0.05}
+//	  "offload": {"port": 0, "tc": 3, "setup": "1ms", "batch": 128, "ns_per_byte": 0.05},
+//	  "migration": {"sessions": 4, "at": 0.5, "rate": 1024, "hold": "10ms"}
 //	}
 //
 // Every key but "ports" and "rules" is optional. Unknown keys are errors.
@@ -50,6 +51,9 @@ type Config struct {
 	Rules   RulesJSON      `json:"rules"`
 	Ports   []PortConfig   `json:"ports"`
 	Offload *OffloadConfig `json:"offload"`
+	// Migration, if set, live-migrates a VM and its sessions midway
+	// through a real-time run (Run; RunSim leaves it out).
+	Migration *MigrationConfig `json:"migration"`
 	// BackPressure makes the classifier hold the packets a full TC ring
 	// refuses and stop taking new ones until they fit, so the RX rings
 	// fill and the NIC drops (rx missed), instead of dropping them itself
@@ -157,7 +161,8 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // ports 80-83 to the first, 84-86 to the second) each held to a fraction
 // of the offered load so that its scheduler is the bottleneck, six traffic
 // classes per port (a capped strict-priority class, five weighted ones),
-// and the checksum of one class offloaded to a co-processor.
+// the checksum of one class offloaded to a co-processor, and midway a VM
+// with 4 TCP sessions live-migrated to a second host.
 func DefaultConfig(rate float64) Config {
 	tcs := func(rest ...TCConfig) []TCConfig {
 		return append([]TCConfig{{TC: 5, Name: "voice", Priority: 0, Weight: 1, CapShare: 0.10}}, rest...)
@@ -193,7 +198,8 @@ func DefaultConfig(rate float64) Config {
 				TCConfig{TC: 0, Name: "best", Priority: 1, Weight: 1},
 			)},
 		},
-		Offload: &OffloadConfig{Port: 1, TC: 3, Setup: Duration(time.Millisecond), NsPerByte: 0.05},
+		Offload:   &OffloadConfig{Port: 1, TC: 3, Setup: Duration(time.Millisecond), NsPerByte: 0.05},
+		Migration: &MigrationConfig{Sessions: 4, At: 0.5},
 	}
 }
 
@@ -379,6 +385,11 @@ func (c *Config) Validate() error {
 				return bad(g("cap_share"), "%v (want a fraction of the port rate, above 0 up to 1)", tc.CapShare)
 			}
 			seen[tc.TC] = true
+		}
+	}
+	if m := c.Migration; m != nil {
+		if err := m.validate(); err != nil {
+			return err
 		}
 	}
 	if o := c.Offload; o != nil {

@@ -103,6 +103,7 @@ type Pipeline struct {
 	markAt    time.Duration // when MarkShares was called
 	shareEnd  []portMark    // sched counters at StopTraffic
 	migration *MigrationReport
+	vm        *vmWorld // set by Run before it starts anything
 }
 
 // output is one output port: its TC rings, scheduler and TX ring.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/migrate"
 )
 
 // simConfig is the default pipeline, with or without its offload, at a
@@ -156,6 +158,11 @@ func TestRunRealTime(t *testing.T) {
 	checkAccounting(t, p, rep)
 	if progress == 0 {
 		t.Error("no progress reported")
+	}
+	// The VM moved midway. (Whether every stream was then read to its end
+	// within the drain is not asserted here: see TestMigrationWorld.)
+	if m := rep.Migration; m == nil || !m.Ran || m.Phase != phaseNames[migrate.PhaseMoved] || m.Downtime <= 0 {
+		t.Errorf("migration: %+v", m)
 	}
 	if err := p.Start(); err != ErrClosed {
 		t.Errorf("Start after Close: %v, want ErrClosed", err)

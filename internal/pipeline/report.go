@@ -35,6 +35,8 @@ type Snapshot struct {
 	// a ring, a scheduler or the co-processor. 0 after Close.
 	InFlight int64       `json:"in_flight"`
 	Ports    []PortShare `json:"ports"`
+	// Migration is the live migration's phase ("off" without one).
+	Migration string `json:"migration"`
 }
 
 // PortShare is one output port's classes with their share over the
@@ -105,6 +107,7 @@ func (p *Pipeline) Snapshot() Snapshot {
 		{"bad checksum at sink", c.corrupt.Load()},
 		{"held at stop", c.closed.Load() + c.offloadStop.Load() + c.txClosed.Load() + c.rxClosed.Load()},
 	}
+	s.Migration = p.vm.Phase()
 	s.InFlight = int64(s.Generated - s.Delivered)
 	for _, d := range s.Drops {
 		s.InFlight -= int64(d.Packets)
@@ -217,13 +220,20 @@ type OffloadReport struct {
 
 // MigrationReport is the live migration of the sessions' owner.
 type MigrationReport struct {
-	Ran          bool     `json:"ran"`
-	Note         string   `json:"note,omitempty"`
-	Sessions     int      `json:"sessions"`
-	SessionsLost int      `json:"sessions_lost"`
-	Downtime     Duration `json:"downtime"`
-	Records      uint64   `json:"records_replayed"`
-	Bytes        uint64   `json:"bytes"`
+	Ran   bool   `json:"ran"`
+	Phase string `json:"phase"`
+	// Note is the migration's error, if it failed.
+	Note string `json:"note,omitempty"`
+	// Sessions were open; SessionsLost broke, were reset or lost a byte.
+	Sessions     int `json:"sessions"`
+	SessionsLost int `json:"sessions_lost"`
+	// Downtime runs from the VM's suspension to the destination's first
+	// served frame.
+	Downtime    Duration `json:"downtime"`
+	Records     uint64   `json:"records_replayed"`
+	Bytes       uint64   `json:"transfer_bytes"`      // pre-copy and journal
+	Keepalives  uint64   `json:"keepalives_answered"` // by the circuit while suspended
+	StreamBytes uint64   `json:"stream_bytes"`        // the peers sent, all read back exactly
 }
 
 // Report builds the report of a run whose traffic lasted elapsed.
@@ -351,11 +361,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		r.Generated, r.Delivered, dropped, r.InFlight)
 	fmt.Fprintf(&b, "integrity: %d frames' checksums verified at the sink\n", r.Verified)
 	if m := r.Migration; m != nil {
-		if m.Ran {
-			fmt.Fprintf(&b, "migration: %d sessions moved, downtime %v, %d records replayed, %d bytes, sessions lost %d\n",
-				m.Sessions, time.Duration(m.Downtime), m.Records, m.Bytes, m.SessionsLost)
-		} else {
-			fmt.Fprintf(&b, "migration: not run: %s\n", m.Note)
+		switch {
+		case !m.Ran:
+			fmt.Fprintf(&b, "migration: not run (the run ended first)\n")
+		default:
+			fmt.Fprintf(&b, "migration: %s; %d sessions, downtime %v, %d journal records replayed, %d bytes transferred, %d keepalives answered while suspended\n",
+				m.Phase, m.Sessions, time.Duration(m.Downtime), m.Records, m.Bytes, m.Keepalives)
+			fmt.Fprintf(&b, "           %d stream bytes from the peers read back byte-exact; sessions lost %d\n", m.StreamBytes, m.SessionsLost)
+		}
+		if m.Note != "" {
+			fmt.Fprintf(&b, "           error: %s\n", m.Note)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 )
 
@@ -35,8 +37,28 @@ func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
 	if ro.DrainIdle == 0 {
 		ro.DrainIdle = 100000
 	}
+	var vmStop chan struct{}
+	var vmDone sync.WaitGroup
+	var migrateAt <-chan time.Time
+	if mc := p.cfg.Migration; mc != nil {
+		w, err := newVMWorld(*mc)
+		if err != nil {
+			return Report{}, fmt.Errorf("pipeline: migration: %w", err)
+		}
+		p.vm = w
+		vmStop = make(chan struct{})
+		vmDone.Add(1)
+		go func() { defer vmDone.Done(); w.loop(vmStop) }()
+		t := time.NewTimer(time.Duration(float64(ro.Duration) * mc.At))
+		defer t.Stop()
+		migrateAt = t.C
+	}
 	start := time.Now()
 	if err := p.Start(); err != nil {
+		if vmStop != nil {
+			close(vmStop)
+			vmDone.Wait()
+		}
 		return Report{}, err
 	}
 	tick := time.NewTicker(ro.Every)
@@ -54,6 +76,9 @@ loop:
 			break loop
 		case <-warm.C:
 			p.MarkShares(time.Since(start))
+		case <-migrateAt:
+			vmDone.Add(1)
+			go func() { defer vmDone.Done(); p.vm.migrate(ctx) }()
 		case <-tick.C:
 			if ro.Progress != nil {
 				ro.Progress(time.Since(start), p.Snapshot())
@@ -62,6 +87,14 @@ loop:
 	}
 	p.StopTraffic()
 	elapsed := time.Since(start)
+	if p.vm != nil {
+		if p.vm.started.Load() {
+			<-p.vm.done // a migration under way finishes (or resumes the VM at home)
+		}
+		close(vmStop)
+		vmDone.Wait()
+		p.migration = p.vm.finish(2 * time.Second)
+	}
 	p.Stop()
 	p.Drain(func() time.Duration { return time.Since(start) }, ro.DrainIdle)
 	err := p.Close()
@@ -71,7 +104,8 @@ loop:
 // RunSim runs p on simulated time, one Step every dt, for d of simulated
 // traffic, then drains it (the simulated clock going on), closes it and
 // returns the report. It is deterministic as long as p has no offload:
-// the co-processor works in real time.
+// the co-processor works in real time. The migration, whose transfer runs
+// over TCP in real time, is left out.
 func RunSim(p *Pipeline, d, dt, warmup time.Duration) (Report, error) {
 	var now time.Duration
 	for ; now < d; now += dt {

@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ringkit/ringkit/migrate"
+)
+
+// The VM moves while its peers stream to it: the migration completes, and
+// every session survives with every byte arriving once, in order, read to
+// the end of its stream.
+func TestMigrationWorld(t *testing.T) {
+	cfg := MigrationConfig{Sessions: 4, Rate: 1024}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := newVMWorld(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); w.loop(stop) }()
+	time.Sleep(50 * time.Millisecond)
+	go w.migrate(context.Background())
+	<-w.done
+	time.Sleep(200 * time.Millisecond) // the peers go on talking to the moved VM
+	close(stop)
+	<-loopDone
+	rep := w.finish(3 * time.Second)
+	if !rep.Ran || rep.SessionsLost != 0 || rep.Note != "" || rep.Phase != phaseNames[migrate.PhaseMoved] ||
+		rep.Downtime <= 0 || rep.Records == 0 || rep.StreamBytes == 0 {
+		t.Errorf("migration: %+v", rep)
+		w.dest.Do(func(vm *migrate.Stack) { t.Logf("destination's VM stack: %+v", vm.Stats()) })
+		for p, r := range w.readers {
+			s := w.senders[p]
+			t.Logf("port %d: VM read %d, peer sent %d, peer unacked %d, retransmits %d", p, r.off, s.off, s.conn.Unacked(), s.conn.Stats().Retransmits)
+		}
+	}
+	if w.Phase() != phaseNames[migrate.PhaseMoved] {
+		t.Errorf("phase %q", w.Phase())
+	}
+}
