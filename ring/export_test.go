@@ -46,3 +46,7 @@ func (r *SPSC[T]) Parked() (producers, consumers bool) {
 func (r *core[T]) Parked() (producers, consumers bool) {
 	return r.prodWait.Waiting(), r.consWait.Waiting()
 }
+
+// HasPointers reports whether the rings treat T as holding pointers, which
+// decides whether an SPSC clears the slots it frees.
+func HasPointers[T any]() bool { return hasPointers[T]() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"reflect"
 	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/wait"
@@ -63,6 +64,32 @@ func slotCount(capacity int, elemSize uintptr) (uint64, error) {
 func sizeOf[T any]() uintptr {
 	var v T
 	return unsafe.Sizeof(v)
+}
+
+// hasPointers reports whether a T can hold a reference the garbage collector
+// follows. A ring clears the slots it frees only for such types: clearing a
+// slot of a pointer-free type keeps nothing less alive, and it costs the
+// consumer a write to every cache line the producer writes next.
+func hasPointers[T any]() bool { return typeHasPointers(reflect.TypeFor[T]()) }
+
+func typeHasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && typeHasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if typeHasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	default: // pointers, strings, slices, maps, channels, funcs, interfaces, unsafe.Pointer
+		return true
+	}
 }
 
 // blocker is what the blocking operations need of a ring.

@@ -2,7 +2,6 @@ package ring
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/wait"
@@ -15,56 +14,47 @@ import (
 // two producer calls, or two consumer calls, must not overlap. Len, Cap and
 // Close may be called from any goroutine.
 //
-// Each slot carries a sequence number through which ownership passes, as in
-// Lamport's and FastForward's single-producer rings and Vyukov's bounded
-// queue: the producer publishes an element by storing the slot's sequence,
-// and the consumer hands the slot back the same way. Neither side reads the
-// other's index on the hot path: a consumer polling an empty ring reads the
-// very cache line the producer is about to write, instead of pulling the
-// producer's index line away from it on every poll, which is what limits a
-// ring with shared head and tail indices. Each side also caches how far it
-// already knows the ring to be ready (rigtorp's cached indices), so a burst
-// of k slots costs one atomic store of the first slot's sequence: the other
-// k-1 are written plainly before it, and the other side only ever reads a
-// slot's sequence after it has read the sequence of the slot before.
+// It is the head/tail ring of DPDK's single-producer/single-consumer mode
+// with rigtorp's cached indices: the producer publishes by storing its index
+// (tail) after filling the slots, the consumer hands slots back by storing
+// its index (head) after emptying them, and each side reads the other's index
+// only when its cached copy runs out: the consumer when it has taken every
+// element it knew of, the producer when the ring looks full. So a burst of k
+// elements costs each side one atomic store, and a consumer that finds k
+// elements waiting takes them all on one read of the producer's index.
+// The producer's store is a compare-and-swap, so that Close, which sets a
+// bit in the same word, either comes before an enqueue (which then fails
+// and publishes nothing) or after it.
 //
 // An SPSC must not be copied after first use.
 type SPSC[T any] struct {
 	_ pad.Line // the previous allocation vs the consumer fields
 
 	// head is the next position the consumer reads. The consumer stores
-	// it after each release; only Len reads it.
+	// it after each release (store-release: hands the released slots back
+	// to the producer, which loads it when its writable runs out).
 	head     atomic64
-	readable uint64   // positions before it are known published; consumer-owned
+	readable uint64   // tail as last loaded: positions before it are published; consumer-owned
 	peekPos  uint64   // head at the last Peek; consumer-owned
 	peekLen  uint64   // slots handed out by the last Peek; consumer-owned
 	_        pad.Line // consumer fields vs producer fields
 
-	// tail is the next position the producer claims, with closedBit set
-	// once the ring is closed. The producer claims with a compare-and-swap
-	// before it publishes, and Close sets closedBit with one, so an
-	// enqueue either claims before the close or fails.
+	// tail is the next position the producer fills, with closedBit set
+	// once the ring is closed. The producer publishes the slots it filled
+	// by a compare-and-swap from t to t+k (release: pairs with the
+	// consumer's load of tail); Close sets closedBit with one, so an
+	// enqueue either publishes before the close or fails.
 	tail     atomic64
-	writable uint64   // positions before it are known free; producer-owned
+	writable uint64   // head+cap as last loaded: positions before it are free; producer-owned
 	resvPos  uint64   // tail at the last Reserve; producer-owned
 	resvLen  uint64   // slots handed out by the last Reserve; producer-owned
 	_        pad.Line // producer fields vs the read-mostly fields below
 
-	// seq[p&mask] says whose slot p&mask is: p, the producer may fill it
-	// for position p; p+1, it holds the element of p. The first store of a
-	// publish or release is atomic (store-release, pairs with the other
-	// side's atomic load, which it makes see the slots and the plain seq
-	// stores written before it); the others are plain.
-	seq  []uint64
 	buf  []T // position p lives in buf[p&mask]
 	mask uint64
 	size uint64 // len(buf)
 	cap  uint64
-
-	// closing is set by Close before it sets closedBit. A consumer that
-	// finds the next slot empty checks it, and only then reads tail, to
-	// wait for an enqueue that claimed before the close.
-	closing atomicBool
+	ptrs bool // T holds pointers: slots are cleared when they are freed
 
 	prodWait wait.Queue // producers parked for room; woken by the consumer
 	consWait wait.Queue // consumers parked for an element; woken by the producer
@@ -76,7 +66,7 @@ func NewSPSC[T any](capacity int) (*SPSC[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &SPSC[T]{seq: make([]uint64, n), buf: make([]T, n), mask: n - 1, size: n, cap: uint64(capacity)}
+	r := &SPSC[T]{buf: make([]T, n), mask: n - 1, size: n, cap: uint64(capacity), ptrs: hasPointers[T]()}
 	r.setPos(0)
 	return r, nil
 }
@@ -87,11 +77,6 @@ func (r *SPSC[T]) setPos(p uint64) {
 	r.head.Store(p)
 	r.tail.Store(p)
 	r.readable, r.writable = p, add(p, r.cap)
-	for i := range r.seq {
-		// The position in [p-size, p) that maps to slot i was released.
-		q := add(p-r.size, (uint64(i)-p)&r.mask)
-		r.seq[i] = add(q, r.size)
-	}
 }
 
 // room returns how many positions from t on the producer may fill, up to
@@ -99,46 +84,34 @@ func (r *SPSC[T]) setPos(p uint64) {
 // the producer checks that in order of position, from the first one it
 // does not already know to be free.
 func (r *SPSC[T]) room(t, want uint64) uint64 {
-	end := add(t, want)
-	for dist(r.writable, end) < 0 {
-		q := r.writable - r.cap // the position whose release frees writable
-		if atomic.LoadUint64(&r.seq[q&r.mask]) != add(q, r.size) {
-			break
-		}
-		r.writable = add(r.writable, 1)
+	if dist(r.writable, add(t, want)) < 0 {
+		// load-acquire: pairs with the consumer's store of head, after
+		// which it no longer touches the slots before it.
+		r.writable = add(r.head.Load(), r.cap)
 	}
 	return uint64(max(0, min(dist(r.writable, t), int64(want))))
 }
 
 // avail returns how many elements from position h on are published, up to
-// want, checking in order of position from the first one the consumer does
-// not already know to be published.
+// want. It loads tail only when the copy the consumer has says too few.
 func (r *SPSC[T]) avail(h, want uint64) uint64 {
-	end := add(h, want)
-	for dist(r.readable, end) < 0 {
-		p := r.readable
-		if atomic.LoadUint64(&r.seq[p&r.mask]) != add(p, 1) {
-			break
-		}
-		r.readable = add(p, 1)
+	if dist(r.readable, add(h, want)) < 0 {
+		// load-acquire: pairs with the producer's compare-and-swap of
+		// tail, which publishes the slots before it.
+		r.readable = r.tail.Load() & posMask
 	}
 	return uint64(max(0, min(dist(r.readable, h), int64(want))))
 }
 
-// publish claims the k filled slots from position t and makes them visible
-// to the consumer. It fails, and clears those slots again, only when the
-// ring was closed after t was read.
+// publish makes the k filled slots from position t visible to the consumer.
+// It fails, and clears those slots again, only when the ring was closed
+// after t was read.
 func (r *SPSC[T]) publish(t, k uint64) bool {
-	if !r.tail.CompareAndSwap(t, add(t, k)) {
+	if !r.tail.CompareAndSwap(t, add(t, k)) { // release: publishes [t, t+k)
 		r.clear(t, k)
 		return false
 	}
-	for i := uint64(1); i < k; i++ {
-		p := add(t, i)
-		r.seq[p&r.mask] = add(p, 1)
-	}
-	atomic.StoreUint64(&r.seq[t&r.mask], add(t, 1)) // store-release: publishes [t, t+k)
-	if r.consWait.Waiting() {                       // after the store: see package wait
+	if r.consWait.Waiting() { // after the publish: see package wait
 		r.consWait.Wake(int(k))
 	}
 	return true
@@ -148,12 +121,7 @@ func (r *SPSC[T]) publish(t, k uint64) bool {
 // producer.
 func (r *SPSC[T]) release(h, k uint64) {
 	r.clear(h, k)
-	for i := uint64(1); i < k; i++ {
-		p := add(h, i)
-		r.seq[p&r.mask] = add(p, r.size)
-	}
-	atomic.StoreUint64(&r.seq[h&r.mask], add(h, r.size)) // store-release: frees [h, h+k)
-	r.head.Store(add(h, k))
+	r.head.Store(add(h, k)) // store-release: hands [h, h+k) back to the producer
 	if r.prodWait.Waiting() {
 		r.prodWait.Wake(int(k))
 	}
@@ -166,21 +134,18 @@ func (r *SPSC[T]) TryEnqueue(v T) bool {
 	if t&closedBit != 0 {
 		return false
 	}
-	if r.writable == t { // the room check of room, for one slot, inlined
-		q := t - r.cap
-		if atomic.LoadUint64(&r.seq[q&r.mask]) != add(q, r.size) {
+	if r.writable == t { // the check of room, for one slot, inlined
+		r.writable = add(r.head.Load(), r.cap) // load-acquire, as in room
+		if r.writable == t {
 			return false
 		}
-		r.writable = add(t, 1)
 	}
 	i := t & r.mask
 	r.buf[i] = v
-	if !r.tail.CompareAndSwap(t, add(t, 1)) {
-		var zero T
-		r.buf[i] = zero
+	if !r.tail.CompareAndSwap(t, add(t, 1)) { // release: publishes buf[i]
+		r.clear(t, 1)
 		return false // closed since t was read
 	}
-	atomic.StoreUint64(&r.seq[i], add(t, 1)) // store-release: publishes buf[i]
 	if r.consWait.Waiting() {
 		r.consWait.Wake(1)
 	}
@@ -193,37 +158,21 @@ func (r *SPSC[T]) TryDequeue() (v T, ok bool) {
 	h := r.head.Load()
 	i := h & r.mask
 	if r.readable == h { // the check of avail, for one slot, inlined
-		if atomic.LoadUint64(&r.seq[i]) != add(h, 1) && !r.inFlight(h) {
+		r.readable = r.tail.Load() & posMask // load-acquire, as in avail
+		if r.readable == h {
 			return v, false
 		}
-		r.readable = add(h, 1)
 	}
 	v = r.buf[i]
-	var zero T
-	r.buf[i] = zero
-	atomic.StoreUint64(&r.seq[i], add(h, r.size)) // store-release: frees buf[i]
-	r.head.Store(add(h, 1))
+	if r.ptrs {
+		var zero T
+		r.buf[i] = zero
+	}
+	r.head.Store(add(h, 1)) // store-release: hands buf[i] back to the producer
 	if r.prodWait.Waiting() {
 		r.prodWait.Wake(1)
 	}
 	return v, true
-}
-
-// inFlight is called when the slot of position h is not published. On a ring
-// that is being closed it waits for an enqueue that claimed h before the
-// close to publish it, and reports whether there was one.
-func (r *SPSC[T]) inFlight(h uint64) bool {
-	if !r.closing.Load() {
-		return false
-	}
-	var b wait.Backoff
-	for r.tail.Load()&posMask != h {
-		if r.avail(h, 1) == 1 {
-			return true
-		}
-		b.Pause()
-	}
-	return false
 }
 
 // EnqueueBurst adds as many elements of src as fit, in order, and returns
@@ -272,9 +221,6 @@ func (r *SPSC[T]) dequeueN(dst []T, all bool) int {
 	}
 	h := r.head.Load()
 	k := r.avail(h, uint64(len(dst)))
-	if k == 0 && r.inFlight(h) {
-		k = r.avail(h, uint64(len(dst)))
-	}
 	if k == 0 || all && k < uint64(len(dst)) {
 		return 0
 	}
@@ -295,8 +241,13 @@ func (r *SPSC[T]) span(p, k uint64) (a, b []T) {
 }
 
 // clear zeroes the slots of positions [p, p+k), so that the ring keeps no
-// reference to what they held.
+// reference to what they held. For a pointer-free T it does nothing: there
+// is nothing to keep alive, and zeroing would have the consumer write the
+// cache lines the producer writes next.
 func (r *SPSC[T]) clear(p, k uint64) {
+	if !r.ptrs {
+		return // nothing for the garbage collector to keep alive
+	}
 	a, b := r.span(p, k)
 	clear(a)
 	clear(b)
@@ -307,8 +258,8 @@ func (r *SPSC[T]) clear(p, k uint64) {
 // second is nil otherwise. Fill the first len(first)+len(second) slots you
 // want to publish, in order, then call Commit. The slices stay valid, and
 // belong to the producer alone, until the next Commit, Reserve or other
-// enqueue; the consumer cannot see them before Commit. Reserve returns no
-// slots when the ring is full or closed.
+// enqueue; the consumer cannot see them before Commit. The slots hold zero
+// values. Reserve returns no slots when the ring is full or closed.
 func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 	r.resvLen = 0
 	t := r.tail.Load()
@@ -321,7 +272,14 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 	if k == 0 {
 		return nil, nil
 	}
-	return r.span(t, k)
+	first, second = r.span(t, k)
+	if !r.ptrs {
+		// Freed slots of a pointer-free type keep their old bits (see
+		// clear); zero them here, in lines the producer is about to fill.
+		clear(first)
+		clear(second)
+	}
+	return first, second
 }
 
 // Commit publishes the first k slots of the last Reserve to the consumer,
@@ -363,9 +321,6 @@ func (r *SPSC[T]) Peek(n int) (first, second []T) {
 		return nil, nil
 	}
 	k := r.avail(h, uint64(n))
-	if k == 0 && r.inFlight(h) {
-		k = r.avail(h, uint64(n))
-	}
 	r.peekPos, r.peekLen = h, k
 	if k == 0 {
 		return nil, nil
@@ -418,7 +373,6 @@ func (r *SPSC[T]) Dequeue(ctx context.Context) (T, error) {
 // ErrClosed), while dequeues go on taking what is left. Every waiting
 // Enqueue and Dequeue is woken. Close is idempotent and always returns nil.
 func (r *SPSC[T]) Close() error {
-	r.closing.Store(true)
 	closeTail(&r.tail)
 	r.prodWait.WakeAll()
 	r.consWait.WakeAll()
