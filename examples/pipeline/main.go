@@ -13,7 +13,7 @@
 // as configured. Every frame generated is accounted for: delivered, or
 // dropped with a reason.
 //
-//	go run ./examples/pipeline [-duration 10s] [-rate 1e6] [-config FILE] [-json] [-pcap FILE]
+//	go run ./examples/pipeline [-duration 10s] [-rate 5e5] [-config FILE] [-json] [-pcap FILE]
 package main
 
 import (
@@ -31,7 +31,7 @@ import (
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long the traffic runs")
-	rate := flag.Float64("rate", 1e6, "offered load in frames per second (overrides the config's traffic.rate; 0 keeps it)")
+	rate := flag.Float64("rate", 5e5, "offered load in frames per second (overrides the config's traffic.rate; 0 keeps it)")
 	config := flag.String("config", "", "JSON file with the ports, classes, rules and traffic (default: the built-in config)")
 	asJSON := flag.Bool("json", false, "write the report as JSON on stdout (progress goes to stderr)")
 	pcap := flag.String("pcap", "", "write a sample of the transmitted frames to this pcap file")
