@@ -33,7 +33,7 @@ var ErrConfig = errors.New("pipeline: bad config")
 //	             "tcs": [{"tc": 5, "name": "voice", "priority": 0, "weight": 1, "cap_share": 0.1},
 //	                     {"tc": 0, "name": "best", "priority": 1, "weight": 1}]}],
 //	  "offload": {"port": 0, "tc": 3, "setup": "1ms", "batch": 128, "ns_per_byte": 0.05},
-//	  "migration": {"sessions": 4, "at": 0.5, "rate": 1024, "hold": "10ms"}
+//	  "migration": {"sessions": 16, "at": 0.5, "rate": 4096, "hold": "10ms"}
 //	}
 //
 // Every key but "ports" and "rules" is optional. Unknown keys are errors.
@@ -162,7 +162,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // of the offered load so that its scheduler is the bottleneck, six traffic
 // classes per port (a capped strict-priority class, five weighted ones),
 // the checksum of one class offloaded to a co-processor, and midway a VM
-// with 4 TCP sessions live-migrated to a second host.
+// with 16 TCP sessions live-migrated to a second host.
 func DefaultConfig(rate float64) Config {
 	tcs := func(rest ...TCConfig) []TCConfig {
 		return append([]TCConfig{{TC: 5, Name: "voice", Priority: 0, Weight: 1, CapShare: 0.10}}, rest...)
@@ -199,7 +199,7 @@ func DefaultConfig(rate float64) Config {
 			)},
 		},
 		Offload:   &OffloadConfig{Port: 1, TC: 3, Setup: Duration(time.Millisecond), NsPerByte: 0.05},
-		Migration: &MigrationConfig{Sessions: 4, At: 0.5},
+		Migration: &MigrationConfig{Sessions: 16, At: 0.5},
 	}
 }
 

@@ -21,10 +21,10 @@ import (
 // sessions to its peers, each peer streaming to it, is moved to a second
 // host At (a fraction of the run) while the peers keep sending.
 type MigrationConfig struct {
-	Sessions int `json:"sessions"` // 4
+	Sessions int `json:"sessions"` // 16
 	// At is when the migration starts, as a fraction of the run (0.5).
 	At float64 `json:"at"`
-	// Rate is the bytes each peer sends per millisecond (1024).
+	// Rate is the bytes each peer sends per millisecond (4096).
 	Rate int `json:"rate"`
 	// Hold is how long the VM stays suspended before its journal is
 	// sealed: the time the rest of its memory takes to move (10ms).
@@ -33,13 +33,13 @@ type MigrationConfig struct {
 
 func (m *MigrationConfig) validate() error {
 	if m.Sessions == 0 {
-		m.Sessions = 4
+		m.Sessions = 16
 	}
 	if m.At == 0 {
 		m.At = 0.5
 	}
 	if m.Rate == 0 {
-		m.Rate = 1024
+		m.Rate = 4096
 	}
 	if m.Hold == 0 {
 		m.Hold = Duration(10 * time.Millisecond)
@@ -111,12 +111,21 @@ func newVMWorld(cfg MigrationConfig) (*vmWorld, error) {
 	w := &vmWorld{cfg: cfg, vmAddr: netip.MustParseAddr("10.9.0.10"), peerAddr: netip.MustParseAddr("10.9.1.1"),
 		senders: map[uint16]*stream{}, readers: map[uint16]*stream{}, buf: make([]byte, 64<<10),
 		done: make(chan struct{})}
+	// Each NIC's pool must hold, besides what is in flight, every buffer
+	// its rings can keep: the posted RX descriptors, the completed TX
+	// descriptors (a TX ring frees them lazily, only when it runs short of
+	// descriptors, so a port that stops sending keeps up to Descs-1 of
+	// them for good), and the rings' caches. A pool smaller than that runs
+	// dry, and a Link then drops what it is asked to send.
+	const descs = 256
 	nic := func(ports int) (*nicsim.NIC, error) {
-		pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 4096})
+		rings := 2 * ports
+		pool, err := descriptor.NewPool(descriptor.PoolConfig{
+			Buffers: rings*(descs+descriptor.DefaultCacheSize*3/2) + 2048})
 		if err != nil {
 			return nil, err
 		}
-		return nicsim.New(nicsim.Config{Pool: pool, Ports: ports, Rx: descriptor.RxConfig{Descs: 1024}, Tx: descriptor.TxConfig{Descs: 1024}})
+		return nicsim.New(nicsim.Config{Pool: pool, Ports: ports, Rx: descriptor.RxConfig{Descs: descs}, Tx: descriptor.TxConfig{Descs: descs}})
 	}
 	var err error
 	if w.peerNIC, err = nic(2); err != nil {

@@ -12,7 +12,7 @@ import (
 // every session survives with every byte arriving once, in order, read to
 // the end of its stream.
 func TestMigrationWorld(t *testing.T) {
-	cfg := MigrationConfig{Sessions: 4, Rate: 1024}
+	cfg := MigrationConfig{Sessions: 16, Rate: 4096}
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -159,9 +159,9 @@ func TestRunRealTime(t *testing.T) {
 	if progress == 0 {
 		t.Error("no progress reported")
 	}
-	// The VM moved midway. (Whether every stream was then read to its end
-	// within the drain is not asserted here: see TestMigrationWorld.)
-	if m := rep.Migration; m == nil || !m.Ran || m.Phase != phaseNames[migrate.PhaseMoved] || m.Downtime <= 0 {
+	// The VM moved midway, and every session survived byte for byte.
+	if m := rep.Migration; m == nil || !m.Ran || m.Phase != phaseNames[migrate.PhaseMoved] || m.Downtime <= 0 ||
+		m.SessionsLost != 0 || m.Note != "" {
 		t.Errorf("migration: %+v", m)
 	}
 	if err := p.Start(); err != ErrClosed {
