@@ -76,6 +76,9 @@ type Circuit struct {
 	// for it (sealed or moved).
 	dropped uint64
 	lost    int // sessions reset or lost while suspended
+	// announce asks the next Tick to acknowledge every session after a
+	// local resume (reopening the windows the circuit closed).
+	announce bool
 }
 
 // NewCircuit returns a circuit with a running VM whose stack sends with out.
@@ -147,6 +150,10 @@ func (c *Circuit) Tick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mode == Running {
+		if c.announce {
+			c.announce = false
+			c.vm.Announce()
+		}
 		c.vm.Tick()
 	}
 }
@@ -315,7 +322,7 @@ func (c *Circuit) ResumeLocal() error {
 	c.epoch = t.Epoch
 	c.pre, c.preGen = nil, nil
 	c.mode = Running
-	c.vm.Announce()
+	c.announce = true // from the host's goroutine, the one that sends
 	return nil
 }
 

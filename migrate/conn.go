@@ -603,7 +603,12 @@ func (c *Conn) tick(now time.Time) {
 		c.rtoAt = now.Add(c.rto)
 		return
 	}
-	if cfg.KeepaliveProbes == 0 || c.s.State < Established || c.s.SndUna != c.s.SndNxt || !c.rtoAt.IsZero() {
+	switch c.s.State {
+	case Established, FinWait2, CloseWait: // states where the other side may be silent yet alive
+	default:
+		return
+	}
+	if cfg.KeepaliveProbes == 0 || c.s.SndUna != c.s.SndNxt || !c.rtoAt.IsZero() {
 		return
 	}
 	if c.kaAt.IsZero() {

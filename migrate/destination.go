@@ -122,8 +122,8 @@ func (d *Destination) Tick() {
 		d.buf = Announcement(d.buf[:0], d.mac, d.addr)
 		d.out(d.buf)
 		if d.announced == 0 {
-			d.vm.Announce()
 			d.servedAt = now
+			d.vm.Announce()
 			close(d.served)
 		}
 		d.announced++

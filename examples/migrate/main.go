@@ -1,0 +1,482 @@
+// Migrate moves a VM with live TCP sessions from one process to another
+// over a real TCP connection on loopback, while its peers keep sending.
+//
+//	go run ./examples/migrate                       # 64 sessions, 200 ms suspension
+//	go run ./examples/migrate -sessions 256 -hold 500ms
+//
+// The program is the source host: it starts itself again with -role=dest
+// as the destination host. Each host has an in-memory NIC (nicsim). The
+// peers live in the source process behind a two-port NIC: port 0 is wired to
+// the source host, port 1 reaches the destination host's NIC through a
+// frame tunnel (a second TCP connection), as a switch would. The VM dials
+// its sessions from the source; the peers send a deterministic stream on
+// each at a steady rate. The VM's application does not read on the source,
+// so what arrives there waits in the sessions' receive queues and moves
+// with them.
+//
+// The migration: the session table is pre-copied over the migration
+// connection while the VM runs; the VM is suspended and the circuit answers
+// for it (keepalives, acknowledgements of what it journals) for -hold; the
+// journal is sealed, sent and replayed on the destination, which activates
+// the VM and announces its address five times at growing intervals; the
+// peers' switch learns the new port from the first announcement. The
+// destination's application then reads every stream from its first byte,
+// checks each byte, and reports what it read; the source compares with what
+// the peers sent and prints the migration's metrics. The exit status is 1
+// if a session was lost or a stream differs.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/migrate"
+	"github.com/ringkit/ringkit/nicsim"
+)
+
+var (
+	vmAddr   = netip.MustParseAddr("10.0.0.10")
+	peerAddr = netip.MustParseAddr("10.0.1.1")
+)
+
+func main() {
+	role := flag.String("role", "source", "source (runs the peers and starts the destination) or dest")
+	sessions := flag.Int("sessions", 64, "TCP sessions of the VM")
+	rate := flag.Int("rate", 100_000, "bytes per second each peer sends")
+	hold := flag.Duration("hold", 200*time.Millisecond, "how long the VM stays suspended before the journal is sealed")
+	run := flag.Duration("run", time.Second, "how long the peers send before and after the migration")
+	flag.Parse()
+	var err error
+	if *role == "dest" {
+		err = destination(*sessions)
+	} else {
+		err = source(*sessions, *rate, *hold, *run)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", *role, err)
+		os.Exit(1)
+	}
+}
+
+// pattern is byte off of the stream of the session whose VM port is port.
+func pattern(port uint16, off int) byte {
+	x := uint32(off)*2654435761 + uint32(port)*40503
+	return byte(x>>24) ^ byte(off>>8)
+}
+
+func stackConfig(mac byte) migrate.StackConfig {
+	return migrate.StackConfig{
+		MAC: [6]byte{2, 0, 0, 0, 0, mac},
+		// Peers probe after 300 ms of silence, every 100 ms, 3 times.
+		KeepaliveIdle: 300 * time.Millisecond, KeepaliveInterval: 100 * time.Millisecond, KeepaliveProbes: 3,
+		MaxFlight: 16 << 10,
+	}
+}
+
+func newNIC(ports int) (*nicsim.NIC, error) {
+	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 16384})
+	if err != nil {
+		return nil, err
+	}
+	return nicsim.New(nicsim.Config{Pool: pool, Ports: ports,
+		Rx: descriptor.RxConfig{Descs: 1024}, Tx: descriptor.TxConfig{Descs: 1024}})
+}
+
+// tunnel carries the frames a capture port receives to conn, and the frames
+// read from conn into port inject: a wire between two processes.
+func tunnel(ctx context.Context, wg *sync.WaitGroup, conn net.Conn, capture *nicsim.Port, inject *nicsim.Port) {
+	link := migrate.NewLink(capture, 0)
+	wg.Add(2)
+	go func() { // capture → conn
+		defer wg.Done()
+		w := bufio.NewWriter(conn)
+		for ctx.Err() == nil {
+			n := link.Receive(func(f []byte) {
+				var h [2]byte
+				binary.BigEndian.PutUint16(h[:], uint16(len(f)))
+				_, _ = w.Write(h[:])
+				_, _ = w.Write(f)
+			})
+			if n == 0 {
+				_ = w.Flush()
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}()
+	go func() { // conn → inject
+		defer wg.Done()
+		r := bufio.NewReader(conn)
+		buf := make([]byte, 2048)
+		frames := [][]byte{nil}
+		for {
+			var h [2]byte
+			if _, err := io.ReadFull(r, h[:]); err != nil {
+				return
+			}
+			n := int(binary.BigEndian.Uint16(h[:]))
+			if n > len(buf) {
+				return
+			}
+			if _, err := io.ReadFull(r, buf[:n]); err != nil {
+				return
+			}
+			frames[0] = buf[:n]
+			inject.Receive(frames)
+		}
+	}()
+}
+
+// loop polls a host every 100 µs until ctx ends, running app after each
+// poll (in the host's goroutine, the only one that sends on its links).
+func loop(ctx context.Context, wg *sync.WaitGroup, h *migrate.Host, app func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			if h.Poll() == 0 {
+				time.Sleep(100 * time.Microsecond)
+			}
+			if app != nil {
+				app()
+			}
+		}
+	}()
+}
+
+type stream struct {
+	conn     *migrate.Conn
+	port     uint16
+	off      int
+	crc      uint32
+	budget   float64
+	closed   bool
+	lastTick time.Time
+}
+
+func source(sessions, rate int, hold, run time.Duration) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := exec.Command(self, "-role=dest", fmt.Sprintf("-sessions=%d", sessions))
+	child.Stderr = os.Stderr
+	out, err := child.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := child.Start(); err != nil {
+		return err
+	}
+	defer child.Wait()
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "LISTEN ") {
+		return errors.New("the destination did not start")
+	}
+	destAddr := strings.TrimPrefix(lines.Text(), "LISTEN ")
+	tun, err := net.Dial("tcp", destAddr)
+	if err != nil {
+		return err
+	}
+	defer tun.Close()
+
+	peerNIC, err := newNIC(2)
+	if err != nil {
+		return err
+	}
+	srcNIC, err := newNIC(1)
+	if err != nil {
+		return err
+	}
+	capNIC, err := newNIC(1)
+	if err != nil {
+		return err
+	}
+	if err := nicsim.Connect(peerNIC.Port(0), srcNIC.Port(0)); err != nil {
+		return err
+	}
+	if err := nicsim.Connect(peerNIC.Port(1), capNIC.Port(0)); err != nil {
+		return err
+	}
+	peerHost := migrate.NewHost(migrate.NewLink(peerNIC.Port(0), 0), migrate.NewLink(peerNIC.Port(1), 0))
+	srcHost := migrate.NewHost(migrate.NewLink(srcNIC.Port(0), 0))
+	peers, err := migrate.NewStack(stackConfig(2), peerHost.Send)
+	if err != nil {
+		return err
+	}
+	peerHost.SetHandler(peers)
+	vmCfg := stackConfig(1)
+	vmCfg.KeepaliveProbes = 0
+	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: vmCfg}, srcHost.Send)
+	if err != nil {
+		return err
+	}
+	srcHost.SetHandler(circuit)
+
+	var mu sync.Mutex // the peers' streams, shared with the main goroutine
+	streams := map[uint16]*stream{}
+	var sending atomic.Bool
+	sending.Store(true)
+	if err := peers.Listen(netip.AddrPortFrom(peerAddr, 80), func(c *migrate.Conn) {
+		mu.Lock()
+		streams[c.Tuple().Dst.Port()] = &stream{conn: c, port: c.Tuple().Dst.Port(), lastTick: time.Now()}
+		mu.Unlock()
+	}); err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	peerApp := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		for _, s := range streams {
+			if !s.conn.Live() || s.closed {
+				continue
+			}
+			if !sending.Load() {
+				s.closed = true
+				_ = s.conn.Close()
+				continue
+			}
+			s.budget = min(s.budget+float64(rate)*now.Sub(s.lastTick).Seconds(), float64(len(buf)))
+			s.lastTick = now
+			n := int(s.budget)
+			if n < 1460 {
+				continue // whole segments, not a trickle of tiny ones
+			}
+			for i := range n {
+				buf[i] = pattern(s.port, s.off+i)
+			}
+			k, _ := s.conn.Write(buf[:n])
+			s.crc = crc32.Update(s.crc, crc32.IEEETable, buf[:k])
+			s.off += k
+			s.budget -= float64(k)
+		}
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	for _, n := range []*nicsim.NIC{peerNIC, srcNIC, capNIC} {
+		if err := n.Start(); err != nil {
+			return err
+		}
+		defer n.Stop()
+	}
+	tunnel(ctx, &wg, tun, capNIC.Port(0), peerNIC.Port(1))
+	loop(ctx, &wg, peerHost, peerApp)
+	loop(ctx, &wg, srcHost, nil)
+
+	for i := range sessions {
+		circuit.Do(func(vm *migrate.Stack) {
+			_, err = vm.Dial(netip.AddrPortFrom(vmAddr, uint16(40000+i)), netip.AddrPortFrom(peerAddr, 80))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	time.Sleep(run)
+	mu.Lock()
+	up := len(streams)
+	mu.Unlock()
+	fmt.Printf("source: %d sessions up, peers sending %d B/s each; migrating over %s\n", up, rate, destAddr)
+
+	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", destAddr)
+	}
+	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{
+		Hold: func(ctx context.Context) {
+			select {
+			case <-time.After(hold):
+			case <-ctx.Done():
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	time.Sleep(run)
+	sending.Store(false)
+
+	// The destination reports each stream it read to the end.
+	got := map[uint16][2]uint64{}
+	for lines.Scan() {
+		var port uint16
+		var n, crc uint64
+		if _, err := fmt.Sscanf(lines.Text(), "STREAM %d %d %x", &port, &n, &crc); err == nil {
+			got[port] = [2]uint64{n, crc}
+			continue
+		}
+		fmt.Println("dest:", lines.Text())
+	}
+	stop()
+
+	mu.Lock()
+	defer mu.Unlock()
+	lost, differ := 0, 0
+	var total int
+	for port, s := range streams {
+		if s.conn.Err() != nil || s.conn.Stats().ResetReceived {
+			lost++
+			fmt.Printf("session %d lost: %v\n", port, s.conn.Err())
+		}
+		if g := got[port]; g[0] != uint64(s.off) || uint32(g[1]) != s.crc {
+			differ++
+			fmt.Printf("session %d: peer sent %d bytes crc %08x, VM read %d crc %08x\n", port, s.off, s.crc, g[0], g[1])
+		}
+		total += s.off
+	}
+	ps := peers.Stats()
+	fmt.Printf("peers: %d sessions, %d bytes sent, %d keepalive probes, %d retransmissions, %d resets, %d PAWS drops; route to the VM: port %d after %d announcements\n",
+		len(streams), total, ps.KeepalivesSent, ps.Retransmits, ps.ResetsSent, ps.PAWSDropped, peerHost.Route(vmAddr), peerHost.Announcements)
+	fmt.Printf("migration: %v\n", &m)
+	fmt.Printf("sessions lost = %d (peers: %d), streams differing = %d\n", m.SessionsLost, lost, differ)
+	if lost != 0 || differ != 0 || m.SessionsLost != 0 || len(streams) != sessions {
+		return errors.New("the migration lost data or sessions")
+	}
+	return nil
+}
+
+func destination(sessions int) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	fmt.Printf("LISTEN %s\n", ln.Addr())
+	tun, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	defer tun.Close()
+
+	dstNIC, err := newNIC(1)
+	if err != nil {
+		return err
+	}
+	capNIC, err := newNIC(1)
+	if err != nil {
+		return err
+	}
+	if err := nicsim.Connect(dstNIC.Port(0), capNIC.Port(0)); err != nil {
+		return err
+	}
+	dstHost := migrate.NewHost(migrate.NewLink(dstNIC.Port(0), 0))
+	vmCfg := stackConfig(3)
+	vmCfg.KeepaliveProbes = 0
+	dest, err := migrate.NewDestination(migrate.DestinationConfig{Stack: vmCfg}, dstHost.Send)
+	if err != nil {
+		return err
+	}
+	dstHost.SetHandler(dest)
+
+	type reader struct {
+		off int
+		crc uint32
+		bad int
+		eof bool
+	}
+	readers := map[uint16]*reader{}
+	done := make(chan struct{})
+	buf := make([]byte, 64<<10)
+	app := func() {
+		dest.Do(func(vm *migrate.Stack) {
+			eof := 0
+			for _, c := range vm.Conns() {
+				port := c.Tuple().Src.Port()
+				r := readers[port]
+				if r == nil {
+					r = &reader{}
+					readers[port] = r
+				}
+				for !r.eof {
+					n, err := c.Read(buf)
+					for i := range n {
+						if r.bad == 0 && buf[i] != pattern(port, r.off+i) {
+							r.bad = r.off + i + 1
+						}
+					}
+					r.crc = crc32.Update(r.crc, crc32.IEEETable, buf[:n])
+					r.off += n
+					if err == io.EOF {
+						r.eof = true
+						_ = c.Close()
+					}
+					if n == 0 {
+						break
+					}
+				}
+				if r.eof {
+					eof++
+				}
+			}
+			if eof == sessions && done != nil {
+				close(done)
+				done = nil
+			}
+		})
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, n := range []*nicsim.NIC{dstNIC, capNIC} {
+		if err := n.Start(); err != nil {
+			stop()
+			return err
+		}
+	}
+	tunnel(ctx, &wg, tun, capNIC.Port(0), dstNIC.Port(0))
+	finished := done
+	loop(ctx, &wg, dstHost, app)
+	shutdown := func() {
+		stop()
+		tun.Close()
+		wg.Wait()
+		dstNIC.Stop()
+		capNIC.Stop()
+	}
+	defer shutdown()
+
+	conn, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	if err := dest.Serve(ctx, conn); err != nil {
+		conn.Close()
+		return err
+	}
+	conn.Close()
+	fmt.Printf("active: replayed %+v, announced %d\n", dest.Replay(), dest.Announced())
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		return errors.New("streams did not end")
+	}
+	stop()
+	tun.Close()
+	wg.Wait()
+	for port, r := range readers {
+		if r.bad != 0 {
+			fmt.Printf("stream %d: byte %d out of place\n", port, r.bad-1)
+			continue
+		}
+		fmt.Printf("STREAM %d %d %x\n", port, r.off, r.crc)
+	}
+	return nil
+}
