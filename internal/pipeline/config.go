@@ -33,7 +33,7 @@ var ErrConfig = errors.New("pipeline: bad config")
 //	             "tcs": [{"tc": 5, "name": "voice", "priority": 0, "weight": 1, "cap_share": 0.1},
 //	                     {"tc": 0, "name": "best", "priority": 1, "weight": 1}]}],
 //	  "offload": {"port": 0, "tc": 3, "setup": "1ms", "batch": 128, "ns_per_byte": 0.05},
-//	  "migration": {"sessions": 16, "at": 0.5, "rate": 4096, "hold": "10ms"}
+//	  "migration": {"sessions": 16, "at": 0.5, "rate": 512, "hold": "10ms"}
 //	}
 //
 // Every key but "ports" and "rules" is optional. Unknown keys are errors.

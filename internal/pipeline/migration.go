@@ -24,7 +24,7 @@ type MigrationConfig struct {
 	Sessions int `json:"sessions"` // 16
 	// At is when the migration starts, as a fraction of the run (0.5).
 	At float64 `json:"at"`
-	// Rate is the bytes each peer sends per millisecond (4096).
+	// Rate is the bytes each peer sends per millisecond (512).
 	Rate int `json:"rate"`
 	// Hold is how long the VM stays suspended before its journal is
 	// sealed: the time the rest of its memory takes to move (10ms).
@@ -39,7 +39,7 @@ func (m *MigrationConfig) validate() error {
 		m.At = 0.5
 	}
 	if m.Rate == 0 {
-		m.Rate = 4096
+		m.Rate = 512
 	}
 	if m.Hold == 0 {
 		m.Hold = Duration(10 * time.Millisecond)
