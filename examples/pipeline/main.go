@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ringkit/ringkit/internal/pipeline"
 )
 
@@ -83,7 +85,6 @@ func run(config string, rate float64, duration, every time.Duration, asJSON bool
 	defer stop()
 	rep, err := pipeline.Run(ctx, p, pipeline.RunOptions{Duration: duration, Every: every,
 		Progress: view.update})
-	view.done()
 	if err != nil {
 		return err
 	}
@@ -115,10 +116,22 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// width returns the terminal's width in columns (80 if unknown). Lines
+// are cut to it: a line that wrapped would take two rows, and moving the
+// cursor back over the block would then miss.
+func width(f *os.File) int {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Col == 0 {
+		return 80
+	}
+	return int(ws.Col)
+}
+
 // view shows live progress: on a terminal a block of lines redrawn in
 // place (ANSI cursor-up and erase-line), elsewhere one plain line per
 // interval.
 type view struct {
+	f     *os.File
 	w     io.Writer
 	tty   bool
 	cfg   *pipeline.Config
@@ -127,8 +140,8 @@ type view struct {
 	lines int // lines of the block drawn last, to move back over
 }
 
-func newView(w io.Writer, tty bool, cfg *pipeline.Config) *view {
-	return &view{w: w, tty: tty, cfg: cfg}
+func newView(f *os.File, tty bool, cfg *pipeline.Config) *view {
+	return &view{f: f, w: f, tty: tty, cfg: cfg}
 }
 
 func (v *view) header(d time.Duration) {
@@ -175,7 +188,11 @@ func (v *view) update(t time.Duration, s pipeline.Snapshot) {
 		if v.lines > 0 {
 			fmt.Fprintf(v.w, "\x1b[%dA", v.lines)
 		}
+		cols := width(v.f)
 		for _, l := range block {
+			if r := []rune(l); len(r) >= cols {
+				l = string(r[:cols-1])
+			}
 			fmt.Fprintf(v.w, "\x1b[2K%s\n", l)
 		}
 		v.lines = len(block)
@@ -184,5 +201,3 @@ func (v *view) update(t time.Duration, s pipeline.Snapshot) {
 	}
 	v.last, v.lastT = s, t
 }
-
-func (v *view) done() {}
