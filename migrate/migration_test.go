@@ -56,6 +56,11 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 		m.BytesPreCopy == 0 || m.BytesDowntime == 0 || m.PeakJournalBytes < int64(journalUsed) || journalUsed == 0 {
 		t.Errorf("metrics: %v (journal held %d bytes at the seal)", &m, journalUsed)
 	}
+	for p, s := range w.senders {
+		if ts := s.conn.Session().TS; !ts.Enabled || ts.Recent == 0 {
+			t.Errorf("port %d: timestamps not in use (%+v): PAWS would check nothing", p, ts)
+		}
+	}
 	st := w.circuit.Stats()
 	if st.Stack.ZeroWindows == 0 || st.Stack.Refused == 0 {
 		t.Errorf("the journal never filled: %+v", st)

@@ -238,6 +238,7 @@ func (st *Stack) newConn(k connKey, state TCPState) *Conn {
 	}
 	if !st.cfg.NoTimestamps {
 		c.s.TS = Timestamps{Enabled: true, Offset: st.rng.Uint32()}
+		c.s.TS.LastSent = c.s.TS.TSval(st.tick()) - 1 // as if one had been sent just before
 	}
 	st.nextID++
 	st.add(c)

@@ -22,10 +22,10 @@ import (
 // destination's announcements which port reaches the VM.
 //
 // The loop advances the clock by one millisecond per round, and not at
-// all while frozen: from the seal of the journal to the end of Migrate
-// (the transfer runs in real time between goroutines, and nobody answers
-// for the VM meanwhile, so freezing simulated time there gives every run
-// the same timeline).
+// all while frozen: during a migration, simulated time runs only for the
+// hold (the transfers run in real time between goroutines; freezing
+// simulated time around them gives every run the same timeline: the
+// suspension starts when Migrate is called and lasts exactly the hold).
 type world struct {
 	t     testing.TB
 	clock *SimClock
@@ -113,7 +113,7 @@ func (s *sender) write(buf []byte, rate int) {
 		return
 	}
 	s.budget = min(s.budget+rate, 64<<10)
-	n := min(s.budget, len(buf))
+	n := min(s.budget, len(buf), 8<<10) // a few segments a round: no need to build bytes a shut window refuses
 	for i := range n {
 		buf[i] = pattern(s.port, s.off+i)
 	}
@@ -224,6 +224,7 @@ func (w *world) round() {
 	}
 	if h := w.holdUntil.Load(); h != 0 && !w.clock.Now().Before(time.Unix(0, h)) {
 		w.holdUntil.Store(0)
+		w.frozen.Store(true) // until the migration ends
 		close(w.holdDone)
 	}
 	if w.onRound != nil {
@@ -294,8 +295,8 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 	done := make(chan result, 1)
 	phase := cfg.Phase
 	cfg.Phase = func(p Phase) {
-		if p == PhaseSealed {
-			w.frozen.Store(true)
+		if p == PhasePreCopy {
+			w.frozen.Store(true) // until the hold
 		}
 		if phase != nil {
 			phase(p)
@@ -307,6 +308,7 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 			hook(ctx)
 		}
 		w.holdUntil.Store(w.clock.Now().Add(hold).UnixNano())
+		w.frozen.Store(false)
 		select {
 		case <-w.holdDone:
 		case <-ctx.Done():

@@ -1,0 +1,67 @@
+package migrate_test
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ringkit/ringkit/migrate"
+)
+
+// A circuit keeps a session going while its VM is suspended: it
+// acknowledges the peer's bytes only once they are in the journal, and a
+// local resume (a cancelled migration) replays the journal into the VM,
+// whose application then reads them.
+func ExampleCircuit() {
+	clock := migrate.NewSimClock(time.Unix(0, 0))
+	var toPeer, toVM [][]byte
+	queue := func(q *[][]byte) func([]byte) {
+		return func(f []byte) { *q = append(*q, append([]byte(nil), f...)) }
+	}
+	peers, _ := migrate.NewStack(migrate.StackConfig{Clock: clock}, queue(&toVM))
+	vmAddr := netip.MustParseAddr("10.0.0.10")
+	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{
+		Addrs: []netip.Addr{vmAddr}, Stack: migrate.StackConfig{Clock: clock},
+	}, queue(&toPeer))
+	deliver := func() { // a wire: frames both ways until quiet
+		for len(toPeer)+len(toVM) > 0 {
+			in, out := toVM, toPeer
+			toVM, toPeer = nil, nil
+			for _, f := range in {
+				circuit.Input(f)
+			}
+			for _, f := range out {
+				peers.Input(f)
+			}
+		}
+	}
+
+	var peer *migrate.Conn
+	server := netip.MustParseAddrPort("10.0.1.1:80")
+	_ = peers.Listen(server, func(c *migrate.Conn) { peer = c })
+	circuit.Do(func(vm *migrate.Stack) { _, _ = vm.Dial(netip.AddrPortFrom(vmAddr, 40000), server) })
+	deliver()
+
+	_, _ = circuit.PreCopy()
+	_ = circuit.Suspend(2) // the VM stops; the circuit answers for it
+	clock.Advance(time.Millisecond)
+	_, _ = peer.Write([]byte("sent while the VM is suspended"))
+	deliver()
+	fmt.Println("peer's bytes acknowledged:", peer.Unacked() == 0)
+	recs, _, _ := migrate.ReadAll(circuit.Journal().Bytes())
+	for _, r := range recs {
+		fmt.Println("journaled:", r.Type)
+	}
+
+	_ = circuit.ResumeLocal() // the migration is cancelled
+	circuit.Do(func(vm *migrate.Stack) {
+		buf := make([]byte, 64)
+		n, _ := vm.Conns()[0].Read(buf)
+		fmt.Printf("the VM reads: %q\n", buf[:n])
+	})
+	// Output:
+	// peer's bytes acknowledged: true
+	// journaled: recv
+	// journaled: timestamp
+	// the VM reads: "sent while the VM is suspended"
+}
