@@ -46,6 +46,11 @@ type Conn struct {
 	done       bool   // closed cleanly after both FINs
 	accept     func(*Conn)
 
+	// held counts the payload a circuit has journaled for the VM: it is
+	// not kept in RecvQueue (the journal holds it), but fills the VM's
+	// receive buffer all the same.
+	held int
+
 	// What a circuit has journaled of the fields it journals by value.
 	jTS  Timestamps
 	jWnd [2]uint32
@@ -212,7 +217,7 @@ func (c *Conn) armRTO() { c.rtoAt = c.st.cfg.Clock.Now().Add(c.rto) }
 // rcvWindow is the window to advertise in bytes: the room left in the
 // receive buffer and, in a circuit, in the journal.
 func (c *Conn) rcvWindow() uint32 {
-	w := max(c.st.cfg.RecvBuffer-len(c.s.RecvQueue), 0)
+	w := max(c.st.cfg.RecvBuffer-len(c.s.RecvQueue)-c.held, 0)
 	if j := c.st.cfg.Journal; j != nil {
 		w = min(w, j.PayloadRoom(int(c.s.MSS)))
 	}
@@ -517,7 +522,11 @@ func (c *Conn) data(seg *segment) {
 		}
 	}
 	if take > 0 {
-		c.s.RecvQueue = append(c.s.RecvQueue, data[:take]...)
+		if st.cfg.Journal != nil {
+			c.held += take // the bytes live in the journal; the circuit only counts them
+		} else {
+			c.s.RecvQueue = append(c.s.RecvQueue, data[:take]...)
+		}
 		c.s.RcvNxt += uint32(take)
 		c.gen++
 	}

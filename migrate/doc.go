@@ -114,9 +114,69 @@
 // (seq = next chunk expected; stream u64), data (seq = chunk number), ack
 // and nak (seq = next chunk expected), bye and bye-ack.
 //
+// # Sessions on the wire: Stack, Circuit, Destination
+//
+// Stack is a small TCP endpoint over Ethernet/IPv4 frames built with real
+// headers and checksums (internal/frame) and parsed with classify: the
+// handshake both ways, in-order delivery, go-back-N recovery after a
+// timeout paced by acknowledgements, zero-window probes, keepalive, the
+// MSS, window scale and timestamp options, sequence numbers compared
+// modulo 2^32. Each connection's state is a Session, so Export and Import
+// move connections as they are. The VM and its peers both run one; a peer
+// declares a connection lost after MaxRetries timeouts with nothing heard
+// from the other side, or KeepaliveProbes unanswered probes, so "no
+// connection lost" is measured from the peer's side. Time comes from a
+// Clock: tests run on a SimClock, with the NICs stepped (nicsim's Step).
+//
+// Link drives one nicsim queue pair; Host polls links, learns from
+// announcements which link reaches an address (as a switch learns a moved
+// MAC address) and hands frames to a Handler: a Stack, a Circuit or a
+// Destination.
+//
+// A Circuit sits between the source host's NIC and the VM's stack. While
+// the VM runs it passes frames through. Suspend freezes the VM and runs its
+// sessions in a Stack in journal mode: every change is journaled before
+// the segment that reveals it is sent (write-ahead), inbound payload is
+// acknowledged only once journaled, the advertised window is at most the
+// journal's room (zero when full), keepalives and window probes are
+// answered, FINs and acknowledgements move the sessions through their
+// states. Seal closes the journal; from then on nobody answers for the VM
+// until the destination does, so there are never two active owners.
+//
+//	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{Addrs: addrs}, srcHost.Send)
+//	srcHost.SetHandler(circuit)
+//	dest, _ := migrate.NewDestination(migrate.DestinationConfig{}, dstHost.Send)
+//	dstHost.SetHandler(dest)
+//	go dest.Serve(ctx, conn) // on the destination host
+//
+//	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{})
+//	fmt.Println(&m) // downtime, bytes, records, keepalives, retries, sessions lost
+//
+// Migrate: the pre-copy of the session table while the VM runs; Suspend
+// (the journal starts with the sessions changed since the pre-copy, whole);
+// the Hold while the rest of the VM would move; Seal; the journal; the
+// destination's Restore (a corrupt, torn or unsealed journal is refused and
+// nothing activates); the go-ahead; activation; the destination's first
+// announcement and an acknowledgement on every session (the first frames
+// served), then AnnounceRounds announcements at growing intervals, as QEMU
+// does. A destination that fails before the go-ahead is dropped and the next
+// gets the pre-copy and the journal; with none left, or on cancellation,
+// ResumeLocal replays the journal into the pre-copied table on the source
+// and the VM goes on there. Once the go-ahead is sent the source never
+// resumes.
+//
+// Control messages between the transfers on the migration connection are
+// 32 bytes: "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64 (hello
+// carries the epoch and the VM's IPv4 addresses, ready the replay's counts,
+// served the destination's clock reading of its first frame).
+//
 // # Concurrency
 //
 // A Journal has one appending goroutine and one reading goroutine (the
-// transfer); its fullness may be read by any. Tables, Readers, Senders and
-// Receivers belong to one goroutine at a time.
+// transfer); its fullness may be read by any. Tables, Readers, Senders,
+// Receivers, Stacks, Links and Hosts belong to one goroutine at a time.
+// A Circuit's and a Destination's Input and Tick belong to their host's
+// goroutine, the only one that sends on its links; the migration steps run
+// in another, ordered with the frames by a mutex (Do runs the VM's
+// application under it).
 package migrate

@@ -12,8 +12,8 @@ import (
 // the journal, the transfer and the replay fill theirs through the Add
 // methods.
 type Metrics struct {
-	Downtime  time.Duration // from suspension on the source to activation on the destination
-	TotalTime time.Duration // from the start of the pre-copy to activation
+	Downtime  time.Duration // from suspension on the source to the first frame the destination served (or to a local resume)
+	TotalTime time.Duration // from the start of the pre-copy to the same point
 
 	BytesPreCopy  int64 // transfer bytes sent before suspension (the session table)
 	BytesDowntime int64 // transfer bytes sent during the downtime (the journal)
