@@ -232,7 +232,7 @@ func (c *Circuit) Suspend(epoch uint32) error {
 		return err
 	}
 	ckt.origin = c.vm.origin // one timestamp clock: TSvals go on from the VM's
-	if err := ckt.Import(sessions); err != nil {
+	if err := ckt.importSessions(sessions, false); err != nil { // Export made them: the circuit's own
 		return err
 	}
 	c.ckt, c.j, c.mode = ckt, j, Suspended
@@ -316,7 +316,7 @@ func (c *Circuit) ResumeLocal() error {
 		return err
 	}
 	t.Activate(c.vm.tick())
-	if err := c.vm.Import(sortedSessions(t)); err != nil {
+	if err := c.vm.importSessions(sortedSessions(t), false); err != nil {
 		return err
 	}
 	c.epoch = t.Epoch

@@ -181,7 +181,7 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 		return err
 	}
 	t.Activate(vm.tick())
-	if err := vm.Import(sortedSessions(t)); err != nil {
+	if err := vm.importSessions(sortedSessions(t), false); err != nil {
 		return err
 	}
 	served := make(chan struct{})

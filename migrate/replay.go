@@ -3,6 +3,7 @@ package migrate
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -121,6 +122,7 @@ func Restore(t *Table, b []byte) (ReplayStats, error) {
 			return ReplayStats{}, fmt.Errorf("migrate: restore %v: table has applied %d: %w", r, t.Applied, ErrSeqGap)
 		}
 	}
+	growRecvQueues(t, recs)
 	st, err := t.Replay(recs)
 	st.Sealed = sealed
 	if err != nil {
@@ -234,4 +236,22 @@ func appendBytes(q, data []byte) []byte {
 		return q
 	}
 	return append(q, data...)
+}
+
+// growRecvQueues gives each session's receive queue, once, the room the
+// journal's recv records will fill, instead of letting record after record
+// regrow it (the larger part of a replay's cost for a buffering circuit's
+// journal).
+func growRecvQueues(t *Table, recs []Record) {
+	need := make(map[uint64]int)
+	for i := range recs {
+		if r := &recs[i]; r.Type == RecRecv && r.Seq > t.Applied && len(r.Payload) > dataHdrLen {
+			need[r.Session] += len(r.Payload) - dataHdrLen
+		}
+	}
+	for id, n := range need {
+		if s := t.Sessions[id]; s != nil && n <= MaxQueue {
+			s.RecvQueue = slices.Grow(s.RecvQueue, n)
+		}
+	}
 }

@@ -351,7 +351,12 @@ func (st *Stack) Export() []*Session {
 // re-arming their timers from the clock's reading. Sessions in SYN_RECEIVED
 // are told to accept of the listener of their local address when they
 // become established, if there is one.
-func (st *Stack) Import(sessions []*Session) error {
+func (st *Stack) Import(sessions []*Session) error { return st.importSessions(sessions, true) }
+
+// importSessions is Import; with clone false the stack takes the sessions
+// themselves (a restored table the caller drops), saving a copy of every
+// queue on the way to activation.
+func (st *Stack) importSessions(sessions []*Session, clone bool) error {
 	for _, s := range sessions {
 		if err := s.Validate(); err != nil {
 			return err
@@ -365,7 +370,10 @@ func (st *Stack) Import(sessions []*Session) error {
 	st.order = st.order[:0]
 	now := st.cfg.Clock.Now()
 	for _, s := range sessions {
-		c := &Conn{st: st, s: *s.Clone(), lastRecv: now, lastFire: now, cwnd: 2 * int(s.MSS)}
+		if clone {
+			s = s.Clone()
+		}
+		c := &Conn{st: st, s: *s, lastRecv: now, lastFire: now, cwnd: 2 * int(s.MSS)}
 		c.rto = s.Timers.RTO
 		if c.rto <= 0 {
 			c.rto = st.cfg.RTO
