@@ -231,7 +231,7 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if err != nil {
 		return err
 	}
-	ckt.origin = c.vm.origin // one timestamp clock: TSvals go on from the VM's
+	ckt.origin = c.vm.origin                                    // one timestamp clock: TSvals go on from the VM's
 	if err := ckt.importSessions(sessions, false); err != nil { // Export made them: the circuit's own
 		return err
 	}
