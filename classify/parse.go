@@ -97,7 +97,8 @@ const (
 func isTag(et uint16) bool { return et == etherVLAN || et == etherQinQ || et == etherQinQv1 }
 
 // Parse parses the frame b (the Len bytes of p's buffer) and fills p's
-// metadata: Type, Flags (FlagHash is kept, every other flag recomputed),
+// metadata: Type, Flags (FlagHash is kept, every other flag recomputed;
+// FlagParsed, which only a NIC's receive engine sets, is cleared),
 // L3Off, L4Off, DataOff, VLAN, Proto and DSCP. It never reads outside b and
 // never panics. It returns OK, or the Reason of the first malformed header;
 // then p.Flags has FlagMalformed and p.Type has the layers that were whole

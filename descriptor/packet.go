@@ -60,6 +60,12 @@ const (
 	FlagIPOpts                      // IPv4 header with options
 	FlagIPv6Ext                     // IPv6 extension headers were walked
 	FlagMalformed                   // the parser stopped at a malformed header; Type says how far it got
+	// FlagParsed says the NIC parsed the whole frame without fault (DPDK's
+	// packet type offload): Type, L3Off, L4Off, DataOff, VLAN, Proto and
+	// DSCP are its parse, so a classifier need not parse it again. Only a
+	// receive engine sets it; classify.Parse clears it, and whoever
+	// rewrites the headers must clear it.
+	FlagParsed
 )
 
 // Has reports whether f has every bit of g.

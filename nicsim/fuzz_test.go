@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/internal/frame"
 	"github.com/ringkit/ringkit/nicsim"
@@ -13,7 +14,9 @@ import (
 // FuzzPortReceive hands any frame to a port (parser, RSS, placing): it
 // must not panic or read outside the frame, and each frame must be
 // accounted for exactly once: placed intact into the queue its hash
-// selects, or counted as an error (empty, runt, over-long) or missed.
+// selects, with the parser's metadata (and FlagParsed exactly when it
+// parsed without fault), or counted as an error (empty, runt, over-long)
+// or missed.
 func FuzzPortReceive(f *testing.F) {
 	udp := frame.Build(nil, &frame.Spec{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
 		Proto: frame.ProtoUDP, SrcPort: 1, DstPort: 2, PayloadLen: 18})
@@ -58,6 +61,16 @@ func FuzzPortReceive(f *testing.F) {
 			for _, pk := range dst[:k] {
 				if int(pk.Queue) != q || !bytes.Equal(pool.Bytes(pk), b) {
 					t.Fatalf("queue %d: packet for queue %d, %d bytes of %d", q, pk.Queue, pk.Len, len(b))
+				}
+				// FlagParsed exactly when the frame parses without fault,
+				// and then the metadata is the parse.
+				want := descriptor.Packet{Port: pk.Port, Queue: pk.Queue, Buf: pk.Buf, Len: pk.Len, Hash: pk.Hash}
+				if classify.Parse(b, &want) == classify.OK {
+					want.Flags |= descriptor.FlagParsed
+				}
+				want.Flags |= pk.Flags & descriptor.FlagHash
+				if pk != want {
+					t.Fatalf("metadata %+v, want %+v", pk, want)
 				}
 			}
 			got += k

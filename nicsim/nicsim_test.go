@@ -155,7 +155,10 @@ func TestRSS(t *testing.T) {
 				if int(pk.Queue) != q || int(reta[h%64]) != q || pk.Port != 0 {
 					t.Fatalf("packet with hash %#x on queue %d (field %d), table says %d", h, q, pk.Queue, reta[h%64])
 				}
-				if pk.Type != want.Type || pk.L4Off != want.L4Off {
+				if !pk.Flags.Has(descriptor.FlagParsed) {
+					t.Fatalf("well-formed frame without FlagParsed: flags %b", pk.Flags)
+				}
+				if pk.Type != want.Type || pk.L4Off != want.L4Off || pk.DataOff != want.DataOff || pk.DSCP != want.DSCP || pk.Proto != want.Proto {
 					t.Fatalf("parse metadata %v/%d, want %v/%d", pk.Type, pk.L4Off, want.Type, want.L4Off)
 				}
 				if err := frame.Verify(b); err != nil {

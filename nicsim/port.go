@@ -248,7 +248,8 @@ func (p *Port) SetRings(q int, rx *descriptor.RxRing, tx *descriptor.TxRing) err
 }
 
 // Receive is the port's receive engine for frames arriving on its
-// connector: each frame is parsed (classify.Parse), hashed with the RSS
+// connector: each frame is parsed (classify.Parse; a frame parsed without
+// fault is marked descriptor.FlagParsed, its metadata the parse), hashed with the RSS
 // key (classify's Toeplitz over addresses and ports) and placed into the
 // RX queue the redirection table names for the hash (queue 0 for a frame
 // without an IP header), the NIC's copy into that queue's next descriptor.
@@ -268,7 +269,9 @@ func (p *Port) Receive(frames [][]byte) {
 	defer p.rxMu.Unlock()
 	for _, f := range frames {
 		meta := descriptor.Packet{Port: uint16(p.id)}
-		classify.Parse(f, &meta)
+		if classify.Parse(f, &meta) == classify.OK {
+			meta.Flags |= descriptor.FlagParsed // the packet type offload: no need to parse again
+		}
 		qi := 0
 		if h, ok := p.rss.HashFrame(f, &meta, true); ok {
 			meta.Hash, meta.Flags = h, meta.Flags|descriptor.FlagHash
