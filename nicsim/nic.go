@@ -57,6 +57,11 @@ type Config struct {
 	// MaxFrame is the longest frame a port accepts (the Pool's data room,
 	// and at most that). Longer frames are counted as errors.
 	MaxFrame int
+	// NoRSS turns receive-side scaling off, as a NIC configured without
+	// multi-queue receive (DPDK's RTE_ETH_MQ_RX_NONE): frames are parsed
+	// but not hashed, have no FlagHash, and all go to queue 0. A port whose
+	// driver reads one queue saves the hash.
+	NoRSS bool
 }
 
 // NIC is an in-memory network card: ports with RX/TX queue pairs whose

@@ -299,3 +299,39 @@ func TestSymmetricRSS(t *testing.T) {
 		})
 	}
 }
+
+// TestNoRSS checks that a port with RSS off hashes nothing and places every
+// frame, of any flow, on queue 0, parsed as with RSS on.
+func TestNoRSS(t *testing.T) {
+	pool := newPool(t, 1024)
+	n := newNIC(t, nicsim.Config{Pool: pool, Queues: 2, NoRSS: true, Rx: descriptor.RxConfig{Descs: 256}})
+	port := n.Port(0)
+	port.Attach(newGen(t, nicsim.GenConfig{Flows: 97, IPv6: 0.5, TCP: 0.5, Count: 200, Sizes: nicsim.IMIX}))
+	for step(t, n) > 0 {
+	}
+	var dst [32]descriptor.Packet
+	if k := port.RxRing(1).Receive(dst[:]); k != 0 {
+		t.Fatalf("%d packets on queue 1 with RSS off", k)
+	}
+	got := 0
+	for r := port.RxRing(0); ; {
+		k := r.Receive(dst[:])
+		if k == 0 {
+			break
+		}
+		for _, pk := range dst[:k] {
+			var want descriptor.Packet
+			classify.Parse(pool.Bytes(pk), &want)
+			if pk.Flags.Has(descriptor.FlagHash) || pk.Hash != 0 || pk.Queue != 0 || pk.Type != want.Type ||
+				!pk.Flags.Has(descriptor.FlagParsed) {
+				t.Fatalf("packet %+v with RSS off (parse %v)", pk, want.Type)
+			}
+		}
+		got += k
+		_ = r.Free(dst[:k])
+	}
+	if got != 200 {
+		t.Fatalf("received %d of 200", got)
+	}
+	closeAll(t, pool, n)
+}

@@ -31,6 +31,7 @@ type Port struct {
 	id       int
 	pool     *descriptor.Pool
 	maxFrame int
+	noRSS    bool // Config.NoRSS: no hash, every frame to queue 0
 	queues   []queue
 
 	// rxMu serializes the receive engine and guards rss, reta and each
@@ -93,6 +94,7 @@ func newPort(id int, cfg *Config) (*Port, error) {
 		id:       id,
 		pool:     cfg.Pool,
 		maxFrame: cfg.MaxFrame,
+		noRSS:    cfg.NoRSS,
 		queues:   make([]queue, cfg.Queues),
 		txPkts:   make([]descriptor.Packet, cfg.Burst),
 		txFrames: make([][]byte, 0, cfg.Burst),
@@ -137,7 +139,8 @@ func (p *Port) TxRing(q int) *descriptor.TxRing { return p.queues[q].tx.Load() }
 
 // SetRSS replaces the RSS key (classify.KeySize bytes) and the redirection
 // table (a power-of-two number of entries, each a queue index). Frames
-// received after SetRSS returns use them.
+// received after SetRSS returns use them (unless Config.NoRSS turned RSS
+// off: the port keeps them but hashes nothing).
 func (p *Port) SetRSS(key []byte, reta []uint16) error {
 	p.rxMu.Lock()
 	defer p.rxMu.Unlock()
@@ -252,7 +255,8 @@ func (p *Port) SetRings(q int, rx *descriptor.RxRing, tx *descriptor.TxRing) err
 // fault is marked descriptor.FlagParsed, its metadata the parse), hashed with the RSS
 // key (classify's Toeplitz over addresses and ports) and placed into the
 // RX queue the redirection table names for the hash (queue 0 for a frame
-// without an IP header), the NIC's copy into that queue's next descriptor.
+// without an IP header, and every frame when Config.NoRSS turned RSS off),
+// the NIC's copy into that queue's next descriptor.
 // A frame shorter than MinFrame or longer than MaxFrame is counted as an
 // error, one for a stopped queue or a full ring as missed; none is kept.
 // Receive never reads outside a frame and never allocates. The port
@@ -273,9 +277,11 @@ func (p *Port) Receive(frames [][]byte) {
 			meta.Flags |= descriptor.FlagParsed // the packet type offload: no need to parse again
 		}
 		qi := 0
-		if h, ok := p.rss.HashFrame(f, &meta, true); ok {
-			meta.Hash, meta.Flags = h, meta.Flags|descriptor.FlagHash
-			qi = int(p.reta[h&p.retaMask])
+		if !p.noRSS { // RSS off: queue 0, no hash
+			if h, ok := p.rss.HashFrame(f, &meta, true); ok {
+				meta.Hash, meta.Flags = h, meta.Flags|descriptor.FlagHash
+				qi = int(p.reta[h&p.retaMask])
+			}
 		}
 		meta.Queue = uint16(qi)
 		q := &p.queues[qi]

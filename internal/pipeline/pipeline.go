@@ -187,7 +187,8 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	p.sink, err = nicsim.New(nicsim.Config{Ports: nports, Queues: 1, Pool: pool,
+	// The sink's ports have one queue each: RSS off, no hash to compute.
+	p.sink, err = nicsim.New(nicsim.Config{Ports: nports, Queues: 1, NoRSS: true, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: 2}})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
