@@ -231,8 +231,9 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if err != nil {
 		return err
 	}
-	ckt.origin = c.vm.origin                                    // one timestamp clock: TSvals go on from the VM's
-	if err := ckt.importSessions(sessions, false); err != nil { // Export made them: the circuit's own
+	ckt.origin = c.vm.origin // one timestamp clock: TSvals go on from the VM's
+	// Export made the sessions: the circuit takes them without a copy.
+	if err := ckt.importSessions(sessions, false); err != nil {
 		return err
 	}
 	c.ckt, c.j, c.mode = ckt, j, Suspended

@@ -286,7 +286,10 @@ func (c *Conn) nextTSval() uint32 {
 	}
 	j := c.st.cfg.Journal
 	if j == nil {
-		c.s.TS.LastSent = v
+		if v != c.s.TS.LastSent {
+			c.s.TS.LastSent = v
+			c.gen++ // a changed session: the pre-copy must send it again, or TSvals would step back after the move
+		}
 		return v
 	}
 	if v == c.jTS.LastSent && c.s.TS.Recent == c.jTS.Recent {

@@ -60,12 +60,13 @@ func main() {
 	rate := flag.Int("rate", 100_000, "bytes per second each peer sends")
 	hold := flag.Duration("hold", 200*time.Millisecond, "how long the VM stays suspended before the journal is sealed")
 	run := flag.Duration("run", time.Second, "how long the peers send before and after the migration")
+	journal := flag.Int("journal", 64<<20, "journal capacity in bytes")
 	flag.Parse()
 	var err error
 	if *role == "dest" {
 		err = destination(*sessions)
 	} else {
-		err = source(*sessions, *rate, *hold, *run)
+		err = source(*sessions, *rate, *hold, *run, *journal)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", *role, err)
@@ -168,7 +169,7 @@ type stream struct {
 	lastTick time.Time
 }
 
-func source(sessions, rate int, hold, run time.Duration) error {
+func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -221,7 +222,10 @@ func source(sessions, rate int, hold, run time.Duration) error {
 	peerHost.SetHandler(peers)
 	vmCfg := stackConfig(1)
 	vmCfg.KeepaliveProbes = 0
-	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: vmCfg}, srcHost.Send)
+	// The journal holds the sessions changed since the pre-copy, whole
+	// (receive queues included), and what arrives during the suspension.
+	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: vmCfg, JournalSize: journal},
+		srcHost.Send)
 	if err != nil {
 		return err
 	}
