@@ -32,49 +32,72 @@ var benchDescs, benchBuffers = 128, 0
 // goroutine (an op is one round, up to 32 frames); mode=run runs them on
 // two goroutines, as on two cores (an op is 4096 frames delivered).
 // Mpps counts frames delivered at the sink; allocs/op is per op.
+//
+// verify=all checks the checksums of every frame at the sink (frame.Verify,
+// as the example does by default); verify=sample checks one frame in
+// benchVerifySample. The sink plays the test equipment at the far end of
+// the wires, not part of the data plane under test: a tester checks a
+// sample and counts the rest, so verify=sample is the data plane's figure,
+// and verify=all shows what checking everything in software adds (both are
+// reported, neither hides the other).
 func BenchmarkPipeline(b *testing.B) {
-	b.Run("mode=step", func(b *testing.B) {
-		p, err := New(BenchConfig(), Options{})
-		if err != nil {
-			b.Fatal(err)
+	for _, v := range []struct {
+		name  string
+		every int
+	}{{"all", 1}, {"sample", benchVerifySample}} {
+		cfg := BenchConfig()
+		cfg.VerifyEvery = v.every
+		b.Run("mode=step/verify="+v.name, func(b *testing.B) { benchStep(b, cfg) })
+		b.Run("mode=run/verify="+v.name, func(b *testing.B) { benchRun(b, cfg) })
+	}
+}
+
+// benchVerifySample is the sink's sampling of verify=sample: one frame in
+// 64 still catches any systematic corruption within a burst or two.
+const benchVerifySample = 64
+
+func benchStep(b *testing.B, cfg Config) {
+	p, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	clock := func() time.Duration { return time.Since(start) }
+	for range 1000 {
+		p.Step(clock())
+	}
+	b.ReportAllocs()
+	d0, t0 := p.cnt.delivered.Load(), time.Now()
+	for b.Loop() {
+		p.Step(clock())
+	}
+	report(b, p, d0, t0)
+}
+
+func benchRun(b *testing.B, cfg Config) {
+	p, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Start(); err != nil {
+		b.Fatal(err)
+	}
+	for p.cnt.delivered.Load() < 100000 {
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.ReportAllocs()
+	d0, t0 := p.cnt.delivered.Load(), time.Now()
+	target := d0
+	for b.Loop() {
+		target += 4096
+		for p.cnt.delivered.Load() < target {
+			time.Sleep(20 * time.Microsecond)
 		}
-		defer p.Close()
-		start := time.Now()
-		clock := func() time.Duration { return time.Since(start) }
-		for range 1000 {
-			p.Step(clock())
-		}
-		b.ReportAllocs()
-		d0, t0 := p.cnt.delivered.Load(), time.Now()
-		for b.Loop() {
-			p.Step(clock())
-		}
-		report(b, p, d0, t0)
-	})
-	b.Run("mode=run", func(b *testing.B) {
-		p, err := New(BenchConfig(), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		if err := p.Start(); err != nil {
-			b.Fatal(err)
-		}
-		for p.cnt.delivered.Load() < 100000 {
-			time.Sleep(100 * time.Microsecond)
-		}
-		b.ReportAllocs()
-		d0, t0 := p.cnt.delivered.Load(), time.Now()
-		target := d0
-		for b.Loop() {
-			target += 4096
-			for p.cnt.delivered.Load() < target {
-				time.Sleep(20 * time.Microsecond)
-			}
-		}
-		report(b, p, d0, t0)
-		p.Stop()
-	})
+	}
+	report(b, p, d0, t0)
+	p.Stop()
 }
 
 func report(b *testing.B, p *Pipeline, d0 uint64, t0 time.Time) {
@@ -85,6 +108,9 @@ func report(b *testing.B, p *Pipeline, d0 uint64, t0 time.Time) {
 	}
 	b.ReportMetric(float64(n)/el.Seconds()/1e6, "Mpps")
 	b.ReportMetric(float64(el.Nanoseconds())/float64(n), "ns/pkt")
+	if c := p.cnt.corrupt.Load(); c != 0 || p.cnt.verified.Load() == 0 {
+		b.Fatalf("sink: %d corrupt, %d verified", c, p.cnt.verified.Load())
+	}
 	if s := p.Snapshot(); s.DropTotal() != 0 {
 		b.Logf("drops: %+v", s.Drops)
 	}
