@@ -21,12 +21,13 @@ const (
 // then, for a hello only, b IPv4 addresses of 4 bytes.
 //
 //	kind        from  a            b               c
-//	hello    1  src   epoch        address count   -
+//	hello    1  src   epoch        address count   migration id
 //	ready    2  dst   applied      skipped         live sessions
 //	fail     3  dst   -            -               -          (the journal did not restore)
 //	go       4  src   -            -               -          (the source gives the VM up)
 //	active   5  dst   -            -               -
 //	served   6  dst   unix ns of the first frame served
+//	resume   7  src   migration id                              (first on a new connection after a cut)
 const (
 	ctlHello  = 1
 	ctlReady  = 2
@@ -34,6 +35,7 @@ const (
 	ctlGo     = 4
 	ctlActive = 5
 	ctlServed = 6
+	ctlResume = 7
 
 	ctlLen      = 32
 	maxCtlAddrs = 4096
@@ -68,17 +70,23 @@ func writeCtl(w io.Writer, m ctlMsg) error {
 
 // readCtl reads one control message and checks it is of kind want.
 func readCtl(r io.Reader, want uint8) (ctlMsg, error) {
+	m, err := readCtlAny(r)
+	if err == nil && m.kind != want {
+		err = fmt.Errorf("migrate: control message %d where %d was due: %w", m.kind, want, ErrProtocol)
+	}
+	return m, err
+}
+
+// readCtlAny reads one control message of any kind.
+func readCtlAny(r io.Reader) (ctlMsg, error) {
 	var b [ctlLen]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return ctlMsg{}, fmt.Errorf("migrate: waiting for control message %d: %w: %w", want, ErrConnection, err)
+		return ctlMsg{}, fmt.Errorf("migrate: waiting for a control message: %w: %w", ErrConnection, err)
 	}
 	le := binary.LittleEndian
 	m := ctlMsg{kind: b[4], a: le.Uint64(b[8:]), b: le.Uint64(b[16:]), c: le.Uint64(b[24:])}
 	if [4]byte(b[:4]) != ctlMagic || b[5]|b[6]|b[7] != 0 {
 		return m, fmt.Errorf("migrate: control message: bad magic or reserved bytes: %w", ErrProtocol)
-	}
-	if m.kind != want {
-		return m, fmt.Errorf("migrate: control message %d where %d was due: %w", m.kind, want, ErrProtocol)
 	}
 	if m.kind == ctlHello {
 		if m.b > maxCtlAddrs {

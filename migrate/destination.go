@@ -15,6 +15,9 @@ type DestinationConfig struct {
 	// Stack configures the VM's stack here (its Clock is the destination's
 	// clock). Journal must be nil.
 	Stack StackConfig
+	// ResumeWait is how long a journal transfer cut short waits for the
+	// source to come back on a new connection (5 s).
+	ResumeWait time.Duration
 	// MaxPreCopy and MaxJournal bound the streams accepted (64 MiB each).
 	MaxPreCopy, MaxJournal int64
 	// Transfer must match the source's chunk size; zero fields take the
@@ -45,6 +48,16 @@ type Destination struct {
 	served     chan struct{} // closed when the first frame is served
 	replay     ReplayStats
 	buf        []byte
+	// resumes hands the connections a source opens after a cut to the
+	// Serve of the migration they continue, by migration id.
+	resumes map[uint64]chan resumedConn
+}
+
+// resumedConn is a new connection of a migration in progress; the Serve
+// that took it closes done when it no longer uses it.
+type resumedConn struct {
+	rw   io.ReadWriter
+	done chan struct{}
 }
 
 // NewDestination returns a destination with no VM yet; out sends frames
@@ -55,6 +68,9 @@ func NewDestination(cfg DestinationConfig, out func([]byte)) (*Destination, erro
 	}
 	if _, err := cfg.Stack.withDefaults(); err != nil {
 		return nil, err
+	}
+	if cfg.ResumeWait == 0 {
+		cfg.ResumeWait = 5 * time.Second
 	}
 	if cfg.MaxPreCopy == 0 {
 		cfg.MaxPreCopy = 64 << 20
@@ -145,17 +161,51 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 	if busy {
 		return fmt.Errorf("migrate: destination already runs a VM: %w", ErrMigration)
 	}
-	hello, err := readCtl(rw, ctlHello)
+	hello, err := readCtlAny(rw)
 	if err != nil {
 		return err
 	}
+	switch hello.kind {
+	case ctlResume:
+		return d.handOver(ctx, hello.a, rw)
+	case ctlHello:
+	default:
+		return fmt.Errorf("migrate: destination: control message %d first: %w", hello.kind, ErrProtocol)
+	}
 	epoch := uint32(hello.a)
+	resumed := make(chan resumedConn)
+	d.mu.Lock()
+	if d.resumes == nil {
+		d.resumes = make(map[uint64]chan resumedConn)
+	}
+	d.resumes[hello.c] = resumed
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.resumes, hello.c)
+		d.mu.Unlock()
+	}()
 	pre := NewReceiver(StreamPreCopy, d.cfg.MaxPreCopy)
 	if err := pre.Receive(ctx, rw); err != nil {
 		return fmt.Errorf("migrate: destination: pre-copy: %w", err)
 	}
 	jr := NewReceiver(StreamJournal, d.cfg.MaxJournal)
-	if err := jr.Receive(ctx, rw); err != nil {
+	err = jr.Receive(ctx, rw)
+	for errors.Is(err, ErrConnection) {
+		// Cut: the source resumes the journal from the last chunk
+		// acknowledged, on a new connection that Serve hands over.
+		select {
+		case rc := <-resumed:
+			defer close(rc.done)
+			rw = rc.rw
+			err = jr.Resume(ctx, rw)
+		case <-time.After(d.cfg.ResumeWait):
+			return fmt.Errorf("migrate: destination: journal cut and not resumed within %v: %w", d.cfg.ResumeWait, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("migrate: destination: journal: %w", err)
 	}
 	t, st, rerr := d.restore(pre.Data(), jr.Data(), epoch)
@@ -201,6 +251,31 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 	at := d.servedAt
 	d.mu.Unlock()
 	return writeCtl(rw, ctlMsg{kind: ctlServed, a: uint64(at.UnixNano())})
+}
+
+// handOver gives a resumed connection to the Serve of migration id and
+// returns once that Serve is done with it.
+func (d *Destination) handOver(ctx context.Context, id uint64, rw io.ReadWriter) error {
+	d.mu.Lock()
+	ch := d.resumes[id]
+	d.mu.Unlock()
+	if ch == nil {
+		return fmt.Errorf("migrate: destination: resume of unknown migration %#x: %w", id, ErrMigration)
+	}
+	rc := resumedConn{rw: rw, done: make(chan struct{})}
+	select {
+	case ch <- rc:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d.cfg.ResumeWait):
+		return fmt.Errorf("migrate: destination: migration %#x is not waiting for a resume: %w", id, ErrMigration)
+	}
+	select {
+	case <-rc.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // restore rebuilds the session table: the pre-copy, then the journal,

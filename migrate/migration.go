@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -35,6 +37,10 @@ type MigrateConfig struct {
 	// Deadline bounds each exchange with a destination after the
 	// suspension (10 s).
 	Deadline time.Duration
+	// Reconnects is how many times a journal transfer cut short is resumed
+	// on a new connection to the same destination, from the last chunk it
+	// acknowledged, before the next destination is tried (2; -1: never).
+	Reconnects int
 }
 
 // Migrate moves the circuit's VM to the first destination that takes it:
@@ -55,6 +61,9 @@ func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig
 	if cfg.Deadline == 0 {
 		cfg.Deadline = 10 * time.Second
 	}
+	if cfg.Reconnects == 0 {
+		cfg.Reconnects = 2
+	}
 	phase := func(p Phase) {
 		if cfg.Phase != nil {
 			cfg.Phase(p)
@@ -68,7 +77,8 @@ func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig
 		return m, err
 	}
 	epoch := c.Epoch() + 1
-	hello := ctlMsg{kind: ctlHello, a: uint64(epoch), b: uint64(len(c.cfg.Addrs)), addrs: c.cfg.Addrs}
+	id := rand.Uint64()
+	hello := ctlMsg{kind: ctlHello, a: uint64(epoch), b: uint64(len(c.cfg.Addrs)), c: id, addrs: c.cfg.Addrs}
 
 	// The pre-copy goes to the first destination that takes it.
 	var conn io.ReadWriteCloser
@@ -110,7 +120,7 @@ func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig
 		var committed bool
 		if ctx.Err() == nil {
 			var servedAt time.Time
-			servedAt, committed, err = c.finish(ctx, conn, j, cfg, &m)
+			servedAt, committed, err = c.finish(ctx, &conn, dests[di], id, j, cfg, &m)
 			if err == nil {
 				conn.Close()
 				m.Downtime = servedAt.Sub(suspendAt)
@@ -186,20 +196,38 @@ func (c *Circuit) sendPreCopy(ctx context.Context, dial Dialer, hello ctlMsg, pr
 // finish sends the journal, waits for the destination's restore, gives the
 // go-ahead (committed from then on), hands the VM off and waits for the
 // first served frame.
-func (c *Circuit) finish(ctx context.Context, conn io.ReadWriteCloser, j *Journal, cfg MigrateConfig, m *Metrics) (servedAt time.Time, committed bool, err error) {
+// A cut journal transfer is resumed on a new connection to the same
+// destination (*connp is then that one).
+func (c *Circuit) finish(ctx context.Context, connp *io.ReadWriteCloser, dial Dialer, id uint64, j *Journal, cfg MigrateConfig, m *Metrics) (servedAt time.Time, committed bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	var mu sync.Mutex // the current connection, closed when ctx ends
+	stop := context.AfterFunc(ctx, func() { mu.Lock(); (*connp).Close(); mu.Unlock() })
 	defer stop()
 	snd, err := NewSender(StreamJournal, journalSource{j}, cfg.Transfer)
 	if err != nil {
 		return servedAt, false, err
 	}
-	err = snd.Send(ctx, conn)
+	err = snd.Send(ctx, *connp)
+	for try := 0; errors.Is(err, ErrConnection) && try < cfg.Reconnects && ctx.Err() == nil; try++ {
+		nc, derr := dial(ctx)
+		if derr != nil {
+			break
+		}
+		mu.Lock()
+		(*connp).Close()
+		*connp = nc
+		mu.Unlock()
+		if werr := writeCtl(nc, ctlMsg{kind: ctlResume, a: id}); werr != nil {
+			continue
+		}
+		err = snd.Resume(ctx, nc)
+	}
 	m.AddTransfer(snd.Stats(), true)
 	if err != nil {
 		return servedAt, false, fmt.Errorf("migrate: journal: %w", err)
 	}
+	conn := *connp
 	ready, err := readCtl(conn, ctlReady)
 	if err != nil {
 		return servedAt, false, fmt.Errorf("migrate: destination did not restore: %w", err)

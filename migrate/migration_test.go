@@ -161,7 +161,7 @@ func TestMigrateDestinationFailure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, worldConfig{sessions: 16, rate: 1000})
 			w.run(30 * time.Millisecond)
-			broken, err := NewDestination(DestinationConfig{Stack: StackConfig{Clock: w.clock}}, func([]byte) {})
+			broken, err := NewDestination(DestinationConfig{Stack: StackConfig{Clock: w.clock}, ResumeWait: 50 * time.Millisecond}, func([]byte) {})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,8 @@ func TestMigrateDestinationFailure(t *testing.T) {
 				dests = append(dests, dialGood)
 			}
 			m, err := w.migrate(context.Background(), 100*time.Millisecond, dests, MigrateConfig{
-				Transfer: TransferConfig{Timeout: 50 * time.Millisecond},
+				Transfer:   TransferConfig{Timeout: 50 * time.Millisecond},
+				Reconnects: -1, // no resume on the broken one: on to the next
 			})
 			if waitBad() == nil || broken.Active() {
 				t.Error("the broken destination activated")
@@ -206,19 +207,55 @@ func TestMigrateDestinationFailure(t *testing.T) {
 	}
 }
 
-// cutConn closes the connection when the receiver greets its at-th
-// stream (the pre-copy is the first, the journal the second).
+// A journal transfer cut in the middle is resumed on a new connection to
+// the same destination from the last chunk acknowledged: the destination
+// activates, nothing is sent twice into the table, the peers see nothing.
+func TestMigrateResumesCutJournal(t *testing.T) {
+	w := newWorld(t, worldConfig{sessions: 16, rate: 1000})
+	w.run(30 * time.Millisecond)
+	first := true
+	dial, wait := serve(w.dest, func(c io.ReadWriteCloser) io.ReadWriteCloser {
+		if !first {
+			return c
+		}
+		first = false
+		return &cutConn{ReadWriteCloser: c, at: 2, acks: 5} // the journal's fifth acknowledgement
+	})
+	m, err := w.migrate(context.Background(), 100*time.Millisecond, []Dialer{dial}, MigrateConfig{
+		Transfer: TransferConfig{ChunkSize: 8 << 10, Window: 4},
+	})
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if m.Retries == 0 || !w.dest.Active() || m.RecordsReplayed != m.RecordsJournaled+1 || m.RecordsJournaled < 100 {
+		t.Errorf("metrics %v, destination active %v", &m, w.dest.Active())
+	}
+	w.run(100 * time.Millisecond)
+	w.drain(2 * time.Second)
+	w.checkStreams()
+}
+
+// cutConn closes the connection when the receiver greets its at-th stream
+// (the pre-copy is the first, the journal the second) or, with acks set,
+// when it sends that stream's acks-th acknowledgement.
 type cutConn struct {
 	io.ReadWriteCloser
 	at, greetings int
+	acks, seen    int
 }
 
 func (c *cutConn) Write(b []byte) (int, error) {
 	if len(b) > 0 && b[0] == kindHelloAck {
-		if c.greetings++; c.greetings == c.at {
-			c.Close()
-			return 0, io.ErrClosedPipe
-		}
+		c.greetings++
+	}
+	cut := c.greetings == c.at && (c.acks == 0 && b[0] == kindHelloAck ||
+		c.acks > 0 && b[0] == kindAck && func() bool { c.seen++; return c.seen == c.acks }())
+	if cut {
+		c.Close()
+		return 0, io.ErrClosedPipe
 	}
 	return c.ReadWriteCloser.Write(b)
 }

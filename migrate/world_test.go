@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"hash/crc32"
 	"io"
 	"net/netip"
@@ -336,6 +337,7 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 // function waits for.
 func serve(d *Destination, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (Dialer, func() error) {
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	var serveErr error
 	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
 		a, b := newPipe()
@@ -346,8 +348,11 @@ func serve(d *Destination, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (Di
 			if wrap != nil {
 				conn = wrap(b)
 			}
-			serveErr = d.Serve(ctx, conn)
+			err := d.Serve(ctx, conn)
 			conn.Close()
+			mu.Lock()
+			serveErr = errors.Join(serveErr, err)
+			mu.Unlock()
 		}()
 		return a, nil
 	}
