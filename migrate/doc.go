@@ -160,15 +160,18 @@
 // announcement and an acknowledgement on every session (the first frames
 // served), then AnnounceRounds announcements at growing intervals, as QEMU
 // does. A destination that fails before the go-ahead is dropped and the next
-// gets the pre-copy and the journal; with none left, or on cancellation,
+// gets the pre-copy and the journal (a journal transfer cut short is first
+// resumed on a new connection to the same destination, from the last chunk
+// acknowledged: MigrateConfig.Reconnects); with none left, or on cancellation,
 // ResumeLocal replays the journal into the pre-copied table on the source
 // and the VM goes on there. Once the go-ahead is sent the source never
 // resumes.
 //
 // Control messages between the transfers on the migration connection are
 // 32 bytes: "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64 (hello
-// carries the epoch and the VM's IPv4 addresses, ready the replay's counts,
-// served the destination's clock reading of its first frame).
+// carries the epoch, the migration id and the VM's IPv4 addresses, ready
+// the replay's counts, served the destination's clock reading of its first
+// frame, resume the migration id on a new connection after a cut).
 //
 // # Concurrency
 //
