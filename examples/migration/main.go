@@ -1,8 +1,8 @@
 // Migrate moves a VM with live TCP sessions from one process to another
 // over a real TCP connection on loopback, while its peers keep sending.
 //
-//	go run ./examples/migrate                       # 64 sessions, 200 ms suspension
-//	go run ./examples/migrate -sessions 256 -hold 500ms
+//	go run ./examples/migration                       # 64 sessions, 200 ms suspension
+//	go run ./examples/migration -sessions 256 -hold 500ms
 //
 // The program is the source host: it starts itself again with -role=dest
 // as the destination host. Each host has an in-memory NIC (nicsim). The
