@@ -64,8 +64,10 @@ func NewClassifier(rs *RuleSet, cacheSize int) (*Classifier, error) {
 // formed and routed, sets p.OutPort and p.TC. A packet whose Flags have
 // descriptor.FlagParsed carries the NIC's parse of b (as Parse fills it),
 // which Classify uses instead of parsing again, as a driver uses the
-// packet type offload; any other packet is parsed. Either way Classify
-// reads only inside b. It allocates nothing.
+// packet type offload; any other packet is parsed. Such a packet that
+// also has FlagHash indexes the flow cache by the NIC's RSS hash instead of
+// hashing its Flow again. Either way Classify reads only inside b. It
+// allocates nothing.
 func (c *Classifier) Classify(b []byte, p *descriptor.Packet) Verdict {
 	c.packets++
 	if p.Flags&descriptor.FlagParsed == 0 {
@@ -76,7 +78,12 @@ func (c *Classifier) Classify(b []byte, p *descriptor.Packet) Verdict {
 	}
 	var f Flow
 	f.Extract(b, p)
-	h := f.hash()
+	var h uint64
+	if p.Flags&(descriptor.FlagParsed|descriptor.FlagHash) == descriptor.FlagParsed|descriptor.FlagHash {
+		h = rssCacheHash(p.Hash) // the NIC hashed the same tuple already
+	} else {
+		h = f.hash()
+	}
 	var act Action
 	var rule int
 	if e, ok := c.cache.lookup(&f, h); ok {
@@ -98,6 +105,16 @@ func (c *Classifier) Classify(b []byte, p *descriptor.Packet) Verdict {
 	p.OutPort = act.Port
 	p.TC = c.rules.Resolve(act, p.DSCP)
 	return Forward
+}
+
+// rssCacheHash spreads a NIC's RSS hash over the flow cache's index bits:
+// the RSS hash of the packets of one RX queue share the low bits that
+// picked the queue, so they are mixed in from the high bits. Any hash is
+// correct for the cache, which compares whole keys; the RSS hash covers
+// the addresses and, where the Flow has them, the ports.
+func rssCacheHash(h uint32) uint64 {
+	x := uint64(h) * 0x9e3779b97f4a7c15
+	return x ^ x>>32
 }
 
 // Flush publishes the counts since the last Flush to Stats and to the

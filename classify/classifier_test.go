@@ -52,3 +52,42 @@ func TestClassifyUsesNICParse(t *testing.T) {
 		t.Fatalf("malformed: verdict %v, %d counted", v, c.ParseStats().Malformed())
 	}
 }
+
+// TestClassifyRSSHash checks that packets carrying the NIC's RSS hash are
+// classified by their own flow even when the hashes collide: the flow cache
+// indexes by the RSS hash then, and compares whole keys.
+func TestClassifyRSSHash(t *testing.T) {
+	rs := mustRuleSet(t, RuleConfig{Rules: tableRules, Default: &Action{0, 0}})
+	c, _ := NewClassifier(rs, 64)
+	specs := []frame.Spec{
+		{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), Proto: ProtoTCP, SrcPort: 1234, DstPort: 80}, // exact: port 1
+		{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), Proto: ProtoTCP, SrcPort: 1235, DstPort: 80}, // web: port 2
+		{Src: netip.MustParseAddr("10.9.0.1"), Dst: netip.MustParseAddr("10.0.0.200"), Proto: ProtoTCP, SrcPort: 9, DstPort: 9},   // upper-half: port 6
+		{Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2"), Proto: ProtoTCP, SrcPort: 9, DstPort: 9},   // default: port 0
+	}
+	want := []uint16{1, 2, 6, 0}
+	frames := make([][]byte, len(specs))
+	for i := range specs {
+		frames[i] = frame.Build(nil, &specs[i])
+	}
+	for round := range 3 {
+		for i, b := range frames {
+			var p descriptor.Packet
+			if r := Parse(b, &p); r != OK {
+				t.Fatal(r)
+			}
+			p.Flags |= descriptor.FlagParsed | descriptor.FlagHash
+			p.Hash = 0x5a5a0000 // every flow the same hash
+			if v := c.Classify(b, &p); v != Forward || p.OutPort != want[i] {
+				t.Fatalf("round %d flow %d: verdict %v port %d, want port %d", round, i, v, p.OutPort, want[i])
+			}
+		}
+	}
+	if st := c.Stats(); st.Packets != 0 {
+		t.Fatalf("stats published before Flush: %+v", st)
+	}
+	c.Flush()
+	if st := c.Stats(); st.CacheHits != 8 || st.CacheMisses != 4 {
+		t.Fatalf("%+v: want the 4 flows cached after the first round", st)
+	}
+}
