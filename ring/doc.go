@@ -28,8 +28,12 @@
 // before"): what the producer wrote before enqueueing
 // is visible to the consumer after dequeueing.
 //
-// Cap is exactly the capacity asked for. A dequeued slot is cleared, so the
-// ring keeps no reference to an element it has handed out.
+// Cap is exactly the capacity asked for. A dequeued slot of a type that holds
+// pointers is cleared, so the ring keeps no reference to an element it has
+// handed out. An SPSC leaves the slots of pointer-free types as they are
+// (there is nothing to keep alive, and clearing would have the consumer
+// write the cache lines the producer fills next); its Reserve still hands
+// out zeroed slots.
 //
 // Try, Burst and Bulk operations never allocate and never block for lack of
 // room or elements. They may wait for a concurrent operation that has already
