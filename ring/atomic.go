@@ -10,8 +10,6 @@ import (
 // the comments next to each use name.
 type atomic64 = atomic.Uint64
 
-type atomicBool = atomic.Bool
-
 // closeTail sets closedBit in a tail word.
 func closeTail(tail *atomic64) {
 	for {

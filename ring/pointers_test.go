@@ -9,16 +9,16 @@ import (
 
 func TestHasPointers(t *testing.T) {
 	type flat struct {
-		a int32
-		b [4]uint64
-		c struct{ d float64 }
+		A int32
+		B [4]uint64
+		C struct{ D float64 }
 	}
 	type withString struct {
-		a int
-		s string
+		A int
+		S string
 	}
 	type deep struct {
-		a [2]struct{ p *int }
+		A [2]struct{ P *int }
 	}
 	for _, tc := range []struct {
 		name string
