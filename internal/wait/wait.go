@@ -134,16 +134,32 @@ func (q *Queue) unlink(w *Waiter) {
 type Backoff struct{ n int }
 
 const (
-	spinRounds  = 4  // rounds that busy-wait for about a hundred nanoseconds
+	spinRounds  = 4  // rounds that busy-wait, each twice as long as the last
 	yieldRounds = 16 // rounds that yield the processor to other goroutines
+
+	// spinFirst is the first spin round in procyield iterations (about a
+	// microsecond). A waiter that finds a ring empty or full should not
+	// look again at once: each look pulls the other side's index line
+	// away from it, and a consumer that keeps pace element by element
+	// with its producer pays a cache-line round trip per element. Waiting
+	// about a microsecond lets the other side publish a batch that the
+	// waiter then takes on one look (the "temporal slipping" of
+	// FastForward and B-Queue). Measured on the ring benchmarks: SPSC 1p1c
+	// one element at a time 28-63 ns with 32 iterations, 9-11 ns with 512.
+	spinFirst  = 512
+	pauseFirst = 32 // Pause waits for a step already under way: look soon
 )
 
 // Spin waits a little and reports whether the caller should try again
-// before parking. It returns false once the busy phase is over.
+// before parking. It returns false once the busy phase is over. With
+// GOMAXPROCS=1 it does not spin: nothing else can run to end the wait.
 func (b *Backoff) Spin() bool {
+	if b.n == 0 && runtime.GOMAXPROCS(0) == 1 {
+		b.n = spinRounds
+	}
 	switch {
 	case b.n < spinRounds:
-		procyield(32 << b.n)
+		procyield(spinFirst << b.n)
 	case b.n < spinRounds+yieldRounds:
 		runtime.Gosched()
 	default:
@@ -159,7 +175,7 @@ func (b *Backoff) Spin() bool {
 // lets a preempted goroutine run and finish its step even with GOMAXPROCS=1.
 func (b *Backoff) Pause() {
 	if b.n < spinRounds {
-		procyield(32 << b.n)
+		procyield(pauseFirst << b.n)
 		b.n++
 		return
 	}
