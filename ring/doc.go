@@ -40,7 +40,7 @@
 // claimed the slot they need to finish its few instructions; if that
 // goroutine was preempted, they yield the processor to it, so progress holds
 // with any number of goroutines on any GOMAXPROCS. Enqueue and Dequeue do not
-// allocate when they do not have to wait; a waiter spins for a few
+// allocate when they do not have to wait; a waiter spins for ten or so
 // microseconds, then parks at no CPU cost until the other side makes
 // progress, the ring is closed or its context ends. No wake-up is lost: the
 // side that publishes checks for parked waiters after publishing.
