@@ -18,4 +18,12 @@
 // Every implementation holds 1024 elements and moves uint64 values. A run
 // fails if the consumers did not receive exactly the elements the producers
 // sent, so a broken queue cannot post a fast number.
+//
+// The module also holds the receive-path and job-ring benchmarks
+// (receive_test.go, jobring_test.go). suite.sh runs everything, these and
+// the benchmarks of the main module's packages, writes the machine and a
+// benchstat summary under results/, and draws the plots in ../docs with
+// cmd/plot:
+//
+//	COUNT=6 BENCHTIME=0.2s ./suite.sh      # ONLY='rings|plot' for a part
 package benchmarks
