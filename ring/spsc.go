@@ -268,7 +268,7 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 		return nil, nil
 	}
 	k := r.room(t, uint64(n))
-	r.resvPos, r.resvLen = t, k
+	r.resvLen = k
 	if k == 0 {
 		return nil, nil
 	}
@@ -321,7 +321,7 @@ func (r *SPSC[T]) Peek(n int) (first, second []T) {
 		return nil, nil
 	}
 	k := r.avail(h, uint64(n))
-	r.peekPos, r.peekLen = h, k
+	r.peekLen = k
 	if k == 0 {
 		return nil, nil
 	}
