@@ -253,7 +253,7 @@ func benchChanGoroutines(b *testing.B) {
 }
 
 // BenchmarkReceiveGenerator is the cost of making one frame with nicsim's
-// generator (internal/frame's builder, checksums included, or a copy of
+// generator (frame's builder, checksums included, or a copy of
 // the flow's previous frame when it is the same), the part the receive
 // benchmarks leave out.
 func BenchmarkReceiveGenerator(b *testing.B) {

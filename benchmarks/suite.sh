@@ -16,7 +16,7 @@
 #   jobring     BenchmarkJobRing of this module: jobring against a worker pool
 #   classify, sched, descriptor, migrate, pipeline
 #               every benchmark of the main module's package of that name
-#               (internal/pipeline for pipeline), with -benchmem; a package
+#               (pipeline for pipeline), with -benchmem; a package
 #               that does not exist or has no benchmark is skipped
 #   plot        go run ./cmd/plot over this run's raw outputs, writing
 #               DOCS/*.png (default ../docs, the repository's docs/)
@@ -111,7 +111,7 @@ if want jobring; then
 	bench jobring . '^BenchmarkJobRing$'
 fi
 
-for pkg in classify sched descriptor migrate internal/pipeline; do
+for pkg in classify sched descriptor migrate pipeline; do
 	part=$(basename "$pkg")
 	want "$part" || continue
 	dir=../$pkg

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 	"github.com/ringkit/ringkit/ring"
 )
 

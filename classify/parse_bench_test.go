@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 // BenchmarkParse measures Parse per frame (64-byte TCP/IPv4 and 84-byte

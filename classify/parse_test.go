@@ -10,7 +10,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 // view is what a parser learned about a frame, in a form both parsers

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 	"github.com/ringkit/ringkit/ring"
 )
 

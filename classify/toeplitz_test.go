@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 // The RSS verification suite (Microsoft "Verifying the RSS Hash

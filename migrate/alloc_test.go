@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	eth "github.com/ringkit/ringkit/internal/frame"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // The circuit's path for one inbound data segment (parse, journal the

@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	eth "github.com/ringkit/ringkit/internal/frame"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // ConnStats counts what one connection did.

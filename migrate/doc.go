@@ -117,7 +117,7 @@
 // # Sessions on the wire: Stack, Circuit, Destination
 //
 // Stack is a small TCP endpoint over Ethernet/IPv4 frames built with real
-// headers and checksums (internal/frame) and parsed with classify: the
+// headers and checksums (frame) and parsed with classify: the
 // handshake both ways, in-order delivery, go-back-N recovery after a
 // timeout paced by acknowledgements, zero-window probes, keepalive, the
 // MSS, window scale and timestamp options, sequence numbers compared

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
-	eth "github.com/ringkit/ringkit/internal/frame"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // TCP option kinds the endpoint writes and reads (RFC 9293, RFC 7323).

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	eth "github.com/ringkit/ringkit/internal/frame"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // FuzzParseSegment feeds arbitrary frames to the segment parser: it must

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	eth "github.com/ringkit/ringkit/internal/frame"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // StackConfig describes a TCP endpoint. The zero value of each field but

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	eth "github.com/ringkit/ringkit/internal/frame"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // Without a circuit, a VM that falls silent is declared lost by its peers:

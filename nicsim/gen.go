@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 // SizeWeight is one frame size of a mix and its relative weight. Size is
@@ -61,7 +61,7 @@ type GenConfig struct {
 }
 
 // Generator makes frames as GenConfig describes, with the frame builder of
-// internal/frame (valid checksums). Frame i belongs to flow i mod Flows.
+// frame (valid checksums). Frame i belongs to flow i mod Flows.
 // Its methods are for one goroutine at a time (the NIC's).
 type Generator struct {
 	cfg       GenConfig

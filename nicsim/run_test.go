@@ -9,7 +9,7 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 	"github.com/ringkit/ringkit/internal/stress"
 	"github.com/ringkit/ringkit/nicsim"
 )

@@ -28,7 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ringkit/ringkit/internal/pipeline"
+	"github.com/ringkit/ringkit/pipeline"
 )
 
 func main() {

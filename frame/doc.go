@@ -1,5 +1,5 @@
-// Package frame builds valid Ethernet frames for tests, traffic generators
-// and protocol endpoints, and verifies their checksums.
+// Package frame builds valid Ethernet frames for traffic generators,
+// protocol endpoints and tests, and verifies their checksums.
 //
 // A Spec describes a frame layer by layer: Ethernet II, zero to two VLAN
 // tags, IPv4 (options, fragment fields) or IPv6 (hop-by-hop, routing,
@@ -22,6 +22,7 @@
 // regexp.MustCompile does, because a Spec is usually a constant of the
 // program. Verify walks a frame and checks every checksum it carries.
 //
-// The package is internal: nicsim's generators, the classify tests and the
-// migrate package's TCP endpoint share it.
+// nicsim's generators, the TCP endpoint, the pipeline's sink and the tests
+// of every packet-handling package use it; a user's own traffic source or
+// test can too.
 package frame

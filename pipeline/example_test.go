@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ringkit/ringkit/internal/pipeline"
+	"github.com/ringkit/ringkit/pipeline"
 )
 
 // The shares a port's classes get when all are backlogged: a capped

@@ -2,7 +2,7 @@ package pipeline
 
 import (
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 // receiveSink takes a burst from one sink RX ring (egress side), checks

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/ringkit/ringkit/internal/frame"
+	"github.com/ringkit/ringkit/frame"
 )
 
 func ExampleBuild() {
