@@ -12,7 +12,7 @@
 // that finds no descriptor is counted as missed; one that is too short or
 // too long, as an error.
 //
-// Frames come from a Generator attached to the port (constant rate,
+// Frames come from a Generator (or any port.Source) attached to the port (constant rate,
 // bursts, size mixes such as IMIX, many flows, IPv4 and IPv6, TCP and UDP,
 // DSCP mixes; built with valid checksums), from the wire of a port it is
 // Connected to (what one port transmits, the other receives), or from a
@@ -24,16 +24,19 @@
 // can be stopped (the NIC lets go of their rings), given new rings
 // (SetRings, for a queue whose driver moves) and started again.
 //
-// A NIC runs either in its own goroutine (Start, Stop) or step by step
-// (Step: one round, no goroutine, no clock), which makes tests
-// deterministic:
+// Each Port is a port.Port, so the pipeline and the TCP endpoint run on it
+// as on a real Linux interface. A NIC's engine runs as every long-running
+// part of ringkit does: Run on a goroutine the caller owns, until its
+// context ends or Close; or Step, one round, no goroutine and no clock,
+// which makes tests deterministic. A port's own Step and Run drive that
+// port alone.
 //
 //	pool, _ := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8192})
 //	nic, _ := nicsim.New(nicsim.Config{Pool: pool, Queues: 4})
 //	gen, _ := nicsim.NewGenerator(nicsim.GenConfig{Flows: 1000, Sizes: nicsim.IMIX})
 //	nic.Port(0).Attach(gen)
-//	nic.Start()
-//	defer nic.Stop()
+//	go nic.Run(ctx)
+//	defer nic.Close() // after the drivers stopped: every buffer back in the pool
 //
 //	// one goroutine per queue q:
 //	rx := nic.Port(0).RxRing(q)

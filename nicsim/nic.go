@@ -1,6 +1,7 @@
 package nicsim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/wait"
+	"github.com/ringkit/ringkit/port"
 )
 
 // Errors of the package, returned wrapped with context; test with
@@ -16,8 +20,6 @@ import (
 var (
 	// ErrConfig: a constructor or setter argument out of range.
 	ErrConfig = errors.New("nicsim: bad configuration")
-	// ErrRunning: Step or a second Start while the NIC's goroutine runs.
-	ErrRunning = errors.New("nicsim: NIC is running")
 	// ErrConnected: a port given to Connect already has a wire.
 	ErrConnected = errors.New("nicsim: port already connected")
 )
@@ -62,39 +64,38 @@ type Config struct {
 	// but not hashed, have no FlagHash, and all go to queue 0. A port whose
 	// driver reads one queue saves the hash.
 	NoRSS bool
+	// Name names the NIC in port names and errors ("nicsim"); port i is
+	// "Name.i".
+	Name string
 }
 
 // NIC is an in-memory network card: ports with RX/TX queue pairs whose
 // descriptor rings a driver serves, RSS spreading received frames over the
-// RX queues, wires to other NICs' ports and traffic generators. It plays
-// the NIC side of every ring (descriptor.RxRing.NICPlace, TxRing.NICFetch
-// and NICComplete); drivers play the other.
+// RX queues, wires to other NICs' ports and traffic sources. It plays the
+// NIC side of every ring (descriptor.RxRing.NICPlace, TxRing.NICFetch and
+// NICComplete); drivers play the other. Each Port is a port.Port.
 //
-// It runs in one of two modes. Start runs a goroutine that does rounds
-// until Stop, pacing generators by the clock. Without Start, the caller
-// drives it with Step, one round per call, no goroutine and no clock: a
-// test is then deterministic. A round takes a burst from each port's
-// generator and receives it, then fetches a burst from each TX queue,
-// sends it onto the wire (the peer port receives it within the same call)
-// and completes it.
+// Its engine runs as every long-running part of ringkit does. Step does
+// one round on the caller's goroutine, with no clock: a test is then
+// deterministic. Run does rounds on the caller's goroutine until its
+// context ends or Close, pacing sources by the monotonic clock from Run's
+// start. A round takes a burst from each port's source and receives it,
+// then fetches a burst from each TX queue, sends it onto the wire (the
+// peer port receives it within the same call) and completes it. A port's
+// own Step and Run do the same for that port alone.
 type NIC struct {
-	_     noCopy
+	_     pad.NoCopy
 	ports []*Port
 	burst int
+	name  string
 
-	running atomic.Bool // set by Start, cleared by Stop; Step refuses while set
-	mu      sync.Mutex  // serializes Start and Stop
-	stop    chan struct{}
-	done    chan struct{}
-	rounds  atomic.Uint64 // rounds done, by either mode
+	runMu  sync.Mutex    // held by Run; Close takes it to wait for Run's return
+	stop   chan struct{} // closed by Close
+	closed sync.Once
+	rounds atomic.Uint64 // rounds done, by any of the engines
 }
 
-type noCopy struct{}
-
-func (*noCopy) Lock()   {}
-func (*noCopy) Unlock() {}
-
-// New returns a stopped NIC with every link up and every queue started.
+// New returns a NIC with every link up and every queue started.
 func New(cfg Config) (*NIC, error) {
 	if cfg.Pool == nil {
 		return nil, fmt.Errorf("%w: no pool", ErrConfig)
@@ -129,10 +130,14 @@ func New(cfg Config) (*NIC, error) {
 	if cfg.MaxFrame < MinFrame || cfg.MaxFrame > cfg.Pool.DataRoom() {
 		return nil, fmt.Errorf("%w: max frame %d (want %d..%d, the pool's data room)", ErrConfig, cfg.MaxFrame, MinFrame, cfg.Pool.DataRoom())
 	}
-	n := &NIC{burst: cfg.Burst}
+	if cfg.Name == "" {
+		cfg.Name = "nicsim"
+	}
+	n := &NIC{burst: cfg.Burst, name: cfg.Name, stop: make(chan struct{})}
 	for i := range cfg.Ports {
-		p, err := newPort(i, &cfg)
+		p, err := newPort(n, i, &cfg)
 		if err != nil {
+			n.Close()
 			return nil, fmt.Errorf("nicsim: port %d: %w", i, err)
 		}
 		n.ports = append(n.ports, p)
@@ -150,19 +155,51 @@ func (n *NIC) Port(i int) *Port { return n.ports[i] }
 func (n *NIC) Rounds() uint64 { return n.rounds.Load() }
 
 // Step does one round (see NIC) and returns the number of frames it moved:
-// received from generators plus fetched from TX queues. It returns
-// ErrRunning while the NIC's goroutine runs. Step must not run
-// concurrently with itself; Steps of different NICs, wired or not, may run
-// at once (each port serializes what reaches it).
+// received from sources plus fetched from TX queues. It returns an error
+// wrapping port.ErrRunning while Run runs (the NIC's or a port's) and
+// port.ErrClosed after Close. Step must not run concurrently with itself;
+// Steps of different NICs, wired or not, may run at once (each port
+// serializes what reaches it).
 func (n *NIC) Step() (int, error) {
-	if n.running.Load() {
-		return 0, ErrRunning
+	if err := n.claim(); err != nil {
+		return 0, err
 	}
+	defer n.release(len(n.ports))
 	return n.round(0, false), nil
 }
 
-// round does one round. With paced, generators send what their rate
-// allows at now; without, a burst each.
+// claim marks every port as driven by the NIC's engine, or none of them.
+func (n *NIC) claim() error {
+	if n.isClosed() {
+		return fmt.Errorf("nicsim: %s: %w", n.name, port.ErrClosed)
+	}
+	for i, p := range n.ports {
+		if !p.engine.CompareAndSwap(false, true) {
+			n.release(i)
+			return fmt.Errorf("nicsim: %s: %w", p.Name(), port.ErrRunning)
+		}
+	}
+	return nil
+}
+
+// release gives back the first k ports claim marked.
+func (n *NIC) release(k int) {
+	for _, p := range n.ports[:k] {
+		p.engine.Store(false)
+	}
+}
+
+func (n *NIC) isClosed() bool {
+	select {
+	case <-n.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// round does one round of every port. With paced, sources send what their
+// rate allows at now; without, a burst each.
 func (n *NIC) round(now time.Duration, paced bool) int {
 	moved := 0
 	for _, p := range n.ports {
@@ -175,58 +212,42 @@ func (n *NIC) round(now time.Duration, paced bool) int {
 	return moved
 }
 
-// Start runs the NIC in its own goroutine until Stop. Generators are paced
-// by the monotonic clock from Start. An idle NIC (no generator due, no
-// packet to transmit) backs off to short sleeps, costing little CPU.
-func (n *NIC) Start() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.running.Load() {
-		return ErrRunning
+// Run does rounds on the caller's goroutine until ctx ends (it returns
+// ctx.Err()) or Close (it returns nil). Sources are paced by the monotonic
+// clock from Run's start. An idle NIC (no source due, nothing to transmit)
+// backs off to short sleeps (internal/wait.Poller), costing little CPU. It
+// returns an error wrapping port.ErrRunning if the NIC or one of its ports
+// is already running. When Run returns, the NIC touches no ring any more
+// and its last access to each ring synchronizes before the return.
+func (n *NIC) Run(ctx context.Context) error {
+	if err := n.claim(); err != nil {
+		if n.isClosed() {
+			return nil
+		}
+		return err
 	}
-	n.running.Store(true)
-	n.stop, n.done = make(chan struct{}), make(chan struct{})
-	go n.run(n.stop, n.done)
-	return nil
-}
-
-func (n *NIC) run(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
+	defer n.release(len(n.ports))
+	n.runMu.Lock() // Close waits for it; the claim keeps every other engine out
+	defer n.runMu.Unlock()
+	if n.isClosed() {
+		return nil
+	}
 	start := time.Now()
-	idle := 0
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		if n.round(time.Since(start), true) > 0 {
-			idle = 0
-			continue
-		}
-		idle++
-		switch {
-		case idle < 64:
-			// A driver is likely about to post or refill: poll again.
-		case idle < 128:
-			time.Sleep(0) // yields the processor
-		default:
-			time.Sleep(50 * time.Microsecond)
-		}
-	}
+	return wait.Loop(ctx, n.stop, 50*time.Microsecond, func() (int, error) {
+		return n.round(time.Since(start), true), nil
+	})
 }
 
-// Stop ends the goroutine Start started and waits for it. When Stop
-// returns, the NIC touches no ring any more, and its last access to each
-// ring synchronizes before Stop's return: drivers may Close their rings.
-// Stop of a stopped NIC does nothing.
-func (n *NIC) Stop() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.running.Load() {
-		return
+// Close stops Run and waits for it to return, then closes every port
+// (Port.Close: their rings give every buffer back to the pool). Drivers
+// must have stopped using the rings. It is idempotent.
+func (n *NIC) Close() error {
+	n.closed.Do(func() { close(n.stop) })
+	n.runMu.Lock() // Run has returned
+	n.runMu.Unlock()
+	var errs []error
+	for _, p := range n.ports {
+		errs = append(errs, p.Close())
 	}
-	close(n.stop)
-	<-n.done
-	n.running.Store(false)
+	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package nicsim_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -49,6 +50,23 @@ func step(tb testing.TB, n *nicsim.NIC) int {
 		tb.Fatal(err)
 	}
 	return k
+}
+
+// run runs n.Run on a goroutine of its own and returns what stops it: a
+// cancel of Run's context that waits for Run's return and checks that it
+// returned the context's error.
+func run(tb testing.TB, n interface{ Run(context.Context) error }) (stop func()) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	return func() {
+		tb.Helper()
+		cancel()
+		if err := <-done; err != context.Canceled {
+			tb.Errorf("Run = %v, want context.Canceled", err)
+		}
+	}
 }
 
 // closeAll closes every ring of the NICs (they must be stopped) and checks

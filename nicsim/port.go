@@ -1,6 +1,8 @@
 package nicsim
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -9,7 +11,11 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/wait"
+	"github.com/ringkit/ringkit/port"
 )
+
+var _ port.Port = (*Port)(nil)
 
 // Port is one port of a NIC: RX/TX queue pairs with their descriptor
 // rings, RSS, a link, an optional wire to another port and an optional
@@ -26,9 +32,12 @@ import (
 // peer's rxMu while holding its own txMu, never the reverse, so the two
 // never deadlock.
 //
-// Every method may be called from any goroutine.
+// Every method may be called from any goroutine, but Step must not run
+// concurrently with itself or with Run.
 type Port struct {
+	nic      *NIC
 	id       int
+	name     string
 	pool     *descriptor.Pool
 	maxFrame int
 	noRSS    bool // Config.NoRSS: no hash, every frame to queue 0
@@ -47,16 +56,23 @@ type Port struct {
 	txPkts   []descriptor.Packet
 	txFrames [][]byte
 
-	src  atomic.Pointer[source] // the generator and its frame buffers; used by the NIC's round only
+	src  atomic.Pointer[source] // the source and its frame buffers; used by the engine only
 	peer atomic.Pointer[Port]   // the other end of the wire, or nil
 	down atomic.Bool            // link down; the zero value is up
 	// linkDrops counts frames that arrived while the link was down.
 	linkDrops atomic.Uint64
+
+	// engine is set while an engine drives the port: the port's own Run
+	// or Step, or its NIC's.
+	engine atomic.Bool
+	runMu  sync.Mutex    // held by the port's Run; Close takes it to wait for Run's return
+	stop   chan struct{} // closed by Close
+	closed sync.Once
 }
 
-// source is a generator with the buffers its frames are built in.
+// source is a Source with the buffers its frames are built in.
 type source struct {
-	g      *Generator
+	src    port.Source
 	bufs   [][]byte
 	frames [][]byte
 }
@@ -89,9 +105,12 @@ type queue struct {
 	pend struct{ pkts, bytes, missed, errs uint64 }
 }
 
-func newPort(id int, cfg *Config) (*Port, error) {
+func newPort(nic *NIC, id int, cfg *Config) (*Port, error) {
 	p := &Port{
+		nic:      nic,
 		id:       id,
+		name:     fmt.Sprintf("%s.%d", cfg.Name, id),
+		stop:     make(chan struct{}),
 		pool:     cfg.Pool,
 		maxFrame: cfg.MaxFrame,
 		noRSS:    cfg.NoRSS,
@@ -122,6 +141,9 @@ func newPort(id int, cfg *Config) (*Port, error) {
 	}
 	return p, nil
 }
+
+// Name returns the port's name: the NIC's Config.Name, a dot, its index.
+func (p *Port) Name() string { return p.name }
 
 // ID returns the port's index in its NIC.
 func (p *Port) ID() int { return p.id }
@@ -179,22 +201,19 @@ func (p *Port) SetLink(up bool) { p.down.Store(!up) }
 // LinkUp reports whether the link is up.
 func (p *Port) LinkUp() bool { return !p.down.Load() }
 
-// Attach makes g the port's traffic generator (nil detaches it). Each
-// round of the NIC takes frames from it and receives them. g must not be
-// used elsewhere.
-func (p *Port) Attach(g *Generator) {
-	if g == nil {
+// Attach makes src the port's traffic source (nil detaches it): a
+// Generator, a capture being replayed, any port.Source. Each round of the
+// engine takes frames from it and receives them. src must not be used
+// elsewhere.
+func (p *Port) Attach(src port.Source) {
+	if src == nil {
 		p.src.Store(nil)
 		return
 	}
-	burst := g.cfg.Burst
-	size := p.maxFrame
-	for _, s := range g.cfg.Sizes {
-		size = max(size, s.Size+64) // a size below the headers becomes the headers: up to 62 more bytes
-	}
-	s := &source{g: g, bufs: make([][]byte, burst), frames: make([][]byte, burst)}
+	n := p.nic.burst
+	s := &source{src: src, bufs: make([][]byte, n), frames: make([][]byte, n)}
 	for i := range s.bufs {
-		s.bufs[i] = make([]byte, 0, size)
+		s.bufs[i] = make([]byte, 0, p.maxFrame)
 	}
 	p.src.Store(s)
 }
@@ -314,8 +333,8 @@ func addNonZero(c *atomic.Uint64, n uint64) {
 	}
 }
 
-// generate takes frames from the port's generator and receives them: up to
-// burst, as many as the generator's rate allows at now when paced.
+// generate takes frames from the port's source and receives them: up to
+// burst, as many as the source's rate allows at now when paced.
 func (p *Port) generate(now time.Duration, paced bool, burst int) int {
 	s := p.src.Load()
 	if s == nil {
@@ -323,15 +342,18 @@ func (p *Port) generate(now time.Duration, paced bool, burst int) int {
 	}
 	n := min(burst, len(s.bufs))
 	if paced {
-		n = min(n, s.g.Due(now))
-	} else {
-		n = s.g.left(n)
+		n = min(n, s.src.Due(now))
 	}
-	for i := range n {
-		s.frames[i] = s.g.Next(s.bufs[i])
+	k := 0
+	for ; k < n && !s.src.Done(); k++ {
+		f := s.src.Next(s.bufs[k])
+		if cap(f) > cap(s.bufs[k]) {
+			s.bufs[k] = f[:0] // a frame larger than the buffers: keep the larger one
+		}
+		s.frames[k] = f
 	}
-	p.Receive(s.frames[:n])
-	return n
+	p.Receive(s.frames[:k])
+	return k
 }
 
 // transmit is the port's transmit engine: a burst from each started TX
@@ -400,5 +422,83 @@ func Connect(a, b *Port) error {
 func (p *Port) Disconnect() {
 	if peer := p.peer.Swap(nil); peer != nil {
 		peer.peer.CompareAndSwap(p, nil)
+	}
+}
+
+// Step does one round of the port's engine alone: a burst from its source
+// is received, a burst from each TX queue is sent and completed. It
+// returns the frames moved, or an error wrapping port.ErrRunning while an
+// engine runs the port (its Run, or its NIC's Step or Run) and
+// port.ErrClosed after Close.
+func (p *Port) Step() (int, error) {
+	if p.isClosed() {
+		return 0, fmt.Errorf("nicsim: %s: %w", p.name, port.ErrClosed)
+	}
+	if !p.engine.CompareAndSwap(false, true) {
+		return 0, fmt.Errorf("nicsim: %s: %w", p.name, port.ErrRunning)
+	}
+	defer p.engine.Store(false)
+	n := p.generate(0, false, p.nic.burst) + p.transmit(p.nic.burst)
+	p.nic.rounds.Add(1)
+	return n, nil
+}
+
+// Run does rounds of the port's engine alone on the caller's goroutine
+// until ctx ends (it returns ctx.Err()) or Close (it returns nil), pacing
+// the source by the monotonic clock from Run's start. It returns an error
+// wrapping port.ErrRunning while another engine runs the port.
+func (p *Port) Run(ctx context.Context) error {
+	if !p.engine.CompareAndSwap(false, true) {
+		if p.isClosed() {
+			return nil
+		}
+		return fmt.Errorf("nicsim: %s: %w", p.name, port.ErrRunning)
+	}
+	defer p.engine.Store(false)
+	p.runMu.Lock() // Close waits for it; the engine flag keeps every other engine out
+	defer p.runMu.Unlock()
+	if p.isClosed() {
+		return nil
+	}
+	start := time.Now()
+	burst := p.nic.burst
+	return wait.Loop(ctx, p.stop, 50*time.Microsecond, func() (int, error) {
+		n := p.generate(time.Since(start), true, burst) + p.transmit(burst)
+		p.nic.rounds.Add(1)
+		return n, nil
+	})
+}
+
+// Close stops the port's Run and waits for it, stops every queue (the NIC's
+// engine lets go of their rings) and closes the rings, which return every
+// buffer they hold to the pool. Drivers must have stopped using the rings;
+// a driver that closed a ring itself (to count what it dropped) may: Close
+// of a closed ring does nothing. The port's wire is unplugged. Close is
+// idempotent and returns the first error of a ring's Close.
+func (p *Port) Close() error {
+	p.closed.Do(func() { close(p.stop) })
+	p.runMu.Lock() // the port's Run has returned
+	p.runMu.Unlock()
+	p.Disconnect()
+	var errs []error
+	for q := range p.queues {
+		_ = p.setQueue(q, false) // the engines take rxMu and txMu: none is inside a ring after this
+		qu := &p.queues[q]
+		if _, err := qu.rx.Load().Close(); err != nil {
+			errs = append(errs, fmt.Errorf("nicsim: %s queue %d: %w", p.name, q, err))
+		}
+		if _, err := qu.tx.Load().Close(); err != nil {
+			errs = append(errs, fmt.Errorf("nicsim: %s queue %d: %w", p.name, q, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Port) isClosed() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
 	}
 }

@@ -2,6 +2,9 @@ package nicsim_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/ringkit/ringkit/frame"
 	"github.com/ringkit/ringkit/internal/stress"
 	"github.com/ringkit/ringkit/nicsim"
+	ringport "github.com/ringkit/ringkit/port"
 )
 
 // TestRunningOwnership runs the NIC in its goroutine against one driver
@@ -89,20 +93,24 @@ func TestRunningOwnership(t *testing.T) {
 			free(len(held))
 		}()
 	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
+	stopNIC := run(t, n)
+	for n.Rounds() == 0 { // Run has claimed the ports
+		time.Sleep(time.Millisecond)
 	}
-	if err := n.Start(); err == nil {
-		t.Error("a second Start succeeded")
+	if err := n.Run(context.Background()); !errors.Is(err, ringport.ErrRunning) {
+		t.Errorf("a second Run = %v, want ringport.ErrRunning", err)
 	}
-	if _, err := n.Step(); err == nil {
-		t.Error("Step while running succeeded")
+	if _, err := n.Step(); !errors.Is(err, ringport.ErrRunning) {
+		t.Errorf("Step while running = %v, want ringport.ErrRunning", err)
+	}
+	if _, err := n.Port(0).Step(); !errors.Is(err, ringport.ErrRunning) {
+		t.Errorf("a port's Step while its NIC runs = %v, want ringport.ErrRunning", err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for gen.Sent() < frames && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	n.Stop()
+	stopNIC()
 	time.Sleep(5 * time.Millisecond) // let the drivers take what is left
 	stop.Store(true)
 	wg.Wait()
@@ -231,9 +239,8 @@ func TestStopQueueAndLink(t *testing.T) {
 	if st := port.QueueStats(0); st.RxPackets != 32 {
 		t.Fatalf("after link up: %+v", st)
 	}
-	var buf bytes.Buffer
-	if err := port.Stats().WriteTable(&buf); err != nil || !bytes.Contains(buf.Bytes(), []byte("(stopped)")) {
-		t.Fatalf("table: %v\n%s", err, buf.String())
+	if table := port.Stats().String(); !strings.Contains(table, "(stopped)") || !strings.Contains(table, "total") {
+		t.Fatalf("table:\n%s", table)
 	}
 	// Transmit while the link is down: completed, counted as dropped.
 	var dst [32]descriptor.Packet
@@ -480,19 +487,16 @@ func TestQueueRestartAndSetRings(t *testing.T) {
 	closeAll(t, pool, n)
 }
 
-func TestStartStopRestart(t *testing.T) {
+func TestRunStopRestart(t *testing.T) {
 	pool := newPool(t, 256)
 	n := newNIC(t, nicsim.Config{Pool: pool, Rx: descriptor.RxConfig{Descs: 64}, Tx: descriptor.TxConfig{Descs: 64}})
 	n.Port(0).Attach(newGen(t, nicsim.GenConfig{Count: 40}))
 	for range 2 {
-		if err := n.Start(); err != nil {
-			t.Fatal(err)
-		}
+		stop := run(t, n)
 		time.Sleep(2 * time.Millisecond)
-		n.Stop()
-		n.Stop() // a no-op
+		stop()
 	}
-	for { // Step works after Stop; finish what the goroutine left
+	for { // Step works after Run returned; finish what Run left
 		k, err := n.Step()
 		if err != nil {
 			t.Fatalf("Step after Stop: %v", err)
@@ -613,12 +617,7 @@ func TestRunningForward(t *testing.T) {
 			}
 		}()
 	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stopA, stopB := run(t, a), run(t, b)
 	// Wait until everything generated has been received or dropped along
 	// the way: B's count of what reached it equals what A sent, and A sent
 	// what its drivers forwarded.
@@ -631,8 +630,8 @@ func TestRunningForward(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	a.Stop()
-	b.Stop()
+	stopA()
+	stopB()
 	stop.Store(true)
 	wg.Wait()
 	as, bs := a.Port(0).Stats().Total, b.Port(0).Stats().Total

@@ -277,10 +277,7 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	defer wg.Wait()
 	defer stop()
 	for _, n := range []*nicsim.NIC{peerNIC, srcNIC, capNIC} {
-		if err := n.Start(); err != nil {
-			return err
-		}
-		defer n.Stop()
+		runNIC(ctx, &wg, n)
 	}
 	tunnel(ctx, &wg, tun, capNIC.Port(0), peerNIC.Port(1))
 	loop(ctx, &wg, peerHost, peerApp)
@@ -440,10 +437,7 @@ func destination(sessions int) error {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, n := range []*nicsim.NIC{dstNIC, capNIC} {
-		if err := n.Start(); err != nil {
-			stop()
-			return err
-		}
+		runNIC(ctx, &wg, n)
 	}
 	tunnel(ctx, &wg, tun, capNIC.Port(0), dstNIC.Port(0))
 	finished := done
@@ -451,9 +445,7 @@ func destination(sessions int) error {
 	shutdown := func() {
 		stop()
 		tun.Close()
-		wg.Wait()
-		dstNIC.Stop()
-		capNIC.Stop()
+		wg.Wait() // the NICs' Run have returned
 	}
 	defer shutdown()
 
@@ -483,4 +475,13 @@ func destination(sessions int) error {
 		fmt.Printf("STREAM %d %d %x\n", port, r.off, r.crc)
 	}
 	return nil
+}
+
+// runNIC runs n's engine on a goroutine of wg's until ctx ends.
+func runNIC(ctx context.Context, wg *sync.WaitGroup, n *nicsim.NIC) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = n.Run(ctx) // ends with ctx.Err()
+	}()
 }

@@ -15,6 +15,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -84,11 +85,13 @@ func run(duration time.Duration, rate float64, queues, flows int, imix bool, ipv
 	}
 
 	start := time.Now()
-	if err := nic.Start(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	// The NIC's engine runs on this goroutine until the deadline; when Run
+	// returns, the NIC has let go of every ring.
+	if err := nic.Run(ctx); err != context.DeadlineExceeded {
 		return err
 	}
-	time.Sleep(duration)
-	nic.Stop() // the NIC lets go of every ring before Stop returns
 	elapsed := time.Since(start)
 	stop.Store(true)
 	wg.Wait()
