@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/pad"
 )
 
 // Verdict is what Classify decided for a packet.
@@ -31,7 +32,7 @@ var ErrNoRules = errors.New("classify: nil RuleSet")
 // not be called concurrently. Stats and the RuleSet's hit counters may be
 // read from any goroutine; they show what the last Flush published.
 type Classifier struct {
-	_     noCopy
+	_     pad.NoCopy
 	rules *RuleSet
 	cache flowCache
 

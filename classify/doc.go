@@ -49,6 +49,6 @@
 //		In: rxRing, Frames: pool, Out: tcRings, Rules: rs,
 //		Drop: func(_ classify.Verdict, pkts []descriptor.Packet) { freeAll(pkts) },
 //	})
-//	st.Start(ctx, nil)
+//	go st.Run(ctx) // until ctx ends or Close
 //	defer st.Close()
 package classify

@@ -4,13 +4,14 @@ import (
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/pad"
 )
 
 // ParseStats counts malformed frames by Reason. Its methods may be called
 // from any number of goroutines at once. The zero value is ready to use;
 // a ParseStats must not be copied after first use.
 type ParseStats struct {
-	_ noCopy
+	_ pad.NoCopy
 	// n[r] counts frames that stopped at reason r; n[OK] stays 0. Each
 	// is an independent statistic: Add and Load are relaxed in effect,
 	// ordering nothing else.
@@ -50,9 +51,3 @@ func (s *ParseStats) Malformed() uint64 {
 	}
 	return t
 }
-
-// noCopy makes go vet's copylocks check flag a copy of the type holding it.
-type noCopy struct{}
-
-func (*noCopy) Lock()   {}
-func (*noCopy) Unlock() {}

@@ -2,13 +2,14 @@ package classify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/wait"
 )
 
 // Input is where a Stage takes packets from: ring.SPSC, MPSC, SPMC and
@@ -48,12 +49,6 @@ const (
 	DropClosed                                    // held back under BackPressure when the Stage was closed
 )
 
-// Stage errors.
-var (
-	ErrStageConfig = errors.New("classify: invalid stage config")
-	ErrStageClosed = errors.New("classify: stage closed")
-)
-
 // StageConfig configures a Stage.
 type StageConfig struct {
 	In     Input  // required
@@ -82,14 +77,16 @@ type StageConfig struct {
 // (port, TC) and enqueues each group as one burst, so packets of one flow
 // keep their order.
 //
-// Run (or Start) drives it; Step does one round, for deterministic tests.
-// Step and Run must not run at once. Close ends Run and the goroutine
-// Start started, and hands held packets to the drop callback; it does not
-// touch the input ring, so a caller that wants to drain it calls Step until
-// it returns 0 before Close. SetRules and Stats may be called from any
+// It runs as every long-running part of ringkit does: Run drives it on the
+// caller's goroutine until its context ends or Close; Step does one round,
+// for deterministic tests and for callers that poll several stages from
+// one goroutine. Step and Run must not run at once. Close ends Run, waits
+// for it, and hands held packets to the drop callback; it does not touch
+// the input ring, so a caller that wants to drain it calls Step until it
+// returns 0 before Close. SetRules and Stats may be called from any
 // goroutine.
 type Stage struct {
-	_   noCopy
+	_   pad.NoCopy
 	cfg StageConfig
 	cls *Classifier
 
@@ -110,31 +107,30 @@ type Stage struct {
 	stop      chan struct{} // closed by Close
 	closeOnce sync.Once
 	runMu     sync.Mutex // held by Run while it loops; Close takes it to wait for Run
-	wg        sync.WaitGroup
 }
 
 // NewStage checks cfg and returns a Stage.
 func NewStage(cfg StageConfig) (*Stage, error) {
 	switch {
 	case cfg.In == nil:
-		return nil, fmt.Errorf("%w: In is nil", ErrStageConfig)
+		return nil, fmt.Errorf("%w: In is nil", ErrConfig)
 	case cfg.Frames == nil:
-		return nil, fmt.Errorf("%w: Frames is nil", ErrStageConfig)
+		return nil, fmt.Errorf("%w: Frames is nil", ErrConfig)
 	case cfg.Drop == nil:
-		return nil, fmt.Errorf("%w: Drop is nil", ErrStageConfig)
+		return nil, fmt.Errorf("%w: Drop is nil", ErrConfig)
 	case cfg.Rules == nil:
-		return nil, fmt.Errorf("%w: Rules is nil", ErrStageConfig)
+		return nil, fmt.Errorf("%w: Rules is nil", ErrConfig)
 	case len(cfg.Out) == 0:
-		return nil, fmt.Errorf("%w: no output port", ErrStageConfig)
+		return nil, fmt.Errorf("%w: no output port", ErrConfig)
 	case cfg.Full > BackPressure:
-		return nil, fmt.Errorf("%w: Full policy %d", ErrStageConfig, cfg.Full)
+		return nil, fmt.Errorf("%w: Full policy %d", ErrConfig, cfg.Full)
 	case cfg.Burst < 0 || cfg.MaxIdle < 0:
-		return nil, fmt.Errorf("%w: Burst %d, MaxIdle %v", ErrStageConfig, cfg.Burst, cfg.MaxIdle)
+		return nil, fmt.Errorf("%w: Burst %d, MaxIdle %v", ErrConfig, cfg.Burst, cfg.MaxIdle)
 	}
 	for p := range cfg.Out {
 		for tc, o := range cfg.Out[p] {
 			if o == nil {
-				return nil, fmt.Errorf("%w: Out[%d][%d] is nil", ErrStageConfig, p, tc)
+				return nil, fmt.Errorf("%w: Out[%d][%d] is nil", ErrConfig, p, tc)
 			}
 		}
 	}
@@ -253,75 +249,25 @@ func (s *Stage) flushOutputs() {
 	s.held = held
 }
 
-// Run steps the stage until ctx is done (it returns ctx.Err()) or Close is
-// called (it returns nil). When a Step finds no work it polls again a few
-// times, then sleeps, doubling the sleep up to MaxIdle, so an idle stage
-// costs almost no CPU. Run returns ErrStageClosed after Close, and must
+// Run steps the stage on the caller's goroutine until ctx ends (it returns
+// ctx.Err()) or Close is called (it returns nil; at once if the stage is
+// closed already). When a Step finds no work it polls again a few times,
+// then yields, then sleeps, doubling the sleep up to MaxIdle
+// (internal/wait.Poller), so an idle stage costs almost no CPU. Run must
 // not be called while another Run is running.
 func (s *Stage) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
-	select {
-	case <-s.stop:
-		return ErrStageClosed
-	default:
-	}
-	const spins = 64
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	idle := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stop:
-			return nil
-		default:
-		}
-		if s.Step() > 0 {
-			idle = 0
-			continue
-		}
-		idle++
-		if idle <= spins {
-			continue
-		}
-		d := time.Microsecond << min(idle-spins, 20)
-		timer.Reset(min(d, s.cfg.MaxIdle))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stop:
-			return nil
-		case <-timer.C:
-		}
-	}
+	return wait.Loop(ctx, s.stop, s.cfg.MaxIdle, func() (int, error) { return s.Step(), nil })
 }
 
-// Start runs Run in a new goroutine, which ends when ctx is done or Close
-// returns. errc, if not nil, receives Run's result; it must have room for
-// it (a buffer of one), since the goroutine sends before it ends and Close
-// waits for that.
-func (s *Stage) Start(ctx context.Context, errc chan<- error) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		err := s.Run(ctx)
-		if errc != nil {
-			errc <- err
-		}
-	}()
-}
-
-// Close stops Run, waits for it and for the goroutine of Start to end, and
-// hands the packets held under BackPressure to the drop callback
-// (DropClosed). It is idempotent and always returns nil.
+// Close stops Run, waits for it to return, and hands the packets held
+// under BackPressure to the drop callback (DropClosed). It is idempotent
+// and always returns nil.
 func (s *Stage) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	s.runMu.Lock() // Run has returned
 	defer s.runMu.Unlock()
-	s.wg.Wait()
 	for _, o := range s.touched {
 		if buf := s.bufs[o]; len(buf) > 0 {
 			s.closed.Add(uint64(len(buf)))

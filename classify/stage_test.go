@@ -123,7 +123,8 @@ func exactlyOnce(t *testing.T, policy FullPolicy) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st.Start(ctx, nil)
+	ran := make(chan error, 1)
+	go func() { ran <- st.Run(ctx) }()
 	var wg sync.WaitGroup
 	errs := make(chan error, producers+2)
 	for pr := range producers {
@@ -176,6 +177,9 @@ func exactlyOnce(t *testing.T, policy FullPolicy) {
 	wg.Wait()
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := <-ran; err != nil && err != ctx.Err() {
+		t.Fatalf("Run = %v", err)
 	}
 	close(errs)
 	for err := range errs {
@@ -361,7 +365,7 @@ func TestStageSetRules(t *testing.T) {
 func TestStageRunAndClose(t *testing.T) {
 	st, _, rings, _ := stepFixture(t, 40, 64, DropWhenFull)
 	errc := make(chan error, 1)
-	st.Start(context.Background(), errc)
+	go func() { errc <- st.Run(context.Background()) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for rings[0][0].Len() != 40 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -376,8 +380,8 @@ func TestStageRunAndClose(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("Run after Close: %v", err)
 	}
-	if err := st.Run(context.Background()); !errors.Is(err, ErrStageClosed) {
-		t.Fatalf("Run on a closed stage: %v", err)
+	if err := st.Run(context.Background()); err != nil {
+		t.Fatalf("Run on a closed stage = %v, want nil at once", err)
 	}
 	st.Close() // idempotent
 
@@ -411,7 +415,7 @@ func TestNewStageErrors(t *testing.T) {
 	for want, f := range cases {
 		c := good
 		f(&c)
-		if _, err := NewStage(c); !errors.Is(err, ErrStageConfig) || !contains(err.Error(), want) {
+		if _, err := NewStage(c); !errors.Is(err, ErrConfig) || !contains(err.Error(), want) {
 			t.Errorf("%s: %v", want, err)
 		}
 	}

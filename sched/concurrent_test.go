@@ -211,6 +211,38 @@ func TestRunStops(t *testing.T) {
 	}
 }
 
+// TestCloseEndsRun: Close ends a running Run, which returns nil, waits for
+// it, and a Run after Close returns nil at once; Close is idempotent.
+func TestCloseEndsRun(t *testing.T) {
+	for _, mode := range []sched.Mode{sched.ModeSerial, sched.ModeParallel} {
+		t.Run(modeName(mode), func(t *testing.T) {
+			stepped := &signalQueue{c: make(chan struct{})}
+			p := mustPort(t, sched.PortConfig{Rate: 1e9, Quantum: 100 * time.Microsecond, Sink: newRecorder(2, 24, false), Mode: mode,
+				TCs: []sched.TCConfig{{Weight: 1, Queue: idleQueue{}}, {Weight: 1, Queue: stepped}}})
+			done := make(chan error, 1)
+			go func() { done <- p.Run(context.Background()) }()
+			<-stepped.c // Run is stepping
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Run after Close = %v, want nil", err)
+				}
+			default:
+				t.Fatal("Close returned before Run did")
+			}
+			if err := p.Run(context.Background()); err != nil {
+				t.Fatalf("Run on a closed port = %v, want nil", err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // signalQueue is an empty queue that closes c the first time it is polled.
 type signalQueue struct {
 	once sync.Once

@@ -1,12 +1,15 @@
 package sched
 
 import (
+	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/pad"
 )
 
 // ErrRunning is returned by Run when the port is already running.
@@ -17,10 +20,14 @@ var ErrRunning = errors.New("sched: port already running")
 // sharing every scheduling quantum's byte budget among the classes that
 // are backlogged in it.
 //
-// Step and Release must not be called concurrently with each other or
-// with Run; Stats may be called from any goroutine at any time. A Port must
-// not be copied after first use.
+// It runs as every long-running part of ringkit does: Run on the caller's
+// goroutine until its context ends or Close; Step, one quantum at a time
+// on a clock the caller supplies, for deterministic tests. Step and
+// Release must not be called concurrently with each other or with Run;
+// Stats may be called from any goroutine at any time. A Port must not be
+// copied after first use.
 type Port struct {
+	_      pad.NoCopy
 	cfg    resolved
 	tcs    []tcState
 	levels []level  // by priority, highest first
@@ -39,6 +46,12 @@ type Port struct {
 
 	running atomic.Bool   // set while Run runs; guards against two Runs
 	refused atomic.Uint64 // packets the sink refused, per attempt
+
+	// life is cancelled by Close, which then takes runMu (held by Run)
+	// to wait for Run's return.
+	life      context.Context
+	closeLife context.CancelFunc
+	runMu     sync.Mutex
 }
 
 // level is one strict-priority level: its classes in round-robin order and
@@ -66,6 +79,7 @@ func NewPort(cfg PortConfig) (*Port, error) {
 		return nil, err
 	}
 	p := &Port{cfg: r, tcs: make([]tcState, len(r.TCs))}
+	p.life, p.closeLife = context.WithCancel(context.Background())
 	p.port = newBucket(r.Rate, r.portDepth)
 	byPrio := map[int][]int{}
 	for i, c := range r.TCs {

@@ -253,7 +253,11 @@ func newStage(ctx context.Context, wg *sync.WaitGroup, pool *descriptor.Pool, ri
 	if err != nil {
 		return nil, err
 	}
-	stage.Start(ctx, nil)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = stage.Run(ctx) // until ctx ends or Close
+	}()
 	for i, c := range classes {
 		// A few frame sizes per class, built once; each packet copies one
 		// into a fresh buffer.

@@ -107,22 +107,22 @@ type stopped struct{}
 func (stopped) Error() string { return "stopped" }
 
 // Loop runs step until ctx ends (it returns ctx.Err()) or stop is closed
-// (it returns nil), pacing rounds that move nothing with a Poller whose
+// (it returns nil; without a step if either has happened already), pacing rounds that move nothing with a Poller whose
 // longest sleep is maxIdle (DefaultMaxIdle if zero). step returns the work
 // it did; a step that returns an error ends the loop with that error.
 func Loop(ctx context.Context, stop <-chan struct{}, maxIdle time.Duration, step func() (int, error)) error {
 	p := Poller{Max: maxIdle}
 	defer p.Stop()
 	for {
+		if err := p.check(ctx, stop); err != nil {
+			return loopEnd(err)
+		}
 		n, err := step()
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			p.Busy()
-			if err := p.check(ctx, stop); err != nil {
-				return loopEnd(err)
-			}
 			continue
 		}
 		if err := p.Idle(ctx, stop); err != nil {
