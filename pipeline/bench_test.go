@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -81,9 +82,9 @@ func benchRun(b *testing.B, cfg Config) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Start(); err != nil {
-		b.Fatal(err)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx) }()
 	for p.cnt.delivered.Load() < 100000 {
 		time.Sleep(100 * time.Microsecond)
 	}
@@ -97,7 +98,10 @@ func benchRun(b *testing.B, cfg Config) {
 		}
 	}
 	report(b, p, d0, t0)
-	p.Stop()
+	cancel()
+	if err := <-ran; err != context.Canceled {
+		b.Fatalf("Run = %v", err)
+	}
 }
 
 func report(b *testing.B, p *Pipeline, d0 uint64, t0 time.Time) {

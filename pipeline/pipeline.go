@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/wait"
 	"github.com/ringkit/ringkit/nicsim"
+	"github.com/ringkit/ringkit/port"
 	"github.com/ringkit/ringkit/ring"
 	"github.com/ringkit/ringkit/sched"
 )
@@ -35,6 +38,28 @@ type Options struct {
 	// Capture, if set, keeps a sample of the transmitted frames (see
 	// Capture).
 	Capture *Capture
+	// Ports, if set, are the ports the pipeline runs on instead of the
+	// in-memory NIC it builds otherwise: real interfaces, or any other
+	// port.Port. The config's traffic is then not generated: what
+	// arrives at Ports.In is what the pipeline classifies and schedules.
+	Ports *Ports
+}
+
+// Ports are the ports a pipeline runs on when they are not its in-memory
+// NIC. The pipeline drives their engines (Step) from its own goroutines,
+// so none of them may be running. Close closes them.
+type Ports struct {
+	// Pool holds the buffers of every ring of these ports.
+	Pool *descriptor.Pool
+	// In is where the traffic arrives; every RX queue of it is read.
+	In port.Port
+	// Out[k] transmits configured output port k, on its TX queue 0: one
+	// per entry of Config.Ports.
+	Out []port.Port
+	// Sink[k], if set, is where Out[k]'s frames arrive (the far end of its
+	// wire): they are received, verified and counted as delivered there.
+	// Without sinks, a frame counts as delivered once Out[k] has sent it.
+	Sink []port.Port
 }
 
 // Pipeline is the whole data plane on the NIC model:
@@ -63,10 +88,12 @@ type Pipeline struct {
 	rules *classify.RuleSet
 	pool  *descriptor.Pool
 
-	nic  *nicsim.NIC // port 0: ingress; port k+1: output port k
-	sink *nicsim.NIC // port k: wired to output port k
-	in   *nicsim.Port
-	tr   *trace
+	in     port.Port
+	sinks  []port.Port           // where the output ports' frames arrive; none without sinks
+	ports  []port.Port           // every port, for Close
+	nics   []*nicsim.NIC         // the in-memory NICs New built, for Close
+	inject func(frames [][]byte) // the traffic's way into In; nil on ports of the caller's
+	tr     *trace                // the traffic; nil on ports of the caller's
 
 	// Ingress side.
 	frames [][]byte // the burst of the trace a round sends
@@ -93,10 +120,10 @@ type Pipeline struct {
 	generating atomic.Bool // ingress generates while set; Stop and StopTraffic clear it
 	cnt        counters
 
-	mu      sync.Mutex // serializes Start, Stop and Close
-	running bool
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	runMu   sync.Mutex    // held by Run; Close takes it to wait for Run's return
+	running atomic.Bool   // set while Run runs
+	stop    chan struct{} // closed by Close
+	closeMu sync.Mutex    // serializes Close
 	closed  bool
 
 	shareMark []portMark    // sched counters at MarkShares
@@ -114,7 +141,7 @@ type output struct {
 	tcIdx [classify.NumTC]int // index in PortConfig.TCs, -1 if not configured
 	sched *sched.Port
 	tx    *descriptor.TxRing
-	nicTx *nicsim.Port // the NIC port that transmits it
+	port  port.Port // the port that transmits it
 }
 
 // counters are the pipeline's own counts; each has one writer (named).
@@ -144,6 +171,9 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Ports != nil {
+		return newOnPorts(cfg, rules, opts)
+	}
 	nports := len(cfg.Ports)
 	buffers := cfg.Buffers
 	if buffers == 0 {
@@ -171,38 +201,42 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	p := &Pipeline{cfg: cfg, rules: rules, pool: pool, cap: opts.Capture,
+	p := &Pipeline{cfg: cfg, rules: rules, pool: pool, cap: opts.Capture, stop: make(chan struct{}),
 		stamps: make([]int64, buffers)}
 	ok := false
 	defer func() {
 		if !ok {
-			p.closeRings()
+			p.closePorts()
 		}
 	}()
 
-	// The NIC under test: port 0 receives the generated traffic, ports 1..n
+	// The NIC under test: port 0 receives the traffic, ports 1..n
 	// transmit the output ports, each wired to a port of the sink NIC.
-	p.nic, err = nicsim.New(nicsim.Config{Ports: 1 + nports, Queues: cfg.Queues, Pool: pool,
+	nic, err := nicsim.New(nicsim.Config{Name: "nic", Ports: 1 + nports, Queues: cfg.Queues, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: cfg.TxDescs}})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	// The sink's ports have one queue each: RSS off, no hash to compute.
-	p.sink, err = nicsim.New(nicsim.Config{Ports: nports, Queues: 1, NoRSS: true, Pool: pool,
+	p.nics = append(p.nics, nic)
+	// The sink NIC's ports have one queue each: RSS off, no hash to compute.
+	sink, err := nicsim.New(nicsim.Config{Name: "sink", Ports: nports, Queues: 1, NoRSS: true, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: 2}})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	p.in = p.nic.Port(0)
-	if err := p.shrinkUnused(); err != nil {
+	p.nics = append(p.nics, sink)
+	if err := shrinkUnused(nic, pool); err != nil {
 		return nil, err
 	}
+	ports := &Ports{Pool: pool, In: nic.Port(0)}
 	for k := range nports {
-		if err := nicsim.Connect(p.nic.Port(1+k), p.sink.Port(k)); err != nil {
+		if err := nicsim.Connect(nic.Port(1+k), sink.Port(k)); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
-		p.sinkRx = append(p.sinkRx, p.sink.Port(k).RxRing(0))
+		ports.Out = append(ports.Out, nic.Port(1+k))
+		ports.Sink = append(ports.Sink, sink.Port(k))
 	}
+	p.inject = nic.Port(0).Receive
 
 	t := &cfg.Traffic
 	gc := nicsim.GenConfig{Rate: t.Rate, Burst: genDepth, Flows: t.Flows, IPv6: t.IPv6, TCP: t.TCP, Seed: t.Seed}
@@ -218,16 +252,62 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	}
 	p.tr = newTrace(gen, t.Flows, t.Rate)
 	p.frames = make([][]byte, burst)
+	if err := p.build(ports); err != nil {
+		return nil, err
+	}
+	ok = true
+	return p, nil
+}
+
+// newOnPorts is New on ports given in Options: no traffic of its own.
+func newOnPorts(cfg Config, rules *classify.RuleSet, opts Options) (*Pipeline, error) {
+	ps := opts.Ports
+	switch {
+	case ps.Pool == nil || ps.In == nil:
+		return nil, fmt.Errorf("%w: Ports needs a Pool and an In port", ErrConfig)
+	case len(ps.Out) != len(cfg.Ports):
+		return nil, fmt.Errorf("%w: %d output ports configured, %d given in Ports.Out", ErrConfig, len(cfg.Ports), len(ps.Out))
+	case len(ps.Sink) != 0 && len(ps.Sink) != len(ps.Out):
+		return nil, fmt.Errorf("%w: %d sinks for %d output ports (want one each, or none)", ErrConfig, len(ps.Sink), len(ps.Out))
+	}
+	all := append(append([]port.Port{ps.In}, ps.Out...), ps.Sink...)
+	for _, pt := range all {
+		if pt == nil {
+			return nil, fmt.Errorf("%w: a nil port in Ports", ErrConfig)
+		}
+		if pt.Queues() < 1 || pt.RxRing(0).Pool() != ps.Pool || pt.TxRing(0).Pool() != ps.Pool {
+			return nil, fmt.Errorf("%w: port %s: its rings must use Ports.Pool", ErrConfig, pt.Name())
+		}
+	}
+	cfg.Queues = ps.In.Queues()
+	p := &Pipeline{cfg: cfg, rules: rules, pool: ps.Pool, cap: opts.Capture, stop: make(chan struct{}),
+		stamps: make([]int64, ps.Pool.Buffers())}
+	if err := p.build(ps); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// build wires the stages over ports.
+func (p *Pipeline) build(ports *Ports) error {
+	cfg := &p.cfg
+	nports := len(cfg.Ports)
+	p.in = ports.In
+	p.sinks = ports.Sink
+	p.ports = append(append([]port.Port{ports.In}, ports.Out...), ports.Sink...)
+	for _, s := range p.sinks {
+		p.sinkRx = append(p.sinkRx, s.RxRing(0))
+	}
 	p.input = rxInput{p: p}
-	for q := range cfg.Queues {
+	for q := range p.in.Queues() {
 		p.input.rings = append(p.input.rings, p.in.RxRing(q))
 	}
 
 	outs := make([][classify.NumTC]classify.Output, nports)
 	for k := range nports {
-		o, err := p.newOutput(k)
+		o, err := p.newOutput(k, ports.Out[k])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.outs = append(p.outs, o)
 		for tc := range classify.NumTC {
@@ -240,8 +320,9 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	}
 	if oc := cfg.Offload; oc != nil {
 		out := p.outs[oc.Port]
-		if p.off, err = newOffload(pool, oc, out.rings[oc.TC]); err != nil {
-			return nil, err
+		var err error
+		if p.off, err = newOffload(p.pool, oc, out.rings[oc.TC]); err != nil {
+			return err
 		}
 		outs[oc.Port][oc.TC] = p.off
 	}
@@ -249,26 +330,26 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	if cfg.BackPressure {
 		full = classify.BackPressure
 	}
+	var err error
 	p.stage, err = classify.NewStage(classify.StageConfig{
-		In: &p.input, Frames: pool, Out: outs, Rules: rules,
+		In: &p.input, Frames: p.pool, Out: outs, Rules: p.rules,
 		Full: full, Drop: p.dropped, Burst: burst,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return fmt.Errorf("pipeline: %w", err)
 	}
 	p.generating.Store(true)
-	ok = true
-	return p, nil
+	return nil
 }
 
-// shrinkUnused gives the RX queues of the output ports, on which nothing
-// arrives, rings of two descriptors, so that their posted buffers are not
-// taken out of the pool for nothing.
-func (p *Pipeline) shrinkUnused() error {
-	for k := 1; k < p.nic.Ports(); k++ {
-		port := p.nic.Port(k)
+// shrinkUnused gives the RX queues of the output ports (every port of nic
+// but port 0), on which nothing arrives, rings of two descriptors, so that
+// their posted buffers are not taken out of the pool for nothing.
+func shrinkUnused(nic *nicsim.NIC, pool *descriptor.Pool) error {
+	for k := 1; k < nic.Ports(); k++ {
+		port := nic.Port(k)
 		for q := range port.Queues() {
-			rx, err := descriptor.NewRxRing(p.pool, descriptor.RxConfig{Descs: 2, FreeThresh: 1})
+			rx, err := descriptor.NewRxRing(pool, descriptor.RxConfig{Descs: 2, FreeThresh: 1})
 			if err != nil {
 				return fmt.Errorf("pipeline: %w", err)
 			}
@@ -290,10 +371,10 @@ func (p *Pipeline) shrinkUnused() error {
 	return nil
 }
 
-func (p *Pipeline) newOutput(k int) (*output, error) {
+func (p *Pipeline) newOutput(k int, pt port.Port) (*output, error) {
 	pc := &p.cfg.Ports[k]
-	o := &output{p: p, idx: k, nicTx: p.nic.Port(1 + k)}
-	o.tx = o.nicTx.TxRing(0)
+	o := &output{p: p, idx: k, port: pt}
+	o.tx = pt.TxRing(0)
 	for i := range o.tcIdx {
 		o.tcIdx[i] = -1
 	}
@@ -428,7 +509,10 @@ func (p *Pipeline) rxRoom() bool {
 func (p *Pipeline) Ingress(now time.Duration) int {
 	p.inNow = now
 	moved := 0
-	if p.generating.Load() {
+	if m, err := p.in.Step(); err == nil { // the port's engine: what arrived into the RX rings
+		moved += m
+	}
+	if p.inject != nil && p.generating.Load() {
 		// Paced traffic catches up after a slow round (the trace.s
 		// bucket holds genDepth frames), a burst at a time; unpaced
 		// traffic sends one burst per round.
@@ -438,7 +522,7 @@ func (p *Pipeline) Ingress(now time.Duration) int {
 				n = 0 // unpaced traffic goes as fast as the receiver takes it
 			}
 			p.tr.take(p.frames[:n])
-			p.in.Receive(p.frames[:n])
+			p.inject(p.frames[:n])
 			moved += n
 			if n < burst || p.cfg.Traffic.Rate == 0 {
 				break
@@ -469,12 +553,20 @@ func (p *Pipeline) Egress(now time.Duration) int {
 	for _, o := range p.outs {
 		moved += o.sched.Step(now)
 	}
-	// The NIC's transmit engines: fetch what was posted, put it on the
-	// wire (the sink's ports place it in their RX rings) and complete it.
-	// The NIC has no generator attached, so its round touches nothing of
-	// the ingress side.
-	m, _ := p.nic.Step() // ErrRunning cannot happen: the NIC is never Started
-	moved += m
+	// The output ports' engines: fetch what was posted, put it on the
+	// wire and complete it; then the sinks' engines place what reached
+	// them into their RX rings (an in-memory wire does that within the
+	// output port's Step already). Errors are those of a closed port.
+	for _, o := range p.outs {
+		if m, err := o.port.Step(); err == nil {
+			moved += m
+		}
+	}
+	for _, s := range p.sinks {
+		if m, err := s.Step(); err == nil {
+			moved += m
+		}
+	}
 	for _, r := range p.sinkRx {
 		for range 4 { // the NIC places up to a burst per TX queue and round
 			n := p.receiveSink(r)
@@ -487,8 +579,7 @@ func (p *Pipeline) Egress(now time.Duration) int {
 	return moved
 }
 
-// Step runs Ingress then Egress at now. It must not run while Start's
-// goroutines do.
+// Step runs Ingress then Egress at now. It must not run while Run does.
 func (p *Pipeline) Step(now time.Duration) int {
 	return p.Ingress(now) + p.Egress(now)
 }
@@ -504,80 +595,63 @@ func (p *Pipeline) StopTraffic() {
 // Generating reports whether the traffic still runs.
 func (p *Pipeline) Generating() bool { return p.generating.Load() }
 
-// Start runs the ingress and the egress side each on its own goroutine,
-// on the monotonic clock, until Stop.
-func (p *Pipeline) Start() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return ErrClosed
-	}
-	if p.running {
-		return ErrRunning
-	}
-	p.running = true
-	p.stop = make(chan struct{})
-	start := time.Now()
-	clock := func() time.Duration { return time.Since(start) }
-	p.wg.Add(2)
-	go p.loop(p.Ingress, clock)
-	go p.loop(p.Egress, clock)
-	return nil
-}
-
-// Errors of Start and Close.
+// Errors of Run.
 var (
 	ErrRunning = errors.New("pipeline: already running")
-	ErrClosed  = errors.New("pipeline: closed")
 )
 
-// loop runs one side until Stop, polling as a DPDK driver does, and
-// sleeping briefly once several rounds in a row found nothing to do.
-func (p *Pipeline) loop(side func(time.Duration) int, clock func() time.Duration) {
-	defer p.wg.Done()
-	idle := 0
-	for i := 0; ; i++ {
-		if i&63 == 0 {
-			select {
-			case <-p.stop:
-				return
-			default:
-			}
-		}
-		if side(clock()) > 0 {
-			idle = 0
-			continue
-		}
-		idle++
-		if idle > 64 {
-			time.Sleep(20 * time.Microsecond)
-			select {
-			case <-p.stop:
-				return
-			default:
-			}
-		}
+// Run runs the pipeline on the monotonic clock from its call: the ingress
+// side on the caller's goroutine, the egress side on one goroutine of its
+// own, each polling as a DPDK lcore does and backing off to short sleeps
+// when it finds nothing to do (internal/wait.Poller). It returns ctx.Err()
+// when ctx ends and nil after Close (at once if the pipeline is closed),
+// in both cases once its goroutine has ended; the packets in flight stay
+// where they are (Drain moves them on). Run returns ErrRunning while
+// another Run runs.
+func (p *Pipeline) Run(ctx context.Context) error {
+	if p.running.Swap(true) {
+		return ErrRunning
 	}
+	defer p.running.Store(false)
+	p.runMu.Lock() // Close waits for it
+	defer p.runMu.Unlock()
+	start := time.Now()
+	clock := func() time.Duration { return time.Since(start) }
+	side := func(f func(time.Duration) int) func() (int, error) {
+		return func() (int, error) { return f(clock()), nil }
+	}
+	egress := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		err := wait.Loop(ctx, p.stop, 20*time.Microsecond, side(p.Egress))
+		cancel() // the ingress side ends with the egress side
+		egress <- err
+	}()
+	err := wait.Loop(ctx, p.stop, 20*time.Microsecond, side(p.Ingress))
+	cancel()
+	if e := <-egress; err == nil {
+		err = e
+	}
+	if p.isClosed() {
+		return nil
+	}
+	return err
 }
 
-// Stop ends the goroutines Start started and waits for them. The packets
-// in flight stay where they are: Drain moves them on.
-func (p *Pipeline) Stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.running {
-		return
+func (p *Pipeline) isClosed() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
 	}
-	close(p.stop)
-	p.wg.Wait()
-	p.running = false
 }
 
 // Drain stops the traffic and steps both sides, with clock as the time
 // (the scheduler's rate caps still apply), until every packet sent is
-// accounted for or maxRounds rounds passed with nothing moving; what is
+// accounted for or maxIdle rounds passed with nothing moving; what is
 // still held then is given up (Close counts it). It must not run while
-// Start's goroutines do. It returns the packets still in flight.
+// Run does. It returns the packets still in flight.
 func (p *Pipeline) Drain(clock func() time.Duration, maxIdle int) int64 {
 	p.StopTraffic()
 	idle := 0
@@ -597,16 +671,19 @@ func (p *Pipeline) Drain(clock func() time.Duration, maxIdle int) int64 {
 	return p.InFlight()
 }
 
-// Close stops the pipeline, gives up what is still held (counted by
-// reason) and returns every buffer to the pool. It is idempotent.
+// Close stops Run and waits for it, gives up what is still held (counted
+// by reason), closes every port (and the in-memory NICs New built) and
+// returns every buffer to the pool. It is idempotent.
 func (p *Pipeline) Close() error {
-	p.Stop()
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
 	if p.closed {
 		return nil
 	}
 	p.closed = true
+	close(p.stop)
+	p.runMu.Lock() // Run has returned
+	defer p.runMu.Unlock()
 	p.StopTraffic()
 	var errs []error
 	if err := p.stage.Close(); err != nil {
@@ -616,7 +693,7 @@ func (p *Pipeline) Close() error {
 		errs = append(errs, p.off.close(&p.cnt, p.outs[p.cfg.Offload.Port].tx.Cache()))
 	}
 	for _, o := range p.outs {
-		o.sched.Release()
+		errs = append(errs, o.sched.Close())
 		// What the TC rings still hold.
 		var buf [burst]descriptor.Packet
 		for _, r := range o.rings {
@@ -632,7 +709,7 @@ func (p *Pipeline) Close() error {
 			}
 		}
 	}
-	errs = append(errs, p.closeRings())
+	errs = append(errs, p.closePorts())
 	return errors.Join(errs...)
 }
 
@@ -644,31 +721,25 @@ func bufsOf(pkts []descriptor.Packet) []descriptor.Buf {
 	return bs
 }
 
-// closeRings closes every descriptor ring, counting what they dropped.
-func (p *Pipeline) closeRings() error {
+// closePorts closes every descriptor ring, counting what they dropped,
+// then every port and the NICs New built.
+func (p *Pipeline) closePorts() error {
 	var errs []error
-	if p.nic != nil {
-		for i := range p.nic.Ports() {
-			port := p.nic.Port(i)
-			for q := range port.Queues() {
-				n, err := port.TxRing(q).Close()
-				p.cnt.txClosed.Add(uint64(n))
-				errs = append(errs, err)
-				n, err = port.RxRing(q).Close()
-				p.cnt.rxClosed.Add(uint64(n))
-				errs = append(errs, err)
-			}
-		}
-	}
-	if p.sink != nil {
-		for i := range p.sink.Ports() {
-			port := p.sink.Port(i)
-			n, err := port.RxRing(0).Close()
+	for _, pt := range p.ports {
+		for q := range pt.Queues() {
+			n, err := pt.TxRing(q).Close()
+			p.cnt.txClosed.Add(uint64(n))
+			errs = append(errs, err)
+			n, err = pt.RxRing(q).Close()
 			p.cnt.rxClosed.Add(uint64(n))
 			errs = append(errs, err)
-			_, err = port.TxRing(0).Close()
-			errs = append(errs, err)
 		}
+	}
+	for _, pt := range p.ports {
+		errs = append(errs, pt.Close())
+	}
+	for _, n := range p.nics {
+		errs = append(errs, n.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -164,7 +164,7 @@ func TestRunRealTime(t *testing.T) {
 		m.SessionsLost != 0 || m.Note != "" {
 		t.Errorf("migration: %+v", m)
 	}
-	if err := p.Start(); err != ErrClosed {
-		t.Errorf("Start after Close: %v, want ErrClosed", err)
+	if err := p.Run(context.Background()); err != nil {
+		t.Errorf("Run after Close = %v, want nil at once", err)
 	}
 }

@@ -24,9 +24,9 @@ type RunOptions struct {
 	DrainIdle int
 }
 
-// Run runs p in real time: both sides on their goroutines for
-// ro.Duration (or until ctx ends), then stops the traffic, drains what is
-// in flight, closes p and returns the report.
+// Run runs p in real time (p.Run) for ro.Duration or until ctx ends, then
+// stops the traffic, drains what is in flight, closes p and returns the
+// report.
 func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
 	if ro.Warmup == 0 {
 		ro.Warmup = min(ro.Duration/10, time.Second)
@@ -54,22 +54,25 @@ func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
 		migrateAt = t.C
 	}
 	start := time.Now()
-	if err := p.Start(); err != nil {
-		if vmStop != nil {
-			close(vmStop)
-			vmDone.Wait()
-		}
-		return Report{}, err
-	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(runCtx) }()
 	tick := time.NewTicker(ro.Every)
 	defer tick.Stop()
 	warm := time.NewTimer(ro.Warmup)
 	defer warm.Stop()
 	end := time.NewTimer(ro.Duration)
 	defer end.Stop()
+	var runErr error
 loop:
 	for {
 		select {
+		case runErr = <-ran: // it returns early only if it cannot run
+			if runErr == nil {
+				runErr = context.Canceled
+			}
+			break loop
 		case <-ctx.Done():
 			break loop
 		case <-end.C:
@@ -95,7 +98,14 @@ loop:
 		vmDone.Wait()
 		p.migration = p.vm.finish(2 * time.Second)
 	}
-	p.Stop()
+	stopRun()
+	if runErr == nil {
+		runErr = <-ran
+	}
+	if runErr != nil && runErr != context.Canceled {
+		p.Close()
+		return Report{}, runErr
+	}
 	p.Drain(func() time.Duration { return time.Since(start) }, ro.DrainIdle)
 	err := p.Close()
 	return p.Report(elapsed), err
