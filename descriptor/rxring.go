@@ -237,6 +237,11 @@ func (r *RxRing) Receive(dst []Packet) int {
 	return i
 }
 
+// DequeueBurst is Receive under the name the rings of packets use, so that
+// an RxRing is a burst source wherever one of them is: a classify.Stage's
+// Input, a sched.Queue's producer side.
+func (r *RxRing) DequeueBurst(dst []Packet) int { return r.Receive(dst) }
+
 // Refill posts buffers to the empty slots, FreeThresh at a time, while at
 // least FreeThresh slots are empty, and rings the doorbell once. It returns
 // how many descriptors it posted. Receive calls it; a driver calls it
