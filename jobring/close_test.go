@@ -167,7 +167,7 @@ func TestNewErrors(t *testing.T) {
 	ok := func(jobring.Kind, *uint64, *res) error { return nil }
 	cases := map[string]cfg{
 		"no slots":      {Slots: 0},
-		"huge":          {Slots: 1 << 31},
+		"huge":          {Slots: 1<<30 + 1},
 		"no Do":         {Slots: 4, Workers: []wk{{Name: "x"}}},
 		"bad class":     {Slots: 4, Workers: []wk{{Class: 7, Do: ok}}},
 		"negative":      {Slots: 4, Workers: []wk{{Batch: -1, Do: ok}}},

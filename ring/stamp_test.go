@@ -79,7 +79,7 @@ func stampRun(t *testing.T, capacity int) {
 		t.Errorf(format, args...)
 		stop.Store(true)
 	}
-	deadline := time.Now().Add(time.Duration(stress.N(int(3*time.Minute), int(time.Minute))))
+	deadline := time.Now().Add(time.Duration(stress.N(180, 60)) * time.Second)
 	var wg sync.WaitGroup
 	for w := 1; w <= workers; w++ {
 		wg.Go(func() {

@@ -40,7 +40,7 @@ func stressKind(t *testing.T, k kind, producers, consumers int) {
 				PerProducer: total / producers,
 				MaxBurst:    min(2*c, 48),
 				Seed:        uint64(i),
-				Timeout:     time.Duration(stress.N(int(3*time.Minute), int(30*time.Second))),
+				Timeout:     time.Duration(stress.N(180, 30)) * time.Second,
 			}
 			st := stress.Run(t, cfg, asStress(r))
 			t.Log(st)

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/ringkit/ringkit/pipeline"
 )
@@ -109,22 +109,19 @@ func run(config string, rate float64, duration, every time.Duration, asJSON bool
 	return rep.WriteText(out)
 }
 
-// isTerminal reports whether f is a terminal (a character device), where
-// progress is redrawn in place.
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal, where progress is redrawn in
+// place.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // width returns the terminal's width in columns (80 if unknown). Lines
 // are cut to it: a line that wrapped would take two rows, and moving the
 // cursor back over the block would then miss.
 func width(f *os.File) int {
-	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-	if err != nil || ws.Col == 0 {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || w <= 0 {
 		return 80
 	}
-	return int(ws.Col)
+	return w
 }
 
 // view shows live progress: on a terminal a block of lines redrawn in

@@ -322,7 +322,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("negative field in config %s", c)
 	case uint64(c.PerProducer) >= 1<<32:
 		return c, fmt.Errorf("config: PerProducer = %d, want less than 1<<32", c.PerProducer)
-	case c.Producers >= 1<<31:
+	case int64(c.Producers) >= 1<<31:
 		return c, fmt.Errorf("config: Producers = %d, want less than 1<<31", c.Producers)
 	}
 	return c, nil
