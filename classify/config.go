@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ringkit/ringkit/internal/jsonconf"
 )
 
 // ErrConfig is wrapped by every error of the rule-config loader; the
@@ -105,19 +107,10 @@ type configParser struct {
 
 // line returns the 1-based line of byte offset off, skipping the
 // whitespace and commas a decoder offset may point before.
-func (p *configParser) line(off int64) int {
-	o := max(min(int(off), len(p.data)), 0)
-	for o < len(p.data) && strings.IndexByte(" \t\r\n,:", p.data[o]) >= 0 {
-		o++
-	}
-	return 1 + bytes.Count(p.data[:o], []byte{'\n'})
-}
+func (p *configParser) line(off int64) int { return jsonconf.LineAfter(p.data, off) }
 
 // lineExact returns the 1-based line of byte offset off.
-func (p *configParser) lineExact(off int64) int {
-	o := max(min(int(off), len(p.data)), 0)
-	return 1 + bytes.Count(p.data[:o], []byte{'\n'})
-}
+func (p *configParser) lineExact(off int64) int { return jsonconf.Line(p.data, off) }
 
 // fieldLine returns the line of key's first occurrence in data[from:to],
 // or of from if it does not occur.
@@ -132,21 +125,7 @@ func (p *configParser) fieldLine(from, to int64, key string) int {
 // jsonErr turns an encoding/json error into one naming field at. base is
 // where the value being decoded starts: error offsets count from there.
 func (p *configParser) jsonErr(at string, base int64, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Errorf("%w: %s (line %d): %v", ErrConfig, at, p.line(base), err)
-	case errors.As(err, &te):
-		f := at
-		if te.Field != "" {
-			f += "." + te.Field
-		}
-		return fmt.Errorf("%w: %s (line %d): %s is a JSON %s, want %v", ErrConfig, f, p.lineExact(base+te.Offset), f, te.Value, te.Type)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: %s: unexpected end of input", ErrConfig, at)
-	}
-	return fmt.Errorf("%w: %s (line %d): %v", ErrConfig, at, p.line(p.dec.InputOffset()), err)
+	return jsonconf.Error(ErrConfig, p.data, base, at, err)
 }
 
 func (p *configParser) delim(at string, want json.Delim) error {

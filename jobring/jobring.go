@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ringkit/ringkit/internal/hist"
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/wait"
 )
@@ -120,7 +121,7 @@ type Ring[J, R any] struct {
 	onRet   func([]Completion[J, R])
 	sample  uint64 // sampling mask+1, 0 when off
 	epoch   time.Time
-	lat     [MaxKinds]*latHist
+	lat     [MaxKinds]*hist.Histogram
 	kstats  [MaxKinds]kindCounters
 	// backlog counts the waiting (submitted, unclaimed) jobs of each kind
 	// that has a fallback: producers and requeues add, claims and failures
@@ -200,7 +201,7 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		r.sample = uint64(1) << bits.Len64(uint64(cfg.SampleEvery)-1)
 	}
 	for _, kr := range cfg.Rules.Kinds {
-		r.lat[kr.Kind] = new(latHist)
+		r.lat[kr.Kind] = new(hist.Histogram)
 	}
 	for i, ws := range cfg.Workers {
 		if ws.Do == nil {
@@ -214,7 +215,7 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		}
 		for x := uint64(ws.Kinds); x != 0; x &= x - 1 {
 			if k := bits.TrailingZeros64(x); r.lat[k] == nil {
-				r.lat[k] = new(latHist)
+				r.lat[k] = new(hist.Histogram)
 			}
 		}
 		r.workers = append(r.workers, newWorker(r, i, ws))

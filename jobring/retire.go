@@ -133,7 +133,7 @@ func (r *Ring[J, R]) retireLocked(dst []Completion[J, R]) int {
 				if now == 0 {
 					now = int64(time.Since(r.epoch))
 				}
-				r.lat[k].add(now - s.stamp)
+				r.lat[k].Record(now - s.stamp)
 			}
 		}
 		var zj J

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ringkit/ringkit/internal/hist"
 )
 
 // workerStats are one worker's counters. The worker is their only writer;
@@ -27,54 +29,11 @@ type kindCounters struct {
 	done, failed atomic.Uint64
 }
 
-// latHist is a log-linear histogram of latencies in nanoseconds: four
-// buckets per power of two, so a percentile read from it is within 25% of
-// the true value. Only the retirer adds to it.
-type latHist struct {
-	n       atomic.Uint64
-	buckets [256]atomic.Uint64
-}
-
-func latBucket(v int64) int {
-	if v < 8 {
-		return int(max(v, 0))
-	}
-	e := bits.Len64(uint64(v)) // ≥ 4
-	sub := int(uint64(v)>>(e-3)) & 3
-	return 8 + (e-4)*4 + sub
-}
-
-// latUpper returns the largest value of bucket b.
-func latUpper(b int) int64 {
-	if b < 8 {
-		return int64(b)
-	}
-	e := (b-8)/4 + 4
-	sub := (b - 8) % 4
-	return int64((uint64(4+sub+1) << (e - 3)) - 1)
-}
-
-func (h *latHist) add(v int64) {
-	h.buckets[latBucket(v)].Add(1)
-	h.n.Add(1)
-}
-
-// quantile returns the upper bound of the bucket holding quantile q.
-func (h *latHist) quantile(q float64) time.Duration {
-	n := h.n.Load()
-	if n == 0 {
-		return 0
-	}
-	rank := uint64(q*float64(n) + 0.5)
-	rank = max(rank, 1)
-	var seen uint64
-	for b := range h.buckets {
-		seen += h.buckets[b].Load()
-		if seen >= rank {
-			return time.Duration(latUpper(b))
-		}
-	}
-	return time.Duration(latUpper(len(h.buckets) - 1))
+// quantiles returns h's 50th, 90th and 99th percentiles, each rounded to
+// what the histogram resolves.
+func quantiles(h *hist.Histogram) (p50, p90, p99 time.Duration) {
+	q, _ := h.Quantiles(0.50, 0.90, 0.99)
+	return q[0].Round(), q[1].Round(), q[2].Round()
 }
 
 // WorkerStats is what one worker has done.
@@ -148,12 +107,13 @@ func (r *Ring[J, R]) Stats() Stats {
 		if h == nil {
 			continue
 		}
-		st.Kinds = append(st.Kinds, KindStats{
+		ks := KindStats{
 			Kind: Kind(k), Name: r.pol.Name(Kind(k)),
 			Done: r.kstats[k].done.Load(), Failed: r.kstats[k].failed.Load(),
-			Samples: h.n.Load(),
-			P50:     h.quantile(0.50), P90: h.quantile(0.90), P99: h.quantile(0.99),
-		})
+			Samples: h.Count(),
+		}
+		ks.P50, ks.P90, ks.P99 = quantiles(h)
+		st.Kinds = append(st.Kinds, ks)
 	}
 	return st
 }

@@ -1,16 +1,14 @@
 package pipeline
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/ringkit/ringkit/classify"
+	"github.com/ringkit/ringkit/internal/jsonconf"
 	"github.com/ringkit/ringkit/sched"
 )
 
@@ -217,55 +215,16 @@ func LoadConfig(path string) (Config, error) {
 }
 
 // ParseConfig parses a JSON config and checks it (Validate). Errors wrap
-// ErrConfig and name the field.
+// ErrConfig and name the field and its line.
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, jsonError(data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Config{}, fmt.Errorf("%w: data after the top-level object", ErrConfig)
+	if err := jsonconf.Decode(data, &c, ErrConfig); err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-// jsonError names the field or the line of a decoding error.
-func jsonError(data []byte, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Errorf("%w: line %d: %v", ErrConfig, lineOf(data, se.Offset), se)
-	case errors.As(err, &te):
-		return fmt.Errorf("%w: %s: %s where %s is wanted (line %d)", ErrConfig, fieldPath(te.Field), te.Value, te.Type, lineOf(data, te.Offset))
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: empty or truncated document", ErrConfig)
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fmt.Errorf("%w: unknown field %s", ErrConfig, f)
-	}
-	// Errors of a field's own UnmarshalJSON (a Duration) come without the
-	// field's name from encoding/json; say what was wrong.
-	return fmt.Errorf("%w: %v", ErrConfig, err)
-}
-
-// fieldPath turns encoding/json's "ports.tcs.weight" into a readable path.
-func fieldPath(f string) string {
-	if f == "" {
-		return "(top level)"
-	}
-	return f
-}
-
-func lineOf(data []byte, off int64) int {
-	off = min(max(off, 0), int64(len(data)))
-	return 1 + bytes.Count(data[:off], []byte{'\n'})
 }
 
 // Validate checks every field and fills the defaults of those left zero.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/hist"
 	"github.com/ringkit/ringkit/internal/wait"
 	"github.com/ringkit/ringkit/nicsim"
 	"github.com/ringkit/ringkit/port"
@@ -114,7 +115,7 @@ type Pipeline struct {
 	// read by the egress side when it is transmitted. The packet's passage
 	// through a TC ring (or the job ring) orders the write before the read.
 	stamps []int64
-	lat    Histogram
+	lat    hist.Histogram
 	cap    *Capture
 
 	generating atomic.Bool // ingress generates while set; Stop and StopTraffic clear it
