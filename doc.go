@@ -7,7 +7,8 @@
 // The floor plan, from the ground up; a package imports only packages on
 // floors below its own:
 //
-//	examples/...           thin mains
+//	examples/NAME          thin mains
+//	examples/internal/...  what the examples share (metrics export, ...)
 //	pipeline               the main job's engine: wires every stage below
 //	migrate                circuit, journal, transfer, replay, destination
 //	tcpip                  the VM's TCP/IPv4 endpoint on a port

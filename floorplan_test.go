@@ -16,9 +16,10 @@ const module = "github.com/ringkit/ringkit"
 // path in the module. A package imports only packages on lower floors, so
 // packages on one floor are independent of each other. Everything under
 // internal/ is the ground, floor 0: it may import other ground packages and
-// nothing else of the module. Everything under examples/ is the top.
+// nothing else of the module. The examples are the top: what they share
+// (examples/internal/...) one floor below their mains.
 var floors = map[string]int{
-	"":           10, // the module root: documentation and these tests
+	"":           11, // the module root: documentation and these tests
 	"ring":       1,
 	"descriptor": 2,
 	"frame":      3,
@@ -34,13 +35,18 @@ var floors = map[string]int{
 	"pipeline":   8,
 }
 
-const topFloor = 9
+const (
+	examplesShared = 9  // examples/internal/...
+	topFloor       = 10 // examples/NAME
+)
 
 // floorOf returns the floor of a package path relative to the module.
 func floorOf(rel string) (int, bool) {
 	switch {
 	case rel == "internal" || strings.HasPrefix(rel, "internal/"):
 		return 0, true
+	case strings.HasPrefix(rel, "examples/internal/"):
+		return examplesShared, true
 	case strings.HasPrefix(rel, "examples/"):
 		return topFloor, true
 	}
@@ -115,7 +121,7 @@ func violations(pkgs []listed) []string {
 			switch {
 			case !ok:
 				bad = append(bad, fmt.Sprintf("%s imports %s, which is not in the floor plan", p.ImportPath, imp))
-			case strings.HasPrefix(irel, "examples/"):
+			case strings.HasPrefix(irel, "examples/") && !strings.HasPrefix(irel, "examples/internal/"):
 				bad = append(bad, fmt.Sprintf("%s imports %s: nothing imports an example", p.ImportPath, imp))
 			case from == 0 && to == 0:
 				// The ground may use the ground.
