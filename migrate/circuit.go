@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // CircuitMode is what a circuit does with the frames of its VM.
@@ -36,7 +38,7 @@ type CircuitConfig struct {
 	Addrs []netip.Addr
 	// Stack configures the VM's TCP stack; the circuit runs one like it,
 	// with the journal, while the VM is suspended.
-	Stack StackConfig
+	Stack tcpip.StackConfig
 	// JournalSize is the journal's capacity in bytes (4 MiB): how much
 	// session change and inbound payload the circuit can hold for the
 	// destination. Its advertised windows shrink as it fills.
@@ -63,15 +65,15 @@ type Circuit struct {
 	cfg   CircuitConfig
 	out   func([]byte)
 	mode  CircuitMode
-	vm    *Stack // the VM's stack: frozen (not fed) unless Running
-	ckt   *Stack // the circuit's stack while Suspended
+	vm    *tcpip.Stack // the VM's stack: frozen (not fed) unless Running
+	ckt   *tcpip.Stack // the circuit's stack while Suspended
 	j     *Journal
 	epoch uint32
 
 	pre    []byte            // the pre-copy: the table as last sent
 	preGen map[uint64]uint64 // each session's change count when pre was taken
 
-	cktStats StackStats // the last circuit stack's counters
+	cktStats tcpip.StackStats // the last circuit stack's counters
 	// Dropped counts frames for the VM that arrived while nobody answered
 	// for it (sealed or moved).
 	dropped uint64
@@ -89,10 +91,10 @@ func NewCircuit(cfg CircuitConfig, out func([]byte)) (*Circuit, error) {
 	if cfg.Epoch == 0 {
 		cfg.Epoch = 1
 	}
-	if cfg.Stack.Journal != nil {
-		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a journal: %w", ErrConfig)
+	if cfg.Stack.WriteAhead != nil || cfg.Stack.StandIn {
+		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a write-ahead log: %w", ErrConfig)
 	}
-	vm, err := NewStack(cfg.Stack, out)
+	vm, err := tcpip.NewStack(cfg.Stack, out)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +119,11 @@ func (c *Circuit) Epoch() uint32 {
 func (c *Circuit) Addrs() []netip.Addr { return slices.Clone(c.cfg.Addrs) }
 
 // Clock is the clock of the VM's stack.
-func (c *Circuit) Clock() Clock { return c.vm.cfg.Clock }
+func (c *Circuit) Clock() tcpip.Clock { return c.vm.Config().Clock }
 
 // Do runs fn with the VM's stack if the VM runs here, and reports whether
 // it did: the VM's applications run inside fn, ordered with the frames.
-func (c *Circuit) Do(fn func(vm *Stack)) bool {
+func (c *Circuit) Do(fn func(vm *tcpip.Stack)) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mode != Running {
@@ -171,7 +173,7 @@ func (c *Circuit) PreCopy() ([]byte, error) {
 	c.preGen = make(map[uint64]uint64)
 	for _, s := range c.vm.Export() {
 		t.Sessions[s.ID] = s
-		c.preGen[s.ID] = c.vm.byID[s.ID].gen
+		c.preGen[s.ID] = c.vm.Conn(s.ID).Changes()
 	}
 	c.pre = AppendTable(nil, t)
 	return c.pre, nil
@@ -205,7 +207,7 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	for _, s := range sessions {
 		seen[s.ID] = true
 		gen, ok := c.preGen[s.ID]
-		if ok && gen == c.vm.byID[s.ID].gen {
+		if ok && gen == c.vm.Conn(s.ID).Changes() {
 			continue
 		}
 		if ok {
@@ -225,15 +227,15 @@ func (c *Circuit) Suspend(epoch uint32) error {
 			}
 		}
 	}
-	cfg := c.vm.cfg
-	cfg.Journal = j
-	ckt, err := NewStack(cfg, c.out)
+	// The stand-in takes the VM's configuration, its timestamp origin
+	// included (TSvals go on from the VM's), and the sessions Export made.
+	cfg := c.vm.Config()
+	cfg.WriteAhead, cfg.StandIn = journalLog{j}, true
+	ckt, err := tcpip.NewStack(cfg, c.out)
 	if err != nil {
 		return err
 	}
-	ckt.origin = c.vm.origin // one timestamp clock: TSvals go on from the VM's
-	// Export made the sessions: the circuit takes them without a copy.
-	if err := ckt.importSessions(sessions, false); err != nil {
+	if err := ckt.Import(sessions); err != nil {
 		return err
 	}
 	c.ckt, c.j, c.mode = ckt, j, Suspended
@@ -258,8 +260,8 @@ func (c *Circuit) Seal() error {
 
 func (c *Circuit) retireCircuit() {
 	c.cktStats = c.ckt.Stats()
-	for _, cn := range c.ckt.order {
-		if cn.err != nil {
+	for _, cn := range c.ckt.Conns() {
+		if cn.Err() != nil {
 			c.lost++
 		}
 	}
@@ -275,9 +277,9 @@ func (c *Circuit) Journal() *Journal {
 
 // CircuitStats are what a circuit did during the last suspension.
 type CircuitStats struct {
-	Stack   StackStats // the circuit's stack: keepalives answered, windows closed, journal full
-	Dropped uint64     // frames for the VM dropped while nobody answered for it
-	Lost    int        // sessions reset by their peer during the suspension
+	Stack   tcpip.StackStats // the circuit's stack: keepalives answered, windows closed, journal full
+	Dropped uint64           // frames for the VM dropped while nobody answered for it
+	Lost    int              // sessions reset by their peer during the suspension
 }
 
 // Stats returns the circuit's counters.
@@ -316,8 +318,8 @@ func (c *Circuit) ResumeLocal() error {
 	if _, err := Restore(t, c.j.Bytes()); err != nil {
 		return err
 	}
-	t.Activate(c.vm.tick())
-	if err := c.vm.importSessions(sortedSessions(t), false); err != nil {
+	t.Activate(c.vm.TSClock())
+	if err := c.vm.Import(sortedSessions(t)); err != nil {
 		return err
 	}
 	c.epoch = t.Epoch
@@ -338,12 +340,12 @@ func (c *Circuit) HandOff() {
 	c.mode = Moved
 }
 
-func sortedSessions(t *Table) []*Session {
-	out := make([]*Session, 0, len(t.Sessions))
+func sortedSessions(t *Table) []*tcpip.Session {
+	out := make([]*tcpip.Session, 0, len(t.Sessions))
 	for _, s := range t.Sessions {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b *Session) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b *tcpip.Session) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -8,13 +8,15 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // DestinationConfig describes the host a VM moves to.
 type DestinationConfig struct {
 	// Stack configures the VM's stack here (its Clock is the destination's
-	// clock). Journal must be nil.
-	Stack StackConfig
+	// clock). WriteAhead must be nil and StandIn false.
+	Stack tcpip.StackConfig
 	// ResumeWait is how long a journal transfer cut short waits for the
 	// source to come back on a new connection (5 s).
 	ResumeWait time.Duration
@@ -37,7 +39,7 @@ type Destination struct {
 	mu   sync.Mutex
 	cfg  DestinationConfig
 	out  func([]byte)
-	vm   *Stack
+	vm   *tcpip.Stack
 	mac  [6]byte
 	addr []netip.Addr
 
@@ -63,10 +65,10 @@ type resumedConn struct {
 // NewDestination returns a destination with no VM yet; out sends frames
 // (called from Tick and Input only).
 func NewDestination(cfg DestinationConfig, out func([]byte)) (*Destination, error) {
-	if cfg.Stack.Journal != nil {
-		return nil, fmt.Errorf("migrate: destination stack config carries a journal: %w", ErrConfig)
+	if cfg.Stack.WriteAhead != nil || cfg.Stack.StandIn {
+		return nil, fmt.Errorf("migrate: destination stack config carries a write-ahead log: %w", ErrConfig)
 	}
-	if _, err := cfg.Stack.withDefaults(); err != nil {
+	if err := cfg.Stack.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.ResumeWait == 0 {
@@ -83,7 +85,7 @@ func NewDestination(cfg DestinationConfig, out func([]byte)) (*Destination, erro
 
 // Do runs fn with the VM's stack once the VM runs here, and reports
 // whether it did.
-func (d *Destination) Do(fn func(vm *Stack)) bool {
+func (d *Destination) Do(fn func(vm *tcpip.Stack)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.vm == nil {
@@ -133,9 +135,9 @@ func (d *Destination) Tick() {
 	if d.vm == nil {
 		return
 	}
-	now := d.vm.cfg.Clock.Now()
-	if d.announced < AnnounceRounds && !now.Before(d.announceAt) {
-		d.buf = Announcement(d.buf[:0], d.mac, d.addr)
+	now := d.vm.Config().Clock.Now()
+	if d.announced < tcpip.AnnounceRounds && !now.Before(d.announceAt) {
+		d.buf = tcpip.Announcement(d.buf[:0], d.mac, d.addr)
 		d.out(d.buf)
 		if d.announced == 0 {
 			d.servedAt = now
@@ -144,7 +146,7 @@ func (d *Destination) Tick() {
 		}
 		d.announced++
 		d.announceAt = now.Add(d.gap)
-		d.gap += AnnounceStep
+		d.gap += tcpip.AnnounceStep
 	}
 	d.vm.Tick()
 }
@@ -215,7 +217,7 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 	live := 0
 	for _, s := range t.Sessions {
-		if s.State != Closed {
+		if s.State != tcpip.Closed {
 			live++
 		}
 	}
@@ -226,18 +228,18 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 		return fmt.Errorf("migrate: destination: no go-ahead, not activating: %w", err)
 	}
 
-	vm, err := NewStack(d.cfg.Stack, d.out)
+	vm, err := tcpip.NewStack(d.cfg.Stack, d.out)
 	if err != nil {
 		return err
 	}
-	t.Activate(vm.tick())
-	if err := vm.importSessions(sortedSessions(t), false); err != nil {
+	t.Activate(vm.TSClock())
+	if err := vm.Import(sortedSessions(t)); err != nil {
 		return err
 	}
 	served := make(chan struct{})
 	d.mu.Lock()
 	d.vm, d.addr, d.served, d.replay = vm, hello.addrs, served, st
-	d.announced, d.announceAt, d.gap = 0, time.Time{}, AnnounceInitial
+	d.announced, d.announceAt, d.gap = 0, time.Time{}, tcpip.AnnounceInitial
 	d.mu.Unlock()
 	if err := writeCtl(rw, ctlMsg{kind: ctlActive}); err != nil {
 		return err

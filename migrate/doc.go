@@ -107,36 +107,26 @@
 // Receiver as numbered chunks with cumulative acknowledgements, go-back-N:
 // NAKs and timeouts make it resend from the first missing chunk, the
 // receiver discards duplicates and chunks past a gap. After a cut, Resume
-// on a new connection goes on from the last acknowledged chunk. Frames are
-// a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
+// on a new connection goes on from the last acknowledged chunk. Messages
+// are a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
 // zero u32, crc being CRC32C of bytes [0, 16) and the payload) and a
 // payload: hello (stream u64 | size u64 | chunk u32 | zero u32), hello-ack
 // (seq = next chunk expected; stream u64), data (seq = chunk number), ack
 // and nak (seq = next chunk expected), bye and bye-ack.
 //
-// # Sessions on the wire: Stack, Circuit, Destination
+// # Sessions on the wire: Circuit, Destination
 //
-// Stack is a small TCP endpoint over Ethernet/IPv4 frames built with real
-// headers and checksums (frame) and parsed with classify: the
-// handshake both ways, in-order delivery, go-back-N recovery after a
-// timeout paced by acknowledgements, zero-window probes, keepalive, the
-// MSS, window scale and timestamp options, sequence numbers compared
-// modulo 2^32. Each connection's state is a Session, so Export and Import
-// move connections as they are. The VM and its peers both run one; a peer
-// declares a connection lost after MaxRetries timeouts with nothing heard
-// from the other side, or KeepaliveProbes unanswered probes, so "no
-// connection lost" is measured from the peer's side. Time comes from a
-// Clock: tests run on a SimClock, with the NICs stepped (nicsim's Step).
-//
-// Link drives one nicsim queue pair; Host polls links, learns from
-// announcements which link reaches an address (as a switch learns a moved
-// MAC address) and hands frames to a Handler: a Stack, a Circuit or a
-// Destination.
+// The VM's TCP endpoint is package tcpip: a tcpip.Stack whose connections'
+// state is a tcpip.Session, so that Export and Import move them as they
+// are, driven by a tcpip.Host over the queues of a port. This package
+// moves that state; the endpoint knows nothing of migrations but a
+// write-ahead hook (tcpip.WriteAhead) that the circuit's journal fills.
 //
 // A Circuit sits between the source host's NIC and the VM's stack. While
 // the VM runs it passes frames through. Suspend freezes the VM and runs its
-// sessions in a Stack in journal mode: every change is journaled before
-// the segment that reveals it is sent (write-ahead), inbound payload is
+// sessions in a stand-in tcpip.Stack whose WriteAhead log is the journal:
+// every change is journaled before it is made and before the segment that
+// reveals it is sent (write-ahead), inbound payload is
 // acknowledged only once journaled, the advertised window is at most the
 // journal's room (zero when full), keepalives and window probes are
 // answered, FINs and acknowledgements move the sessions through their
@@ -176,8 +166,8 @@
 // # Concurrency
 //
 // A Journal has one appending goroutine and one reading goroutine (the
-// transfer); its fullness may be read by any. Tables, Readers, Senders,
-// Receivers, Stacks, Links and Hosts belong to one goroutine at a time.
+// transfer); its fullness may be read by any. Tables, Readers, Senders
+// and Receivers belong to one goroutine at a time.
 // A Circuit's and a Destination's Input and Tick belong to their host's
 // goroutine, the only one that sends on its links; the migration steps run
 // in another, ordered with the frames by a mutex (Do runs the VM's

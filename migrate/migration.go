@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // Dialer opens a connection to a destination host.
@@ -267,7 +269,7 @@ func (c *Circuit) liveAtSeal() int {
 	}
 	n := 0
 	for _, s := range t.Sessions {
-		if s.State != Closed {
+		if s.State != tcpip.Closed {
 			n++
 		}
 	}

@@ -1,4 +1,4 @@
-package migrate
+package tcpip
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	eth "github.com/ringkit/ringkit/frame"
 )
 
-// Without a circuit, a VM that falls silent is declared lost by its peers:
-// after KeepaliveIdle plus KeepaliveProbes intervals when they are idle,
-// after MaxRetries unanswered retransmissions when they send. This is what
-// the migration tests count on to see a session die.
+// A VM that falls silent is declared lost by its peers: after
+// KeepaliveIdle plus KeepaliveProbes intervals when they are idle, after
+// MaxRetries unanswered retransmissions when they send. This is what the
+// migration tests count on to see a session die.
 func TestPeersDeclareSilentVMLost(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -24,9 +24,9 @@ func TestPeersDeclareSilentVMLost(t *testing.T) {
 		{"retransmit", 1000, StackConfig{RTO: 10 * time.Millisecond, MaxRTO: 40 * time.Millisecond, MaxRetries: 4}, 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, worldConfig{sessions: 4, rate: tc.rate, peer: tc.peer})
+			w := newPair(t, pairConfig{sessions: 4, rate: tc.rate, peer: tc.peer})
 			w.run(20 * time.Millisecond)
-			w.srcNIC.Port(0).SetLink(false) // the VM's host drops off the network
+			w.vmNIC.Port(0).SetLink(false) // the VM's host drops off the network
 			w.run(tc.after)
 			for p, s := range w.senders {
 				if !errors.Is(s.conn.Err(), ErrTimeout) {
@@ -38,7 +38,8 @@ func TestPeersDeclareSilentVMLost(t *testing.T) {
 }
 
 // A segment for no connection is answered with a reset, as RFC 9293 says;
-// a circuit drops it instead (it may be for a listener of the VM).
+// a stand-in drops it instead (it may be for a listener of the
+// application it stands in for).
 func TestStackResetsUnknownSegments(t *testing.T) {
 	clock := NewSimClock(time.Unix(0, 0))
 	var out [][]byte
@@ -57,14 +58,13 @@ func TestStackResetsUnknownSegments(t *testing.T) {
 	if ok, err := parseSegment(out[0], &seg); !ok || err != nil || !seg.has(eth.TCPRst) || seg.seq != 7 {
 		t.Fatalf("answer %+v (%v, %v), want a reset at seq 7", seg, ok, err)
 	}
-	j, _ := NewJournal(1<<16, 2, 1)
-	ckt, err := NewStack(StackConfig{Clock: clock, Journal: j}, send)
+	ckt, err := NewStack(StackConfig{Clock: clock, WriteAhead: noLog{}, StandIn: true}, send)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ckt.Input(eth.Build(nil, &spec))
 	if len(out) != 1 || ckt.Stats().Unknown != 1 {
-		t.Errorf("a circuit answered an unknown segment (%d frames)", len(out)-1)
+		t.Errorf("a stand-in answered an unknown segment (%d frames)", len(out)-1)
 	}
 }
 
@@ -72,11 +72,11 @@ func TestStackResetsUnknownSegments(t *testing.T) {
 // declared lost however long the window stays shut; reopening it resumes
 // the stream.
 func TestZeroWindowProbes(t *testing.T) {
-	w := newWorld(t, worldConfig{sessions: 2, rate: 5000, peer: StackConfig{RTO: 10 * time.Millisecond, MaxRTO: 20 * time.Millisecond, MaxRetries: 3}})
+	w := newPair(t, pairConfig{sessions: 2, rate: 5000, peer: StackConfig{RTO: 10 * time.Millisecond, MaxRTO: 20 * time.Millisecond, MaxRetries: 3}})
 	readers := w.readers
 	w.readers = map[uint16]*reader{} // the VM's application stops reading
 	w.run(500 * time.Millisecond)
-	probes := w.peers.Stats().WindowProbes
+	probes := w.peer.Stats().WindowProbes
 	for p, s := range w.senders {
 		if s.conn.Session().SndWnd != 0 || s.conn.Err() != nil {
 			t.Errorf("port %d: window %d, err %v", p, s.conn.Session().SndWnd, s.conn.Err())

@@ -1,17 +1,27 @@
-package migrate
+package tcpip
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/nicsim"
 )
 
-// Link is the driver side of one RX/TX queue pair of a nicsim port: it
-// takes bursts of received frames from the RX ring and posts frames to the
-// TX ring, copying each into a buffer of the ring's pool. It belongs to one
-// goroutine.
+// Rings is what a Link drives of a port: the descriptor rings of its
+// queues. Every port.Port has these methods, so a Link runs on any
+// backend: nicsim's in-memory NIC, a TAP device, an AF_XDP socket.
+type Rings interface {
+	Queues() int
+	RxRing(q int) *descriptor.RxRing
+	TxRing(q int) *descriptor.TxRing
+}
+
+// Link is the driver of one RX/TX queue pair of a port: it takes bursts of
+// received frames from the RX ring and posts frames to the TX ring,
+// copying each into a buffer of the ring's pool. The port's engine (its
+// Step or Run) moves the frames between the rings and the wire. A Link
+// belongs to one goroutine.
 type Link struct {
 	rx    *descriptor.RxRing
 	tx    *descriptor.TxRing
@@ -23,9 +33,12 @@ type Link struct {
 }
 
 // NewLink returns the driver of queue q of port p.
-func NewLink(p *nicsim.Port, q int) *Link {
+func NewLink(p Rings, q int) (*Link, error) {
+	if q < 0 || q >= p.Queues() {
+		return nil, fmt.Errorf("tcpip: link on queue %d of a port with %d: %w", q, p.Queues(), ErrConfig)
+	}
 	rx := p.RxRing(q)
-	return &Link{rx: rx, tx: p.TxRing(q), pool: rx.Pool()}
+	return &Link{rx: rx, tx: p.TxRing(q), pool: rx.Pool()}, nil
 }
 
 // Receive hands each frame received to fn (which must not keep it) and
