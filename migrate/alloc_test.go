@@ -22,12 +22,18 @@ func TestCircuitSegmentAllocs(t *testing.T) {
 	sent := 0
 	// A receive buffer larger than all the test sends: every segment is
 	// taken whole.
-	cfg := tcpip.StackConfig{Clock: clock, WriteAhead: journalLog{j}, StandIn: true, RecvBuffer: 4 << 20}
+	vm, peer := netip.MustParseAddrPort("10.0.0.10:40000"), netip.MustParseAddrPort("10.0.1.1:80")
+	cfg := tcpip.StackConfig{Clock: clock, WriteAhead: journalLog{j}, StandIn: true, RecvBuffer: 4 << 20,
+		MAC: vmMAC, Addrs: []netip.Prefix{netip.PrefixFrom(vm.Addr(), 16)}}
 	ckt, err := tcpip.NewStack(cfg, func([]byte) { sent++ })
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm, peer := netip.MustParseAddrPort("10.0.0.10:40000"), netip.MustParseAddrPort("10.0.1.1:80")
+	// The peer's MAC is known, as the VM's neighbour cache hands it over.
+	nb := tcpip.Neighbor{Addr: peer.Addr(), MAC: peerMAC, State: tcpip.NeighborReachable, TimerIn: time.Minute}
+	if err := ckt.ImportNeighbors([]tcpip.Neighbor{nb}); err != nil {
+		t.Fatal(err)
+	}
 	s := &tcpip.Session{ID: 1, Tuple: tcpip.FiveTuple{Proto: eth.ProtoTCP, Src: vm, Dst: peer}, State: tcpip.Established,
 		SndUna: 10, SndNxt: 10, RcvNxt: 1000, SndWnd: 1 << 16, RcvWnd: 1 << 16, MSS: 1460,
 		TS: tcpip.Timestamps{Enabled: true, Offset: 7, LastSent: 6, Recent: 1}}
@@ -35,7 +41,7 @@ func TestCircuitSegmentAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := []byte{1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0} // NOP, NOP, timestamps: TSval, TSecr 0
-	spec := eth.Spec{Src: peer.Addr(), Dst: vm.Addr(), Proto: eth.ProtoTCP, SrcPort: peer.Port(), DstPort: vm.Port(),
+	spec := eth.Spec{DstMAC: vmMAC, SrcMAC: peerMAC, Src: peer.Addr(), Dst: vm.Addr(), Proto: eth.ProtoTCP, SrcPort: peer.Port(), DstPort: vm.Port(),
 		Ack: 10, TCPFlags: eth.TCPAck | eth.TCPPsh, PayloadLen: 1000, TCPOptions: opt}
 	seq, tsval := uint32(1000), uint32(1)
 	buf := make([]byte, 0, 2048)

@@ -2,8 +2,8 @@ package migrate
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"sync"
 
@@ -34,10 +34,9 @@ func (m CircuitMode) String() string {
 
 // CircuitConfig describes a VM's network presence on its source host.
 type CircuitConfig struct {
-	// Addrs are the VM's IPv4 addresses (announced by the destination).
-	Addrs []netip.Addr
-	// Stack configures the VM's TCP stack; the circuit runs one like it,
-	// with the journal, while the VM is suspended.
+	// Stack configures the VM's TCP stack: its MAC, addresses and
+	// gateway are the VM's, and move with it. The circuit runs a stack
+	// like it, with the journal, while the VM is suspended.
 	Stack tcpip.StackConfig
 	// JournalSize is the journal's capacity in bytes (4 MiB): how much
 	// session change and inbound payload the circuit can hold for the
@@ -50,7 +49,9 @@ type CircuitConfig struct {
 // Circuit is the live-migration circuit of US11537419B2: it sits between a
 // host's NIC and a VM's TCP stack. While the VM runs, frames pass through.
 // While the VM is suspended, the circuit runs the VM's sessions itself with
-// a Stack in journal mode: it answers keepalives and window probes,
+// a stand-in tcpip.Stack whose write-ahead log is the journal, with the
+// VM's MAC, addresses and neighbour cache: it answers ARP, keepalives and
+// window probes,
 // acknowledges only payload it has written to the journal (write-ahead),
 // buffers that payload in the journal, advertises a window no larger than
 // the journal's room (zero when full), and follows the peers' FINs and
@@ -115,9 +116,6 @@ func (c *Circuit) Epoch() uint32 {
 	return c.epoch
 }
 
-// Addrs returns the VM's addresses.
-func (c *Circuit) Addrs() []netip.Addr { return slices.Clone(c.cfg.Addrs) }
-
 // Clock is the clock of the VM's stack.
 func (c *Circuit) Clock() tcpip.Clock { return c.vm.Config().Clock }
 
@@ -147,22 +145,26 @@ func (c *Circuit) Input(f []byte) {
 	}
 }
 
-// Tick runs the VM's timers while it runs here.
+// Tick runs the VM's timers while it runs here, and the stand-in's
+// neighbour cache while the VM is suspended.
 func (c *Circuit) Tick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mode == Running {
+	switch c.mode {
+	case Running:
 		if c.announce {
 			c.announce = false
-			c.vm.Announce()
+			c.vm.AckAll()
 		}
 		c.vm.Tick()
+	case Suspended:
+		c.ckt.Tick()
 	}
 }
 
-// PreCopy snapshots the running VM's sessions and returns them encoded
-// (AppendTable), remembering what each looked like so that Suspend
-// journals only the sessions changed since.
+// PreCopy snapshots the running VM's sessions and interface and returns
+// them encoded (AppendTable), remembering what each session looked like
+// so that Suspend journals only the sessions changed since.
 func (c *Circuit) PreCopy() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -170,6 +172,7 @@ func (c *Circuit) PreCopy() ([]byte, error) {
 		return nil, fmt.Errorf("migrate: pre-copy while %v: %w", c.mode, ErrMigration)
 	}
 	t := NewTable(c.epoch)
+	t.Interface = InterfaceOf(c.vm)
 	c.preGen = make(map[uint64]uint64)
 	for _, s := range c.vm.Export() {
 		t.Sessions[s.ID] = s
@@ -180,10 +183,12 @@ func (c *Circuit) PreCopy() ([]byte, error) {
 }
 
 // Suspend freezes the VM and hands its sessions to the circuit. The
-// journal, in the new migration epoch, starts with what changed since the
-// pre-copy: each session created or changed since is journaled whole (a
-// close and a create), each one gone is closed, as the last round of a
-// memory pre-copy resends the pages dirtied since the one before.
+// journal, in the new migration epoch, starts with the VM's interface as
+// it is now (its neighbour cache may have changed since the pre-copy),
+// then what changed since the pre-copy: each session created or changed
+// since is journaled whole (a close and a create), each one gone is
+// closed, as the last round of a memory pre-copy resends the pages
+// dirtied since the one before.
 func (c *Circuit) Suspend(epoch uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -200,6 +205,10 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	j, err := NewJournal(c.cfg.JournalSize, epoch, 1)
 	if err != nil {
 		return err
+	}
+	ifc := InterfaceOf(c.vm)
+	if _, err := j.AppendInterface(&ifc); err != nil {
+		return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
 	}
 	sessions := c.vm.Export()
 	seen := make(map[uint64]bool, len(sessions))
@@ -238,6 +247,9 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if err := ckt.Import(sessions); err != nil {
 		return err
 	}
+	if err := ckt.ImportNeighbors(ifc.Neighbors); err != nil {
+		return err
+	}
 	c.ckt, c.j, c.mode = ckt, j, Suspended
 	return nil
 }
@@ -250,11 +262,26 @@ func (c *Circuit) Seal() error {
 	if c.mode != Suspended {
 		return fmt.Errorf("migrate: seal while %v: %w", c.mode, ErrMigration)
 	}
+	if err := c.sealJournal(); err != nil {
+		return err
+	}
+	c.mode = Sealed
+	return nil
+}
+
+// sealJournal journals the stand-in's interface, whose neighbour cache
+// learned what the suspension taught it (a full journal keeps the one
+// journaled at the suspension: neighbour entries are refreshed by
+// resolution anyway), seals the journal and retires the stand-in.
+func (c *Circuit) sealJournal() error {
+	ifc := InterfaceOf(c.ckt)
+	if _, err := c.j.AppendInterface(&ifc); err != nil && !errors.Is(err, ErrJournalFull) {
+		return err
+	}
 	if _, err := c.j.Seal(); err != nil {
 		return err
 	}
 	c.retireCircuit()
-	c.mode = Sealed
 	return nil
 }
 
@@ -302,10 +329,9 @@ func (c *Circuit) ResumeLocal() error {
 	defer c.mu.Unlock()
 	switch c.mode {
 	case Suspended:
-		if _, err := c.j.Seal(); err != nil {
+		if err := c.sealJournal(); err != nil {
 			return err
 		}
-		c.retireCircuit()
 	case Sealed:
 	default:
 		return fmt.Errorf("migrate: resume locally while %v: %w", c.mode, ErrMigration)
@@ -320,6 +346,9 @@ func (c *Circuit) ResumeLocal() error {
 	}
 	t.Activate(c.vm.TSClock())
 	if err := c.vm.Import(sortedSessions(t)); err != nil {
+		return err
+	}
+	if err := c.vm.ImportNeighbors(t.Interface.Neighbors); err != nil {
 		return err
 	}
 	c.epoch = t.Epoch

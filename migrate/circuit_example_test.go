@@ -19,11 +19,12 @@ func ExampleCircuit() {
 	queue := func(q *[][]byte) func([]byte) {
 		return func(f []byte) { *q = append(*q, append([]byte(nil), f...)) }
 	}
-	peers, _ := tcpip.NewStack(tcpip.StackConfig{Clock: clock}, queue(&toVM))
 	vmAddr := netip.MustParseAddr("10.0.0.10")
-	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{
-		Addrs: []netip.Addr{vmAddr}, Stack: tcpip.StackConfig{Clock: clock},
-	}, queue(&toPeer))
+	server := netip.MustParseAddrPort("10.0.0.1:80")
+	peers, _ := tcpip.NewStack(tcpip.StackConfig{Clock: clock,
+		Addrs: []netip.Prefix{netip.PrefixFrom(server.Addr(), 24)}}, queue(&toVM))
+	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{Stack: tcpip.StackConfig{Clock: clock,
+		Addrs: []netip.Prefix{netip.PrefixFrom(vmAddr, 24)}}}, queue(&toPeer))
 	deliver := func() { // a wire: frames both ways until quiet
 		for len(toPeer)+len(toVM) > 0 {
 			in, out := toVM, toPeer
@@ -38,7 +39,6 @@ func ExampleCircuit() {
 	}
 
 	var peer *tcpip.Conn
-	server := netip.MustParseAddrPort("10.0.1.1:80")
 	_ = peers.Listen(server, func(c *tcpip.Conn) { peer = c })
 	circuit.Do(func(vm *tcpip.Stack) { _, _ = vm.Dial(netip.AddrPortFrom(vmAddr, 40000), server) })
 	deliver()
@@ -62,6 +62,7 @@ func ExampleCircuit() {
 	})
 	// Output:
 	// peer's bytes acknowledged: true
+	// journaled: interface
 	// journaled: recv
 	// journaled: timestamp
 	// the VM reads: "sent while the VM is suspended"

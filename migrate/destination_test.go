@@ -52,7 +52,7 @@ func TestDestinationRefusesCorruptJournal(t *testing.T) {
 		go func() { done <- dest.Serve(context.Background(), b); b.Close() }()
 
 		ctx := context.Background()
-		if err := writeCtl(a, ctlMsg{kind: ctlHello, a: 2, b: 1, addrs: []netip.Addr{netip.MustParseAddr("10.0.0.10")}}); err != nil {
+		if err := writeCtl(a, ctlMsg{kind: ctlHello, a: 2}); err != nil {
 			t.Fatal(err)
 		}
 		for _, st := range []struct {

@@ -60,13 +60,15 @@ type downtimeRig struct {
 func newDowntimeRig(tb testing.TB, sessions int) *downtimeRig {
 	r := &downtimeRig{}
 	var err error
-	cfg := tcpip.StackConfig{RTO: time.Second, MaxRTO: 4 * time.Second, RecvBuffer: 64 << 10}
+	vmAddr, peerAddr := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.1.1")
+	cfg := tcpip.StackConfig{RTO: time.Second, MaxRTO: 4 * time.Second, RecvBuffer: 64 << 10,
+		Addrs: []netip.Prefix{netip.PrefixFrom(peerAddr, 16)}}
 	if r.peers, err = tcpip.NewStack(cfg, func(f []byte) { r.net.push(&r.net.toVM, f) }); err != nil {
 		tb.Fatal(err)
 	}
-	vmAddr, peerAddr := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.1.1")
+	cfg.Addrs = []netip.Prefix{netip.PrefixFrom(vmAddr, 16)}
 	toPeers := func(f []byte) { r.net.push(&r.net.toPeers, f) }
-	if r.circuit, err = NewCircuit(CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: cfg, JournalSize: 32 << 20}, toPeers); err != nil {
+	if r.circuit, err = NewCircuit(CircuitConfig{Stack: cfg, JournalSize: 32 << 20}, toPeers); err != nil {
 		tb.Fatal(err)
 	}
 	if r.dest, err = NewDestination(DestinationConfig{Stack: cfg}, toPeers); err != nil {

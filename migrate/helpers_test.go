@@ -73,7 +73,27 @@ type workload struct {
 	precopy *Table
 	journal []byte
 	model   map[uint64]*tcpip.Session
-	records int // records in the journal, seal included
+	iface   Interface // the VM's interface at the end
+	records int       // records in the journal, seal included
+}
+
+// randInterface returns an interface with every field set from rng.
+func randInterface(rng *rand.Rand) Interface {
+	ifc := Interface{MAC: [6]byte{2, byte(rng.Uint32()), 0, 0, 0, byte(rng.Uint32())}}
+	for i := range 1 + rng.IntN(3) {
+		ifc.Addrs = append(ifc.Addrs, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, byte(rng.Uint32())}), 8+rng.IntN(25)))
+	}
+	if rng.IntN(2) == 0 {
+		ifc.Gateway = netip.AddrFrom4([4]byte{10, 0, 0, 254})
+	}
+	states := []tcpip.NeighborState{tcpip.NeighborReachable, tcpip.NeighborStale, tcpip.NeighborDelay, tcpip.NeighborProbe}
+	for i := range rng.IntN(5) {
+		ifc.Neighbors = append(ifc.Neighbors, tcpip.Neighbor{
+			Addr: netip.AddrFrom4([4]byte{10, 0, 1, byte(i)}), MAC: [6]byte{2, 0, 0, 1, 0, byte(i)},
+			State: states[rng.IntN(len(states))], TimerIn: time.Duration(rng.Int64N(int64(time.Minute))), Probes: uint8(rng.IntN(3)),
+		})
+	}
+	return ifc
 }
 
 // newWorkload builds a workload of n changes over a few sessions, every
@@ -83,6 +103,9 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	pre := NewTable(epoch)
 	pre.Applied = 100
+	irng := rand.New(rand.NewPCG(seed, 2)) // the interfaces draw apart from the sessions' stream
+	pre.Interface = randInterface(irng)
+	iface := pre.Interface
 	model := map[uint64]*tcpip.Session{}
 	for id := uint64(1); id <= 4; id++ {
 		s := randSession(rng, id)
@@ -100,7 +123,13 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 			t.Fatal(err)
 		}
 	}
-	for range n {
+	extra := 0
+	for i := range n {
+		if i%64 == 32 { // now and then the VM's neighbour cache changes
+			iface = randInterface(irng)
+			must(j.AppendInterface(&iface))
+			extra++
+		}
 		ids := make([]uint64, 0, len(model))
 		for id := range model {
 			ids = append(ids, id)
@@ -162,7 +191,7 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 	if _, err := j.Seal(); err != nil {
 		t.Fatal(err)
 	}
-	return &workload{precopy: pre, journal: j.Bytes(), model: model, records: n + 1}
+	return &workload{precopy: pre, journal: j.Bytes(), model: model, iface: iface, records: n + extra + 1}
 }
 
 // destination decodes a fresh copy of the pre-copy table, as the receiving

@@ -18,6 +18,13 @@ func (j *Journal) AppendCreate(s *tcpip.Session) (uint64, error) {
 	return j.append(RecCreate, s.ID, nil, j.scratch, sealSize)
 }
 
+// AppendInterface journals the VM's interface (session 0): its MAC,
+// addresses, gateway and neighbour cache.
+func (j *Journal) AppendInterface(ifc *Interface) (uint64, error) {
+	j.scratch = AppendInterface(j.scratch[:0], ifc)
+	return j.append(RecInterface, 0, nil, j.scratch, sealSize)
+}
+
 // AppendClose journals that a session is gone.
 func (j *Journal) AppendClose(id uint64) (uint64, error) {
 	return j.append(RecClose, id, nil, nil, sealSize)

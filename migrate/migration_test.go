@@ -48,8 +48,8 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	if dstTxAtSeal != 0 {
 		t.Errorf("the destination sent %d frames before it was activated", dstTxAtSeal)
 	}
-	if w.peerHost.Route(w.vmAddr) != 1 {
-		t.Errorf("peers still route the VM to port %d", w.peerHost.Route(w.vmAddr))
+	if link, ok := w.peerHost.LinkOf(vmMAC); link != 1 || !ok {
+		t.Errorf("the peers' host sends to the VM's MAC out of link %d (learned %v), want 1", link, ok)
 	}
 	if m.Downtime != 200*time.Millisecond {
 		t.Errorf("downtime %v, want the 200ms hold (simulated time stands still during the transfer)", m.Downtime)

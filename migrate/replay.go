@@ -10,9 +10,9 @@ import (
 	"github.com/ringkit/ringkit/tcpip"
 )
 
-// Table is the destination's session table: the sessions by id, the
-// migration epoch it accepts records from, and the sequence number of the
-// last record applied. Replay into it is idempotent: a record at or below
+// Table is the destination's session table: the sessions by id, the VM's
+// network interface, the migration epoch it accepts records from, and the
+// sequence number of the last record applied. Replay into it is idempotent: a record at or below
 // Applied is skipped, so replaying a journal twice, or again after a crash
 // in the middle of a replay, ends in the same state.
 //
@@ -21,6 +21,8 @@ type Table struct {
 	Epoch    uint32
 	Applied  uint64 // sequence number of the last record applied (0: none)
 	Sessions map[uint64]*tcpip.Session
+	// Interface is the VM's MAC, addresses, gateway and neighbour cache.
+	Interface Interface
 }
 
 // NewTable returns an empty table accepting records of the given epoch.
@@ -156,7 +158,18 @@ func (t *Table) apply(r *Record) error {
 		t.Sessions[s.ID] = s
 		return nil
 	}
-	if r.Type == RecSeal {
+	switch r.Type {
+	case RecSeal:
+		return nil
+	case RecInterface:
+		if r.Session != 0 {
+			return fmt.Errorf("interface record for session %d: %w", r.Session, ErrBadRecord)
+		}
+		ifc, err := DecodeInterface(p)
+		if err != nil {
+			return fmt.Errorf("%w (%w)", err, ErrBadRecord)
+		}
+		t.Interface = *ifc
 		return nil
 	}
 	s := t.Sessions[r.Session]

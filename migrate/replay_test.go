@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -20,6 +21,9 @@ func TestReplayMatchesModel(t *testing.T) {
 			t.Fatalf("seed %d: %+v, want %d applied", seed, st, w.records)
 		}
 		checkSessions(t, w.model, tbl.Sessions)
+		if !reflect.DeepEqual(tbl.Interface, w.iface) {
+			t.Fatalf("seed %d: interface\n got %+v\nwant %+v", seed, tbl.Interface, w.iface)
+		}
 	}
 }
 

@@ -171,6 +171,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 
 	pc := cfg.peer
 	pc.Clock, pc.MAC, pc.Seed = w.clock, peerMAC, 1
+	pc.Addrs = []netip.Prefix{netip.PrefixFrom(w.peerAddr, 16)}
 	var err error
 	if w.peers, err = tcpip.NewStack(pc, w.peerHost.Send); err != nil {
 		t.Fatal(err)
@@ -186,12 +187,13 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 	}
 	vc := cfg.vm
 	vc.Clock, vc.MAC, vc.Seed = w.clock, vmMAC, 2
-	if w.circuit, err = NewCircuit(CircuitConfig{Addrs: []netip.Addr{w.vmAddr}, Stack: vc, JournalSize: cfg.journalSize}, w.srcHost.Send); err != nil {
+	vc.Addrs = []netip.Prefix{netip.PrefixFrom(w.vmAddr, 16)}
+	if w.circuit, err = NewCircuit(CircuitConfig{Stack: vc, JournalSize: cfg.journalSize}, w.srcHost.Send); err != nil {
 		t.Fatal(err)
 	}
 	w.srcHost.SetHandler(w.circuit)
-	dc := vc
-	dc.MAC, dc.Seed = dstMAC, 3
+	dc := vc // the VM's MAC and addresses come with it
+	dc.MAC, dc.Addrs, dc.Seed = dstMAC, nil, 3
 	if w.dest, err = NewDestination(DestinationConfig{Stack: dc}, w.dstHost.Send); err != nil {
 		t.Fatal(err)
 	}

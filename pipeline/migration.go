@@ -153,7 +153,8 @@ func newVMWorld(cfg MigrationConfig) (*vmWorld, error) {
 	w.peerHost = tcpip.NewHost(links[0], links[1])
 	w.srcHost = tcpip.NewHost(links[2])
 	w.dstHost = tcpip.NewHost(links[3])
-	if w.peers, err = tcpip.NewStack(tcpip.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 2}, Seed: 1}, w.peerHost.Send); err != nil {
+	pc := tcpip.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.PrefixFrom(w.peerAddr, 16)}, Seed: 1}
+	if w.peers, err = tcpip.NewStack(pc, w.peerHost.Send); err != nil {
 		return nil, err
 	}
 	w.peerHost.SetHandler(w.peers)
@@ -164,14 +165,13 @@ func newVMWorld(cfg MigrationConfig) (*vmWorld, error) {
 	if err := w.peers.Listen(netip.AddrPortFrom(w.peerAddr, 80), accept); err != nil {
 		return nil, err
 	}
-	vc := tcpip.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 1}, Seed: 2}
-	if w.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{w.vmAddr}, Stack: vc}, w.srcHost.Send); err != nil {
+	vc := tcpip.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.PrefixFrom(w.vmAddr, 16)}, Seed: 2}
+	if w.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vc}, w.srcHost.Send); err != nil {
 		return nil, err
 	}
 	w.srcHost.SetHandler(w.circuit)
-	dc := vc
-	dc.MAC, dc.Seed = [6]byte{2, 9, 0, 0, 0, 3}, 3
-	if w.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: dc}, w.dstHost.Send); err != nil {
+	// The destination's VM stack takes its MAC and addresses from the VM.
+	if w.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: tcpip.StackConfig{Seed: 3}}, w.dstHost.Send); err != nil {
 		return nil, err
 	}
 	w.dstHost.SetHandler(w.dest)

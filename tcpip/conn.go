@@ -43,9 +43,12 @@ type Conn struct {
 	rtx        uint32
 	recover    uint32
 	gen        uint64 // bumped by every change to the session: see Changes
-	err        error  // ErrReset or ErrTimeout once lost
-	done       bool   // closed cleanly after both FINs
-	accept     func(*Conn)
+	err        error  // ErrReset, ErrTimeout or ErrHostUnreachable once lost
+	// softErr is what went wrong on the way while the connection kept
+	// trying (its next hop did not resolve): a timeout reports it.
+	softErr error
+	done    bool // closed cleanly after both FINs
+	accept  func(*Conn)
 
 	// held counts the payload a stand-in has logged for the application:
 	// it is not kept in RecvQueue (the WriteAhead log holds it), but fills
@@ -68,7 +71,10 @@ func (c *Conn) Tuple() FiveTuple { return c.s.Tuple }
 // State is the connection's TCP state.
 func (c *Conn) State() TCPState { return c.s.State }
 
-// Err is ErrReset or ErrTimeout once the connection is lost, nil before.
+// Err is nil while the connection lives; once it is lost, an error
+// wrapping ErrReset, ErrTimeout (and ErrHostUnreachable too when the
+// peer's MAC did not resolve in the meantime), or ErrHostUnreachable for a
+// connection whose SYN never went out.
 func (c *Conn) Err() error { return c.err }
 
 // Live reports whether the connection is neither lost nor closed.
@@ -232,6 +238,15 @@ func (c *Conn) rcvWindow() uint32 {
 	return uint32(min(w, c.st.log.Room(int(c.s.MSS))))
 }
 
+// timedOut declares the connection lost for want of answers.
+func (c *Conn) timedOut() {
+	if c.softErr != nil {
+		c.fail(fmt.Errorf("tcpip: %v: %w (%w)", c.s.Tuple.Dst, ErrTimeout, c.softErr))
+		return
+	}
+	c.fail(ErrTimeout)
+}
+
 // fail declares the connection lost.
 func (c *Conn) fail(err error) {
 	c.err = err
@@ -265,8 +280,8 @@ func (c *Conn) send(flags uint8, seq uint32, payload []byte) {
 		c.setWindows(c.s.SndWnd, wnd)
 	}
 	st.spec = eth.Spec{
-		SrcMAC: st.cfg.MAC, DstMAC: broadcastMAC,
-		Src: c.s.Tuple.Src.Addr(), Dst: c.s.Tuple.Dst.Addr(), Proto: eth.ProtoTCP,
+		SrcMAC: st.cfg.MAC,
+		Src:    c.s.Tuple.Src.Addr(), Dst: c.s.Tuple.Dst.Addr(), Proto: eth.ProtoTCP,
 		SrcPort: c.s.Tuple.Src.Port(), DstPort: c.s.Tuple.Dst.Port(),
 		Seq: seq, TCPFlags: flags, Window: 65535, Payload: payload,
 		TCPOptions: segmentOptions(&st.optBuf, syn, c.s.MSS, c.s.RcvWScale, ts, tsval, c.s.TS.Recent),
@@ -280,7 +295,7 @@ func (c *Conn) send(flags uint8, seq uint32, payload []byte) {
 		st.stats.ZeroWindows++
 	}
 	st.stats.SegmentsOut++
-	st.out(st.buf)
+	st.transmit(st.buf, c.s.Tuple.Src.Addr(), c.s.Tuple.Dst.Addr())
 }
 
 // nextTSval is the TSval of the next segment. The timestamps are logged
@@ -364,7 +379,7 @@ func (c *Conn) input(seg *segment) {
 		return
 	}
 	now := st.cfg.Clock.Now()
-	c.lastRecv, c.probes, c.kaAt = now, 0, time.Time{}
+	c.lastRecv, c.probes, c.kaAt, c.softErr = now, 0, time.Time{}, nil
 
 	switch c.s.State {
 	case SynSent:
@@ -451,6 +466,7 @@ func (c *Conn) ack(seg *segment, now time.Time) {
 		c.s.SendQueue = trimFront(c.s.SendQueue, k)
 		c.s.SndUna = seg.ack
 		c.retries, c.rto = 0, c.st.cfg.RTO
+		c.st.confirm(c.s.Tuple.Dst.Addr()) // forward progress: the peer's MAC is good
 		c.cwnd = min(c.cwnd+int(c.s.MSS), c.st.cfg.MaxFlight)
 		if c.recovering {
 			if seqnum.LEQ(c.recover, c.s.SndUna) {
@@ -580,7 +596,7 @@ func (c *Conn) tick(now time.Time) {
 		c.retries++
 		c.lastFire = now
 		if c.retries > cfg.MaxRetries {
-			c.fail(ErrTimeout)
+			c.timedOut()
 			return
 		}
 		if c.s.SndUna != c.s.SndNxt {
@@ -608,7 +624,7 @@ func (c *Conn) tick(now time.Time) {
 		return
 	}
 	if c.probes >= cfg.KeepaliveProbes {
-		c.fail(ErrTimeout)
+		c.timedOut()
 		return
 	}
 	c.probes++

@@ -12,6 +12,13 @@ var (
 	// ErrTimeout: the peer stopped answering retransmissions or keepalive
 	// probes; the connection is lost.
 	ErrTimeout = errors.New("tcpip: connection timed out")
+	// ErrHostUnreachable: the MAC of the peer (or of the gateway to it)
+	// did not resolve: no answer to NeighborConfig.MulticastProbes ARP
+	// requests, as Linux's EHOSTUNREACH.
+	ErrHostUnreachable = errors.New("tcpip: host unreachable")
+	// ErrNoRoute: an address outside every subnet of the stack, which has
+	// no gateway.
+	ErrNoRoute = errors.New("tcpip: no route to the address")
 	// ErrConnState: an operation the connection's TCP state does not allow.
 	ErrConnState = errors.New("tcpip: operation not allowed in this TCP state")
 	// ErrConfig: a constructor or method argument out of range.

@@ -1,11 +1,10 @@
 package tcpip
 
 import (
-	"encoding/binary"
 	"fmt"
-	"net/netip"
 
 	"github.com/ringkit/ringkit/descriptor"
+	eth "github.com/ringkit/ringkit/frame"
 )
 
 // Rings is what a Link drives of a port: the descriptor rings of its
@@ -80,49 +79,47 @@ type Handler interface {
 	Tick()
 }
 
-// Host is a machine's network driver: it polls its links, hands frames to
-// its handler, and sends the handler's frames out of the link its routes
-// name for the destination address. It learns routes from announcements
-// (see Announcement): an address announced on link i is reached through
-// link i from then on, as a switch learns where a MAC address moved. It
-// belongs to one goroutine.
+// Host is a machine's network driver: it polls its links, hands every
+// frame to its handler, and sends the handler's frames out of the link
+// that reaches their destination MAC. With more than one link it learns,
+// as a switch or a Linux bridge does, from the source MAC of every frame
+// received, which link reaches that MAC: a frame to a MAC learned goes out
+// of its link, a broadcast or a frame to a MAC not learned yet out of
+// every link. So when a VM moves and its new host announces it (a
+// gratuitous ARP or RARP from the VM's MAC), the frames follow at once.
+// It belongs to one goroutine.
 type Host struct {
 	links   []*Link
-	routes  map[netip.Addr]int
+	fdb     map[[6]byte]int // the link a MAC was last seen on
 	handler Handler
-	// Announcements counts the announcements received, Moves those that
-	// changed a route.
+	// Announcements counts the gratuitous ARP and RARP frames received,
+	// Moves the MACs seen on another link than before.
 	Announcements, Moves uint64
 }
 
-// NewHost returns a host driving links (route 0 is the default).
+// NewHost returns a host driving links.
 func NewHost(links ...*Link) *Host {
-	return &Host{links: links, routes: make(map[netip.Addr]int)}
+	return &Host{links: links, fdb: make(map[[6]byte]int)}
 }
 
 // SetHandler sets the handler frames are given to.
 func (h *Host) SetHandler(hd Handler) { h.handler = hd }
 
-// Route returns the link index frames to a are sent through.
-func (h *Host) Route(a netip.Addr) int { return h.routes[a] }
+// LinkOf returns the link a frame to mac goes out of, and false when mac
+// has not been seen (the frame goes out of every link).
+func (h *Host) LinkOf(mac [6]byte) (int, bool) {
+	i, ok := h.fdb[mac]
+	return i, ok
+}
 
-// Poll receives what each link has, gives it to the handler (learning
-// routes from announcements), then ticks the handler. It returns the
-// number of frames received.
+// Poll receives what each link has, learning where each source MAC is,
+// gives it to the handler, then ticks the handler. It returns the number
+// of frames received.
 func (h *Host) Poll() int {
 	n := 0
 	for i, l := range h.links {
 		n += l.Receive(func(f []byte) {
-			if addrs, ok := parseAnnouncement(f); ok {
-				h.Announcements++
-				for _, a := range addrs {
-					if old, ok := h.routes[a]; !ok && i != 0 || ok && old != i {
-						h.Moves++
-					}
-					h.routes[a] = i
-				}
-				return
-			}
+			h.learn(f, i)
 			if h.handler != nil {
 				h.handler.Input(f)
 			}
@@ -134,20 +131,51 @@ func (h *Host) Poll() int {
 	return n
 }
 
-// Send sends an IPv4 frame out of the link routed to its destination
-// address, an announcement out of every link.
-func (h *Host) Send(f []byte) {
-	if len(f) >= 14 && binary.BigEndian.Uint16(f[12:]) == EtherTypeAnnounce {
-		for _, l := range h.links {
-			l.Send(f)
-		}
+func (h *Host) learn(f []byte, link int) {
+	if len(f) < 14 {
 		return
 	}
-	i := 0
-	if len(f) >= 34 {
-		if a, ok := netip.AddrFromSlice(f[30:34]); ok {
-			i = h.routes[a]
+	if isAnnouncement(f) {
+		h.Announcements++
+	}
+	if len(h.links) < 2 {
+		return
+	}
+	src := [6]byte(f[6:12])
+	if !unicastMAC(src) {
+		return
+	}
+	if old, ok := h.fdb[src]; !ok || old != link {
+		if ok {
+			h.Moves++
+		}
+		h.fdb[src] = link
+	}
+}
+
+// isAnnouncement reports whether f announces a MAC: a gratuitous ARP or a
+// RARP frame.
+func isAnnouncement(f []byte) bool {
+	switch etherType(f) {
+	case eth.EtherTypeRARP:
+		return true
+	case eth.EtherTypeARP:
+		a, err := eth.ParseARP(f[14:])
+		return err == nil && a.IsGratuitous()
+	}
+	return false
+}
+
+// Send sends a frame out of the link its destination MAC was learned on,
+// or out of every link for a broadcast, a multicast or a MAC not learned.
+func (h *Host) Send(f []byte) {
+	if len(f) >= 14 {
+		if i, ok := h.fdb[[6]byte(f[0:6])]; ok {
+			h.links[i].Send(f)
+			return
 		}
 	}
-	h.links[i].Send(f)
+	for _, l := range h.links {
+		l.Send(f)
+	}
 }

@@ -26,6 +26,8 @@ type pair struct {
 	senders          map[uint16]*sender // by the VM's port
 	readers          map[uint16]*reader
 	rate             int // bytes per session per millisecond from each peer
+	// tap, when set, sees every frame a stack sends ("vm" or "peer").
+	tap func(from string, f []byte)
 }
 
 type pairConfig struct {
@@ -116,9 +118,13 @@ func newTestLink(t testing.TB, p *nicsim.Port) *Link {
 }
 
 func newPair(t testing.TB, cfg pairConfig) *pair {
+	return newPairTapped(t, cfg, nil)
+}
+
+func newPairTapped(t testing.TB, cfg pairConfig, tap func(from string, f []byte)) *pair {
 	w := &pair{t: t, clock: NewSimClock(time.Unix(1_700_000_000, 0)),
 		vmAddr: netip.MustParseAddr("10.0.0.10"), peerAddr: netip.MustParseAddr("10.0.0.1"),
-		senders: map[uint16]*sender{}, readers: map[uint16]*reader{}, rate: cfg.rate}
+		senders: map[uint16]*sender{}, readers: map[uint16]*reader{}, rate: cfg.rate, tap: tap}
 	w.vmNIC, w.peerNIC = newTestNIC(t), newTestNIC(t)
 	if err := nicsim.Connect(w.vmNIC.Port(0), w.peerNIC.Port(0)); err != nil {
 		t.Fatal(err)
@@ -126,14 +132,16 @@ func newPair(t testing.TB, cfg pairConfig) *pair {
 	w.vmHost, w.peerHost = NewHost(newTestLink(t, w.vmNIC.Port(0))), NewHost(newTestLink(t, w.peerNIC.Port(0)))
 	pc := cfg.peer
 	pc.Clock, pc.MAC, pc.Seed = w.clock, peerMAC, 1
+	pc.Addrs = []netip.Prefix{netip.PrefixFrom(w.peerAddr, 24)}
 	var err error
-	if w.peer, err = NewStack(pc, w.peerHost.Send); err != nil {
+	if w.peer, err = NewStack(pc, w.tapped("peer", w.peerHost)); err != nil {
 		t.Fatal(err)
 	}
 	w.peerHost.SetHandler(w.peer)
 	vc := cfg.vm
 	vc.Clock, vc.MAC, vc.Seed = w.clock, vmMAC, 2
-	if w.vm, err = NewStack(vc, w.vmHost.Send); err != nil {
+	vc.Addrs = []netip.Prefix{netip.PrefixFrom(w.vmAddr, 24)}
+	if w.vm, err = NewStack(vc, w.tapped("vm", w.vmHost)); err != nil {
 		t.Fatal(err)
 	}
 	w.vmHost.SetHandler(w.vm)
@@ -158,6 +166,16 @@ func newPair(t testing.TB, cfg pairConfig) *pair {
 		}
 	}
 	return w
+}
+
+// tapped is h.Send, shown to the tap first.
+func (w *pair) tapped(from string, h *Host) func([]byte) {
+	return func(f []byte) {
+		if w.tap != nil {
+			w.tap(from, f)
+		}
+		h.Send(f)
+	}
 }
 
 // round is one simulated millisecond: the peers write, the VM reads, and

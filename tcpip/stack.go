@@ -1,9 +1,11 @@
 package tcpip
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	eth "github.com/ringkit/ringkit/frame"
@@ -15,8 +17,25 @@ type StackConfig struct {
 	// Clock is the time source of every timer and of the timestamp option
 	// (RealClock{} when nil).
 	Clock Clock
-	// MAC is the Ethernet source address of the frames the stack sends.
+	// MAC is the stack's Ethernet address: the source of every frame it
+	// sends, the one its ARP replies give, the destination of the frames
+	// it takes (besides broadcasts). The zero MAC takes a random locally
+	// administered one, as a Linux interface without an address of its
+	// own does (eth_random_addr).
 	MAC [6]byte
+	// Addrs are the stack's IPv4 addresses with their subnets
+	// (10.0.0.10/24). The stack answers ARP requests for them and
+	// connects only from them; a destination inside one of the subnets is
+	// on the link (its own MAC is resolved), one outside is reached
+	// through Gateway. A stack without addresses answers no ARP and takes
+	// every destination to be on the link.
+	Addrs []netip.Prefix
+	// Gateway is the next hop to destinations outside every subnet of
+	// Addrs; without one they are unreachable (ErrNoRoute).
+	Gateway netip.Addr
+	// Neighbor tunes the neighbour cache (ARP); zero fields take Linux's
+	// defaults.
+	Neighbor NeighborConfig
 	// MSS is the largest payload of a segment this side sends and announces
 	// (1460).
 	MSS uint16
@@ -80,6 +99,22 @@ func (c StackConfig) withDefaults() (StackConfig, error) {
 	if c.Clock == nil {
 		c.Clock = RealClock{}
 	}
+	if c.MAC == [6]byte{} {
+		var r [8]byte
+		binary.BigEndian.PutUint64(r[:], rand.Uint64()) // a global source: two stacks of one Seed still differ
+		copy(c.MAC[:], r[:])
+		c.MAC[0] = c.MAC[0]&^1 | 2 // unicast, locally administered
+	}
+	c.Addrs = slices.Clone(c.Addrs)
+	var err error
+	if c.Neighbor, err = c.Neighbor.withDefaults(); err != nil {
+		return c, err
+	}
+	for _, p := range c.Addrs {
+		if !p.Addr().Is4() || p.Bits() < 0 || p.Addr().IsUnspecified() {
+			return c, fmt.Errorf("tcpip: address %v: an IPv4 address with its prefix length: %w", p, ErrConfig)
+		}
+	}
 	if c.TimestampOrigin.IsZero() {
 		c.TimestampOrigin = c.Clock.Now()
 	}
@@ -115,6 +150,10 @@ func (c StackConfig) withDefaults() (StackConfig, error) {
 		return c, fmt.Errorf("tcpip: MaxFlight %d below the MSS: %w", c.MaxFlight, ErrConfig)
 	case c.RTO < 0 || c.MaxRTO < c.RTO || c.MaxRetries < 0:
 		return c, fmt.Errorf("tcpip: RTO %v, max %v, retries %d: %w", c.RTO, c.MaxRTO, c.MaxRetries, ErrConfig)
+	case !unicastMAC(c.MAC):
+		return c, fmt.Errorf("tcpip: MAC %x is not a unicast address: %w", c.MAC, ErrConfig)
+	case c.Gateway.IsValid() && (!c.Gateway.Is4() || len(c.Addrs) == 0):
+		return c, fmt.Errorf("tcpip: gateway %v: an IPv4 address, with addresses on its subnet: %w", c.Gateway, ErrConfig)
 	case c.StandIn && c.WriteAhead == nil:
 		return c, fmt.Errorf("tcpip: a stand-in stack without a WriteAhead: %w", ErrConfig)
 	case c.KeepaliveProbes < 0 || c.KeepaliveProbes > 255 ||
@@ -129,18 +168,26 @@ func (c StackConfig) withDefaults() (StackConfig, error) {
 type StackStats struct {
 	SegmentsIn, SegmentsOut uint64
 	BadSegments             uint64 // checksum or header errors
-	Unknown                 uint64 // segments for no connection (answered with RST unless a stand-in)
-	ResetsSent              uint64
-	Retransmits             uint64 // segments sent again after a timeout
-	KeepalivesSent          uint64
-	KeepalivesAnswered      uint64 // peer keepalive probes acknowledged
-	WindowProbes            uint64 // zero-window probes sent
-	ZeroWindows             uint64 // acknowledgements sent advertising a zero window
-	Duplicates              uint64 // segments (or parts) received again and dropped
-	OutOfOrder              uint64 // segments beyond rcv_nxt, dropped
-	PAWSDropped             uint64 // segments whose TSval went backwards (RFC 7323 PAWS)
-	Refused                 uint64 // inbound bytes not accepted: the window or the WriteAhead log was full
-	LogRefused              uint64 // changes the WriteAhead log refused, left unmade
+	NotForUs                uint64 // frames to another MAC, dropped
+	ARPIn, ARPOut           uint64 // ARP packets taken and sent (requests, replies, announcements)
+	ARPErrors               uint64 // malformed ARP packets
+	// Unresolved counts frames dropped for want of their next hop's MAC:
+	// its resolution failed, too many frames waited for it, or the
+	// neighbour cache was full.
+	Unresolved         uint64
+	NoRoute            uint64 // frames to an address outside every subnet, with no gateway, dropped
+	Unknown            uint64 // segments for no connection (answered with RST unless a stand-in)
+	ResetsSent         uint64
+	Retransmits        uint64 // segments sent again after a timeout
+	KeepalivesSent     uint64
+	KeepalivesAnswered uint64 // peer keepalive probes acknowledged
+	WindowProbes       uint64 // zero-window probes sent
+	ZeroWindows        uint64 // acknowledgements sent advertising a zero window
+	Duplicates         uint64 // segments (or parts) received again and dropped
+	OutOfOrder         uint64 // segments beyond rcv_nxt, dropped
+	PAWSDropped        uint64 // segments whose TSval went backwards (RFC 7323 PAWS)
+	Refused            uint64 // inbound bytes not accepted: the window or the WriteAhead log was full
+	LogRefused         uint64 // changes the WriteAhead log refused, left unmade
 }
 
 type connKey struct{ local, remote netip.AddrPort }
@@ -171,11 +218,18 @@ type Stack struct {
 	nextID uint64
 	rng    *rand.Rand
 	stats  StackStats
+	nbr    neighbors
+	ann    announcer
 
 	seg    segment
 	buf    []byte
 	optBuf [40]byte
 	spec   eth.Spec
+	// ARP and RARP frames are built apart from buf, which may hold the
+	// frame a request resolves.
+	arpPkt  []byte
+	arpSpec eth.Spec
+	arpBuf  []byte
 }
 
 // NewStack returns a stack that sends its frames with out. out must not
@@ -192,7 +246,7 @@ func NewStack(cfg StackConfig, out func(frame []byte)) (*Stack, error) {
 	if cfg.WriteAhead != nil {
 		log = cfg.WriteAhead
 	}
-	return &Stack{
+	st := &Stack{
 		cfg: cfg, log: log, out: out,
 		conns:  make(map[connKey]*Conn),
 		byID:   make(map[uint64]*Conn),
@@ -200,14 +254,23 @@ func NewStack(cfg StackConfig, out func(frame []byte)) (*Stack, error) {
 		nextID: 1,
 		rng:    rand.New(rand.NewPCG(cfg.Seed, 0x6d696772617465)),
 		buf:    make([]byte, 0, 64+int(cfg.MSS)+60),
-	}, nil
+		nbr:    neighbors{byAddr: make(map[netip.Addr]*neighbor)},
+		arpBuf: make([]byte, 0, 60),
+	}
+	base := cfg.Neighbor.ReachableTime
+	st.nbr.reachable = base/2 + time.Duration(st.rng.Int64N(int64(base)+1))
+	return st, nil
 }
 
 // Stats returns the stack's counters.
 func (st *Stack) Stats() StackStats { return st.stats }
 
 // Config returns the stack's configuration with its defaults filled in.
-func (st *Stack) Config() StackConfig { return st.cfg }
+func (st *Stack) Config() StackConfig {
+	c := st.cfg
+	c.Addrs = slices.Clone(c.Addrs)
+	return c
+}
 
 // TSClock is the timestamp clock's reading: milliseconds since
 // TimestampOrigin, modulo 2^32. A session's TSval is this plus its offset
@@ -229,15 +292,28 @@ func (st *Stack) Listen(local netip.AddrPort, accept func(*Conn)) error {
 	if !local.Addr().Is4() {
 		return fmt.Errorf("tcpip: listen on %v: only IPv4: %w", local, ErrConfig)
 	}
+	if len(st.cfg.Addrs) > 0 && !st.hasAddr(local.Addr()) {
+		return fmt.Errorf("tcpip: listen on %v: not an address of the stack: %w", local, ErrConfig)
+	}
 	st.listen[local] = accept
 	return nil
 }
 
-// Dial opens a connection from local to remote: it sends the SYN and
-// returns the connection in SYN_SENT.
+// Dial opens a connection from local to remote: it sends the SYN
+// (resolving remote's MAC, or the gateway's, first) and returns the
+// connection in SYN_SENT. A remote address no subnet and no gateway
+// reaches is ErrNoRoute; one whose MAC does not resolve fails the
+// connection with ErrHostUnreachable (Conn.Err) after
+// NeighborConfig.MulticastProbes requests.
 func (st *Stack) Dial(local, remote netip.AddrPort) (*Conn, error) {
 	if !local.Addr().Is4() || !remote.Addr().Is4() {
 		return nil, fmt.Errorf("tcpip: dial %v -> %v: only IPv4: %w", local, remote, ErrConfig)
+	}
+	if len(st.cfg.Addrs) > 0 && !st.hasAddr(local.Addr()) {
+		return nil, fmt.Errorf("tcpip: dial from %v: not an address of the stack: %w", local, ErrConfig)
+	}
+	if _, ok := st.nextHop(remote.Addr()); !ok {
+		return nil, fmt.Errorf("tcpip: dial %v: outside every subnet and no gateway: %w", remote, ErrNoRoute)
 	}
 	k := connKey{local, remote}
 	if _, dup := st.conns[k]; dup {
@@ -287,9 +363,23 @@ func (st *Stack) Conn(id uint64) *Conn { return st.byID[id] }
 // imported), closed ones included.
 func (st *Stack) Conns() []*Conn { return st.order }
 
-// Input processes one received eth. A frame that is not TCP over IPv4
-// is ignored; a damaged one is counted and dropped.
+// Input processes one received frame: ARP, or TCP over IPv4. A frame to
+// another MAC (or, for a stack with addresses, another IP address) is
+// counted and dropped, a damaged one too; one of another protocol is
+// ignored.
 func (st *Stack) Input(b []byte) {
+	if len(b) < 14 {
+		st.stats.BadSegments++
+		return
+	}
+	if dst := [6]byte(b[0:6]); dst != st.cfg.MAC && dst != broadcastMAC {
+		st.stats.NotForUs++
+		return
+	}
+	if etherType(b) == eth.EtherTypeARP {
+		st.inputARP(b)
+		return
+	}
 	seg := &st.seg
 	ok, err := parseSegment(b, seg)
 	if err != nil {
@@ -297,6 +387,10 @@ func (st *Stack) Input(b []byte) {
 		return
 	}
 	if !ok {
+		return
+	}
+	if len(st.cfg.Addrs) > 0 && !st.hasAddr(seg.dst.Addr()) {
+		st.stats.NotForUs++
 		return
 	}
 	st.stats.SegmentsIn++
@@ -341,26 +435,28 @@ func (st *Stack) reset(local, remote netip.AddrPort, seq, ack uint32, withAck bo
 		flags |= eth.TCPAck
 	}
 	st.spec = eth.Spec{
-		SrcMAC: st.cfg.MAC, DstMAC: broadcastMAC,
-		Src: local.Addr(), Dst: remote.Addr(), Proto: eth.ProtoTCP,
+		SrcMAC: st.cfg.MAC,
+		Src:    local.Addr(), Dst: remote.Addr(), Proto: eth.ProtoTCP,
 		SrcPort: local.Port(), DstPort: remote.Port(), Seq: seq, Ack: ack, TCPFlags: flags,
 	}
 	st.buf = eth.Build(st.buf[:0], &st.spec)
 	patchWindow(st.buf, 0)
 	st.stats.ResetsSent++
 	st.stats.SegmentsOut++
-	st.out(st.buf)
+	st.transmit(st.buf, local.Addr(), remote.Addr())
 }
 
-// Tick runs the timers due at the clock's reading: retransmissions,
-// window probes and keepalive probes, and the connections they declare
-// lost. A stand-in's Tick does nothing: the application's timers are
-// frozen with it.
+// Tick runs the timers due at the clock's reading: the neighbour cache's
+// and the announcements', then the connections' (retransmissions, window
+// probes and keepalive probes, and the connections they declare lost). A
+// stand-in runs no connection timer: the application's are frozen with it.
 func (st *Stack) Tick() {
+	now := st.cfg.Clock.Now()
+	st.tickNeighbors(now)
+	st.tickAnnounce(now)
 	if st.cfg.StandIn {
 		return
 	}
-	now := st.cfg.Clock.Now()
 	for _, c := range st.order {
 		c.tick(now)
 	}
@@ -421,11 +517,11 @@ func (st *Stack) Import(sessions []*Session) error {
 	return nil
 }
 
-// Announce sends, for each connection that is synchronized, an
+// AckAll sends, for each connection that is synchronized, an
 // acknowledgement carrying its current window: after a move it tells every
-// peer at once where the connection lives now and reopens windows a
+// peer at once that the connection lives on, and reopens windows a
 // stand-in closed.
-func (st *Stack) Announce() {
+func (st *Stack) AckAll() {
 	for _, c := range st.order {
 		if c.Live() && c.s.State != SynSent && c.s.State != SynReceived {
 			c.sendAck()

@@ -44,11 +44,16 @@ func TestStackResetsUnknownSegments(t *testing.T) {
 	clock := NewSimClock(time.Unix(0, 0))
 	var out [][]byte
 	send := func(f []byte) { out = append(out, append([]byte(nil), f...)) }
-	st, err := NewStack(StackConfig{Clock: clock}, send)
+	cfg := StackConfig{Clock: clock, MAC: vmMAC, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/24")}}
+	st, err := NewStack(cfg, send)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := eth.Spec{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("10.0.0.1"), Proto: eth.ProtoTCP,
+	peer := Neighbor{Addr: netip.MustParseAddr("10.0.0.2"), MAC: peerMAC, State: NeighborReachable, TimerIn: time.Minute}
+	if err := st.ImportNeighbors([]Neighbor{peer}); err != nil {
+		t.Fatal(err)
+	}
+	spec := eth.Spec{DstMAC: vmMAC, SrcMAC: peerMAC, Src: peer.Addr, Dst: netip.MustParseAddr("10.0.0.1"), Proto: eth.ProtoTCP,
 		SrcPort: 5, DstPort: 6, Seq: 100, Ack: 7, TCPFlags: eth.TCPAck, PayloadLen: 10}
 	st.Input(eth.Build(nil, &spec))
 	var seg segment
@@ -58,7 +63,11 @@ func TestStackResetsUnknownSegments(t *testing.T) {
 	if ok, err := parseSegment(out[0], &seg); !ok || err != nil || !seg.has(eth.TCPRst) || seg.seq != 7 {
 		t.Fatalf("answer %+v (%v, %v), want a reset at seq 7", seg, ok, err)
 	}
-	ckt, err := NewStack(StackConfig{Clock: clock, WriteAhead: noLog{}, StandIn: true}, send)
+	if dst := [6]byte(out[0][0:6]); dst != peerMAC {
+		t.Errorf("reset sent to %x, want the peer's MAC %x", dst, peerMAC)
+	}
+	cfg.WriteAhead, cfg.StandIn = noLog{}, true
+	ckt, err := NewStack(cfg, send)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,4 +98,43 @@ func TestZeroWindowProbes(t *testing.T) {
 	w.run(50 * time.Millisecond)
 	w.drain(time.Second)
 	w.checkStreams()
+}
+
+// Every TCP frame goes to its peer's MAC, from the sender's, from the
+// first SYN on: the only broadcasts are ARP requests.
+func TestFramesToTheRightMAC(t *testing.T) {
+	counts := map[string]int{}
+	tap := func(from string, f []byte) {
+		dst, src := [6]byte(f[0:6]), [6]byte(f[6:12])
+		me, peer := vmMAC, peerMAC
+		if from == "peer" {
+			me, peer = peerMAC, vmMAC
+		}
+		var seg segment
+		switch ok, err := parseSegment(f, &seg); {
+		case err != nil:
+			t.Errorf("%s sent a damaged frame: %v", from, err)
+		case ok:
+			counts[from+" tcp"]++
+			if dst != peer || src != me {
+				t.Errorf("%s sent a segment from %x to %x, want %x to %x", from, src, dst, me, peer)
+			}
+		case etherType(f) == eth.EtherTypeARP:
+			counts[from+" arp"]++
+			if src != me || dst != broadcastMAC && dst != peer {
+				t.Errorf("%s sent ARP from %x to %x", from, src, dst)
+			}
+		default:
+			t.Errorf("%s sent EtherType %#x", from, etherType(f))
+		}
+	}
+	w := newPairTapped(t, pairConfig{sessions: 4, rate: 2000}, tap)
+	w.run(50 * time.Millisecond)
+	w.drain(time.Second)
+	w.checkStreams()
+	// The VM resolved the peer once (a request, answered); the peer
+	// learned the VM from that request and needed none of its own.
+	if counts["vm tcp"] == 0 || counts["peer tcp"] == 0 || counts["vm arp"] != 1 || counts["peer arp"] != 1 {
+		t.Errorf("frames sent: %v", counts)
+	}
 }

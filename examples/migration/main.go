@@ -81,9 +81,10 @@ func pattern(port uint16, off int) byte {
 	return byte(x>>24) ^ byte(off>>8)
 }
 
-func stackConfig(mac byte) tcpip.StackConfig {
+func stackConfig(mac byte, addr netip.Addr) tcpip.StackConfig {
 	return tcpip.StackConfig{
-		MAC: [6]byte{2, 0, 0, 0, 0, mac},
+		MAC:   [6]byte{2, 0, 0, 0, 0, mac},
+		Addrs: []netip.Prefix{netip.PrefixFrom(addr, 16)},
 		// Peers probe after 300 ms of silence, every 100 ms, 3 times.
 		KeepaliveIdle: 300 * time.Millisecond, KeepaliveInterval: 100 * time.Millisecond, KeepaliveProbes: 3,
 		MaxFlight: 16 << 10,
@@ -226,17 +227,16 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	}
 	peerHost := tcpip.NewHost(links[0], links[1])
 	srcHost := tcpip.NewHost(links[2])
-	peers, err := tcpip.NewStack(stackConfig(2), peerHost.Send)
+	peers, err := tcpip.NewStack(stackConfig(2, peerAddr), peerHost.Send)
 	if err != nil {
 		return err
 	}
 	peerHost.SetHandler(peers)
-	vmCfg := stackConfig(1)
+	vmCfg := stackConfig(1, vmAddr)
 	vmCfg.KeepaliveProbes = 0
 	// The journal holds the sessions changed since the pre-copy, whole
 	// (receive queues included), and what arrives during the suspension.
-	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: vmCfg, JournalSize: journal},
-		srcHost.Send)
+	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: journal}, srcHost.Send)
 	if err != nil {
 		return err
 	}
@@ -357,8 +357,10 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 		total += s.off
 	}
 	ps := peers.Stats()
-	fmt.Printf("peers: %d sessions, %d bytes sent, %d keepalive probes, %d retransmissions, %d resets, %d PAWS drops; route to the VM: port %d after %d announcements\n",
-		len(streams), total, ps.KeepalivesSent, ps.Retransmits, ps.ResetsSent, ps.PAWSDropped, peerHost.Route(vmAddr), peerHost.Announcements)
+	link, _ := peerHost.LinkOf(vmCfg.MAC)
+	fmt.Printf("peers: %d sessions, %d bytes sent, %d keepalive probes, %d retransmissions, %d resets, %d PAWS drops; "+
+		"the VM's MAC %x reached through port %d after %d announcement frames (gratuitous ARP, RARP)\n",
+		len(streams), total, ps.KeepalivesSent, ps.Retransmits, ps.ResetsSent, ps.PAWSDropped, vmCfg.MAC, link, peerHost.Announcements)
 	fmt.Printf("migration: %v\n", &m)
 	fmt.Printf("sessions lost = %d (peers: %d), streams differing = %d\n", m.SessionsLost, lost, differ)
 	if lost != 0 || differ != 0 || m.SessionsLost != 0 || len(streams) != sessions {
@@ -396,7 +398,7 @@ func destination(sessions int) error {
 		return err
 	}
 	dstHost := tcpip.NewHost(dstLink)
-	vmCfg := stackConfig(3)
+	vmCfg := stackConfig(3, vmAddr) // the VM's own MAC and addresses come with it
 	vmCfg.KeepaliveProbes = 0
 	dest, err := migrate.NewDestination(migrate.DestinationConfig{Stack: vmCfg}, dstHost.Send)
 	if err != nil {
