@@ -40,8 +40,8 @@
 //
 // A stack is driven from outside: Input with each frame received, Tick as
 // time passes; it sends through the function given to NewStack. A Link
-// drives one queue pair of a port (any port: nicsim's in-memory NIC, a TAP
-// device, an AF_XDP socket; Rings is what it needs of one). A Host polls
+// drives one queue pair of a port (any port.Port: nicsim's in-memory NIC,
+// a TAP device, an AF_XDP socket). A Host polls
 // its links, hands frames to a Handler (a Stack, or what wraps one) and
 // sends the handler's frames out of the link that reaches their
 // destination MAC, learning it from the source MAC of the frames received,

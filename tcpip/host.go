@@ -5,22 +5,15 @@ import (
 
 	"github.com/ringkit/ringkit/descriptor"
 	eth "github.com/ringkit/ringkit/frame"
+	"github.com/ringkit/ringkit/port"
 )
 
-// Rings is what a Link drives of a port: the descriptor rings of its
-// queues. Every port.Port has these methods, so a Link runs on any
-// backend: nicsim's in-memory NIC, a TAP device, an AF_XDP socket.
-type Rings interface {
-	Queues() int
-	RxRing(q int) *descriptor.RxRing
-	TxRing(q int) *descriptor.TxRing
-}
-
-// Link is the driver of one RX/TX queue pair of a port: it takes bursts of
-// received frames from the RX ring and posts frames to the TX ring,
+// Link is the driver of one RX/TX queue pair of a port (any port.Port:
+// nicsim's in-memory NIC, a TAP device, an AF_XDP socket): it takes bursts
+// of received frames from the RX ring and posts frames to the TX ring,
 // copying each into a buffer of the ring's pool. The port's engine (its
 // Step or Run) moves the frames between the rings and the wire. A Link
-// belongs to one goroutine.
+// belongs to one goroutine, and is the only driver of its queue.
 type Link struct {
 	rx    *descriptor.RxRing
 	tx    *descriptor.TxRing
@@ -32,9 +25,9 @@ type Link struct {
 }
 
 // NewLink returns the driver of queue q of port p.
-func NewLink(p Rings, q int) (*Link, error) {
+func NewLink(p port.Port, q int) (*Link, error) {
 	if q < 0 || q >= p.Queues() {
-		return nil, fmt.Errorf("tcpip: link on queue %d of a port with %d: %w", q, p.Queues(), ErrConfig)
+		return nil, fmt.Errorf("tcpip: link on queue %d of %s, which has %d: %w", q, p.Name(), p.Queues(), ErrConfig)
 	}
 	rx := p.RxRing(q)
 	return &Link{rx: rx, tx: p.TxRing(q), pool: rx.Pool()}, nil

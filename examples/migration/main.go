@@ -460,6 +460,7 @@ func destination(sessions int) error {
 	}
 	if err := tunnel(ctx, &wg, tun, capNIC.Port(0), dstNIC.Port(0)); err != nil {
 		stop()
+		wg.Wait()
 		return err
 	}
 	finished := done
