@@ -197,12 +197,15 @@ type connKey struct{ local, remote netip.AddrPort }
 // segment beyond rcv_nxt is dropped and the peer retransmits it), go-back-N
 // retransmission with exponential backoff, zero-window probes, keepalive,
 // and the MSS, window scale and timestamp options. Sequence numbers are
-// compared modulo 2^32 everywhere.
+// compared modulo 2^32 everywhere. It answers ARP for its addresses and
+// sends every frame to its next hop's MAC from a neighbour cache (see the
+// package documentation).
 //
 // It is driven from outside: Input with each frame received, Tick as time
 // passes; it sends frames through the function given to NewStack. A
 // connection's state is a Session, so that Export and Import move the
-// stack's connections to another host as they are.
+// stack's connections to another host as they are, and Neighbors and
+// ImportNeighbors its neighbour cache.
 //
 // A Stack and its Conns belong to one goroutine at a time.
 type Stack struct {
