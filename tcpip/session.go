@@ -1,9 +1,11 @@
-package migrate
+package tcpip
 
 import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/ringkit/ringkit/internal/seqnum"
 )
 
 // TCPState is the state of a connection in the TCP state machine of
@@ -52,6 +54,12 @@ type FiveTuple struct {
 
 // MaxWindowScale is the largest window scale shift RFC 7323 allows.
 const MaxWindowScale = 14
+
+// MaxQueue bounds a session's RecvQueue and SendQueue: the largest
+// receive buffer a stack takes, and the most a decoder of an encoded
+// session accepts, so that a corrupt length cannot make it allocate
+// gigabytes.
+const MaxQueue = 64 << 20
 
 // Timestamps is the RFC 7323 timestamp option state of a session.
 //
@@ -160,7 +168,7 @@ func (s *Session) Clone() *Session {
 }
 
 // inFlight is the sequence space between SndUna and SndNxt.
-func (s *Session) inFlight() int64 { return int64(seqDiff(s.SndUna, s.SndNxt)) }
+func (s *Session) inFlight() int64 { return int64(seqnum.Diff(s.SndUna, s.SndNxt)) }
 
 // Validate reports the first field of s that no TCP stack could hold.
 func (s *Session) Validate() error {

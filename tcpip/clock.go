@@ -1,14 +1,15 @@
-package migrate
+package tcpip
 
 import (
 	"sync"
 	"time"
 )
 
-// Clock is the time source of the TCP endpoints, the circuit and the
-// migration. Everything that waits in this package reads a Clock, never the
-// time package directly, so a test can run a 500 ms suspension on a
-// SimClock in microseconds and with the same result every time.
+// Clock is the time source of a stack's timers and timestamps (and of
+// package migrate's circuit and migration, which share the VM's). Nothing
+// here reads the time package directly, so a test can run a 500 ms
+// suspension on a SimClock in microseconds and with the same result every
+// time.
 type Clock interface {
 	Now() time.Time
 }

@@ -1,4 +1,4 @@
-package migrate
+package tcpip
 
 import (
 	"encoding/binary"
@@ -64,15 +64,15 @@ func parseSegment(b []byte, seg *segment) (ok bool, err error) {
 	total := int(binary.BigEndian.Uint16(ip[2:]))
 	l4 := int(pk.L4Off) - int(pk.L3Off)
 	if total > len(ip) || total < l4+20 {
-		return false, fmt.Errorf("migrate: IPv4 total length %d for %d bytes: %w", total, len(ip), ErrBadSegment)
+		return false, fmt.Errorf("tcpip: IPv4 total length %d for %d bytes: %w", total, len(ip), ErrBadSegment)
 	}
 	tcp := ip[l4:total]
 	if eth.Checksum(tcp, eth.PseudoSum(ip[12:16], ip[16:20], eth.ProtoTCP, len(tcp))) != 0 {
-		return false, fmt.Errorf("migrate: TCP checksum: %w", ErrBadSegment)
+		return false, fmt.Errorf("tcpip: TCP checksum: %w", ErrBadSegment)
 	}
 	hlen := int(tcp[12]>>4) * 4
 	if hlen < 20 || hlen > len(tcp) {
-		return false, fmt.Errorf("migrate: TCP data offset %d: %w", hlen, ErrBadSegment)
+		return false, fmt.Errorf("tcpip: TCP data offset %d: %w", hlen, ErrBadSegment)
 	}
 	be := binary.BigEndian
 	src, _ := netip.AddrFromSlice(ip[12:16])
@@ -101,7 +101,7 @@ func (s *segment) parseOptions(o []byte) error {
 			continue
 		}
 		if i+1 >= len(o) || int(o[i+1]) < 2 || i+int(o[i+1]) > len(o) {
-			return fmt.Errorf("migrate: TCP option %d at %d overruns the header: %w", kind, i, ErrBadSegment)
+			return fmt.Errorf("tcpip: TCP option %d at %d overruns the header: %w", kind, i, ErrBadSegment)
 		}
 		n := int(o[i+1])
 		v := o[i+2 : i+n]

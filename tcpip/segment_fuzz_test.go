@@ -1,4 +1,4 @@
-package migrate
+package tcpip
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package migrate
+package tcpip
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	eth "github.com/ringkit/ringkit/frame"
+	"github.com/ringkit/ringkit/internal/seqnum"
 )
 
 // ConnStats counts what one connection did.
@@ -41,19 +42,22 @@ type Conn struct {
 	recovering bool
 	rtx        uint32
 	recover    uint32
-	gen        uint64 // bumped by every change to the session: dirty tracking for the pre-copy
-	err        error  // ErrReset or ErrTimeout once lost
-	done       bool   // closed cleanly after both FINs
-	accept     func(*Conn)
+	gen        uint64 // bumped by every change to the session: see Changes
+	err        error  // ErrReset, ErrTimeout or ErrHostUnreachable once lost
+	// softErr is what went wrong on the way while the connection kept
+	// trying (its next hop did not resolve): a timeout reports it.
+	softErr error
+	done    bool // closed cleanly after both FINs
+	accept  func(*Conn)
 
-	// held counts the payload a circuit has journaled for the VM: it is
-	// not kept in RecvQueue (the journal holds it), but fills the VM's
-	// receive buffer all the same.
+	// held counts the payload a stand-in has logged for the application:
+	// it is not kept in RecvQueue (the WriteAhead log holds it), but fills
+	// the receive buffer all the same.
 	held int
 
-	// What a circuit has journaled of the fields it journals by value.
-	jTS  Timestamps
-	jWnd [2]uint32
+	// What the WriteAhead log holds of the fields logged by value.
+	logTS  Timestamps
+	logWnd [2]uint32
 
 	stats ConnStats
 }
@@ -67,7 +71,10 @@ func (c *Conn) Tuple() FiveTuple { return c.s.Tuple }
 // State is the connection's TCP state.
 func (c *Conn) State() TCPState { return c.s.State }
 
-// Err is ErrReset or ErrTimeout once the connection is lost, nil before.
+// Err is nil while the connection lives; once it is lost, an error
+// wrapping ErrReset, ErrTimeout (and ErrHostUnreachable too when the
+// peer's MAC did not resolve in the meantime), or ErrHostUnreachable for a
+// connection whose SYN never went out.
 func (c *Conn) Err() error { return c.err }
 
 // Live reports whether the connection is neither lost nor closed.
@@ -85,15 +92,25 @@ func (c *Conn) Buffered() int { return len(c.s.RecvQueue) }
 // Unacked is the number of bytes sent and not yet acknowledged.
 func (c *Conn) Unacked() int { return len(c.s.SendQueue) }
 
+// Changes counts the changes made to the connection's state: two equal
+// readings mean the Session did not change in between (dirty tracking for
+// a migration's pre-copy).
+func (c *Conn) Changes() uint64 { return c.gen }
+
 func (c *Conn) export(now time.Time) *Session {
 	s := c.s.Clone()
+	s.Timers = c.timers(now)
+	return s
+}
+
+// timers are the connection's timers as durations from now.
+func (c *Conn) timers(now time.Time) Timers {
 	cfg := &c.st.cfg
-	s.Timers = Timers{
+	return Timers{
 		KeepaliveIdle: cfg.KeepaliveIdle, KeepaliveInterval: cfg.KeepaliveInterval,
 		KeepaliveProbes: uint8(cfg.KeepaliveProbes), RTO: c.rto,
 		KeepaliveIn: until(now, c.kaAt), RetransmitIn: until(now, c.rtoAt),
 	}
-	return s
 }
 
 // until is the time from now to t, at least 1 ns for a timer that is armed
@@ -133,7 +150,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	if c.s.State != Established && c.s.State != CloseWait {
-		return 0, fmt.Errorf("migrate: write on session %d in %v: %w", c.s.ID, c.s.State, ErrConnState)
+		return 0, fmt.Errorf("tcpip: write on session %d in %v: %w", c.s.ID, c.s.State, ErrConnState)
 	}
 	room := min(int(c.s.SndWnd), c.cwnd) - int(c.s.inFlight())
 	room = min(room, MaxQueue-len(c.s.SendQueue), len(p))
@@ -215,13 +232,19 @@ func (c *Conn) finInFlight() bool {
 func (c *Conn) armRTO() { c.rtoAt = c.st.cfg.Clock.Now().Add(c.rto) }
 
 // rcvWindow is the window to advertise in bytes: the room left in the
-// receive buffer and, in a circuit, in the journal.
+// receive buffer and in the WriteAhead log.
 func (c *Conn) rcvWindow() uint32 {
 	w := max(c.st.cfg.RecvBuffer-len(c.s.RecvQueue)-c.held, 0)
-	if j := c.st.cfg.Journal; j != nil {
-		w = min(w, j.PayloadRoom(int(c.s.MSS)))
+	return uint32(min(w, c.st.log.Room(int(c.s.MSS))))
+}
+
+// timedOut declares the connection lost for want of answers.
+func (c *Conn) timedOut() {
+	if c.softErr != nil {
+		c.fail(fmt.Errorf("tcpip: %v: %w (%w)", c.s.Tuple.Dst, ErrTimeout, c.softErr))
+		return
 	}
-	return uint32(w)
+	c.fail(ErrTimeout)
 }
 
 // fail declares the connection lost.
@@ -257,8 +280,8 @@ func (c *Conn) send(flags uint8, seq uint32, payload []byte) {
 		c.setWindows(c.s.SndWnd, wnd)
 	}
 	st.spec = eth.Spec{
-		SrcMAC: st.cfg.MAC, DstMAC: broadcastMAC,
-		Src: c.s.Tuple.Src.Addr(), Dst: c.s.Tuple.Dst.Addr(), Proto: eth.ProtoTCP,
+		SrcMAC: st.cfg.MAC,
+		Src:    c.s.Tuple.Src.Addr(), Dst: c.s.Tuple.Dst.Addr(), Proto: eth.ProtoTCP,
 		SrcPort: c.s.Tuple.Src.Port(), DstPort: c.s.Tuple.Dst.Port(),
 		Seq: seq, TCPFlags: flags, Window: 65535, Payload: payload,
 		TCPOptions: segmentOptions(&st.optBuf, syn, c.s.MSS, c.s.RcvWScale, ts, tsval, c.s.TS.Recent),
@@ -272,49 +295,42 @@ func (c *Conn) send(flags uint8, seq uint32, payload []byte) {
 		st.stats.ZeroWindows++
 	}
 	st.stats.SegmentsOut++
-	st.out(st.buf)
+	st.transmit(st.buf, c.s.Tuple.Src.Addr(), c.s.Tuple.Dst.Addr())
 }
 
-// nextTSval is the TSval of the next segment. A circuit journals the
-// timestamps before it sends a TSval the destination must not go below;
-// with the journal full it repeats the last TSval journaled (equal values
-// pass the peer's PAWS check).
+// nextTSval is the TSval of the next segment. The timestamps are logged
+// before a TSval goes out that a move must not go below; when the log
+// refuses, the last TSval logged is sent again (equal values pass the
+// peer's PAWS check), echoing the TS.Recent logged with it.
 func (c *Conn) nextTSval() uint32 {
-	v := c.s.TS.TSval(c.st.tick())
-	if seqLT(v, c.s.TS.LastSent) {
+	v := c.s.TS.TSval(c.st.TSClock())
+	if seqnum.LT(v, c.s.TS.LastSent) {
 		v = c.s.TS.LastSent // a clock never runs backwards, an imported offset may
 	}
-	j := c.st.cfg.Journal
-	if j == nil {
-		if v != c.s.TS.LastSent {
-			c.s.TS.LastSent = v
-			c.gen++ // a changed session: the pre-copy must send it again, or TSvals would step back after the move
-		}
+	if v == c.logTS.LastSent && c.s.TS.Recent == c.logTS.Recent {
 		return v
 	}
-	if v == c.jTS.LastSent && c.s.TS.Recent == c.jTS.Recent {
-		return v
+	if err := c.st.log.Timestamps(c.s.ID, c.s.TS.Recent, v); err != nil {
+		c.st.stats.LogRefused++
+		c.s.TS.Recent = c.logTS.Recent
+		return c.logTS.LastSent
 	}
-	if _, err := j.AppendTimestamp(c.s.ID, c.s.TS.Recent, v); err != nil {
-		c.st.stats.JournalFull++
-		c.s.TS.Recent = c.jTS.Recent
-		return c.jTS.LastSent
+	if v != c.s.TS.LastSent {
+		c.s.TS.LastSent = v
+		c.gen++ // a changed session: the pre-copy must send it again, or TSvals would step back after the move
 	}
-	c.s.TS.LastSent = v
-	c.jTS = c.s.TS
-	c.gen++
+	c.logTS = c.s.TS
 	return v
 }
 
-// setWindows records the peer's window and ours. A circuit journals the
-// change when either window opens from zero or closes to zero: the state a
-// destination acts on (a peer waiting for a window update).
+// setWindows records the peer's window and ours, logging the change when
+// either window opens from zero or closes to zero (see WriteAhead.Window).
 func (c *Conn) setWindows(snd, rcv uint32) {
-	if j := c.st.cfg.Journal; j != nil && (snd == 0) != (c.jWnd[0] == 0) || j != nil && (rcv == 0) != (c.jWnd[1] == 0) {
-		if _, err := j.AppendWindow(c.s.ID, snd, rcv); err != nil {
-			c.st.stats.JournalFull++
+	if (snd == 0) != (c.logWnd[0] == 0) || (rcv == 0) != (c.logWnd[1] == 0) {
+		if err := c.st.log.Window(c.s.ID, snd, rcv); err != nil {
+			c.st.stats.LogRefused++
 		} else {
-			c.jWnd = [2]uint32{snd, rcv}
+			c.logWnd = [2]uint32{snd, rcv}
 		}
 	}
 	c.s.SndWnd, c.s.RcvWnd = snd, rcv
@@ -353,11 +369,9 @@ func (c *Conn) input(seg *segment) {
 	st := c.st
 	if seg.has(eth.TCPRst) {
 		if c.s.State == SynSent && seg.has(eth.TCPAck) && seg.ack == c.s.SndNxt ||
-			c.s.State != SynSent && seqLEQ(c.s.RcvNxt, seg.seq) && seqLT(seg.seq, c.s.RcvNxt+max(c.lastAdv, 1)) {
-			if j := st.cfg.Journal; j != nil {
-				if _, err := j.AppendClose(c.s.ID); err != nil {
-					st.stats.JournalFull++
-				}
+			c.s.State != SynSent && seqnum.LEQ(c.s.RcvNxt, seg.seq) && seqnum.LT(seg.seq, c.s.RcvNxt+max(c.lastAdv, 1)) {
+			if err := st.log.Reset(c.s.ID); err != nil {
+				st.stats.LogRefused++
 			}
 			c.stats.ResetReceived = true
 			c.fail(ErrReset)
@@ -365,7 +379,7 @@ func (c *Conn) input(seg *segment) {
 		return
 	}
 	now := st.cfg.Clock.Now()
-	c.lastRecv, c.probes, c.kaAt = now, 0, time.Time{}
+	c.lastRecv, c.probes, c.kaAt, c.softErr = now, 0, time.Time{}, nil
 
 	switch c.s.State {
 	case SynSent:
@@ -378,11 +392,11 @@ func (c *Conn) input(seg *segment) {
 		c.s.SndUna = seg.ack
 		c.s.SndWnd = uint32(seg.wnd) << c.s.SndWScale
 		c.s.State = Established
-		if !c.journalSnapshot() {
-			c.s = saved // not journaled: as if the SYN-ACK never came
+		if !c.logSnapshot() {
+			c.s = saved // not logged: as if the SYN-ACK never came
 			return
 		}
-		c.jTS = c.s.TS
+		c.logTS = c.s.TS
 		c.rtoAt, c.retries, c.rto = time.Time{}, 0, st.cfg.RTO
 		c.gen++
 		c.sendAck()
@@ -395,7 +409,7 @@ func (c *Conn) input(seg *segment) {
 		if !seg.has(eth.TCPAck) || seg.ack != c.s.SndNxt {
 			return
 		}
-		if !c.journalState(Established, c.s.SndNxt, c.s.RcvNxt) {
+		if !c.logState(Established, c.s.SndNxt, c.s.RcvNxt) {
 			return
 		}
 		c.s.SndUna = seg.ack
@@ -408,7 +422,7 @@ func (c *Conn) input(seg *segment) {
 		}
 	}
 
-	if c.s.TS.Enabled && seg.hasTS && seqLT(seg.tsval, c.s.TS.Recent) {
+	if c.s.TS.Enabled && seg.hasTS && seqnum.LT(seg.tsval, c.s.TS.Recent) {
 		st.stats.PAWSDropped++
 		c.sendAck()
 		return
@@ -417,7 +431,7 @@ func (c *Conn) input(seg *segment) {
 		c.sendAck()
 		return
 	}
-	if c.s.TS.Enabled && seg.hasTS && seqLEQ(seg.seq, c.s.RcvNxt) && seg.tsval != c.s.TS.Recent {
+	if c.s.TS.Enabled && seg.hasTS && seqnum.LEQ(seg.seq, c.s.RcvNxt) && seg.tsval != c.s.TS.Recent {
 		c.s.TS.Recent = seg.tsval
 		c.gen++
 	}
@@ -439,24 +453,23 @@ func (c *Conn) input(seg *segment) {
 
 // ack processes the acknowledgement and window of seg.
 func (c *Conn) ack(seg *segment, now time.Time) {
-	if seqLT(c.s.SndNxt, seg.ack) {
+	if seqnum.LT(c.s.SndNxt, seg.ack) {
 		c.sendAck() // acknowledges what we never sent
 		return
 	}
-	if seqLT(c.s.SndUna, seg.ack) {
-		if j := c.st.cfg.Journal; j != nil {
-			if _, err := j.AppendAck(c.s.ID, seg.ack); err != nil {
-				c.st.stats.JournalFull++
-				return // not journaled, not applied: the peer acknowledges again
-			}
+	if seqnum.LT(c.s.SndUna, seg.ack) {
+		if err := c.st.log.Acked(c.s.ID, seg.ack); err != nil {
+			c.st.stats.LogRefused++
+			return // not logged, not applied: the peer acknowledges again
 		}
-		k := min(int(seqDiff(c.s.SndUna, seg.ack)), len(c.s.SendQueue))
+		k := min(int(seqnum.Diff(c.s.SndUna, seg.ack)), len(c.s.SendQueue))
 		c.s.SendQueue = trimFront(c.s.SendQueue, k)
 		c.s.SndUna = seg.ack
 		c.retries, c.rto = 0, c.st.cfg.RTO
+		c.st.confirm(c.s.Tuple.Dst.Addr()) // forward progress: the peer's MAC is good
 		c.cwnd = min(c.cwnd+int(c.s.MSS), c.st.cfg.MaxFlight)
 		if c.recovering {
-			if seqLEQ(c.recover, c.s.SndUna) {
+			if seqnum.LEQ(c.recover, c.s.SndUna) {
 				c.recovering = false
 			} else {
 				c.resend(recoverBurst)
@@ -466,7 +479,7 @@ func (c *Conn) ack(seg *segment, now time.Time) {
 			c.rtoAt = time.Time{}
 			if c.finInFlight() {
 				next := map[TCPState]TCPState{FinWait1: FinWait2, Closing: TimeWait, LastAck: Closed}[c.s.State]
-				if c.journalState(next, c.s.SndNxt, c.s.RcvNxt) {
+				if c.logState(next, c.s.SndNxt, c.s.RcvNxt) {
 					c.s.State = next
 					if next == Closed {
 						c.done = true
@@ -488,7 +501,7 @@ func (c *Conn) ack(seg *segment, now time.Time) {
 }
 
 // data takes the payload and FIN of seg if they start at rcv_nxt, as far as
-// the window (and a circuit's journal) has room, and acknowledges.
+// the window (and the WriteAhead log) has room, and acknowledges.
 func (c *Conn) data(seg *segment) {
 	st := c.st
 	switch c.s.State {
@@ -498,8 +511,8 @@ func (c *Conn) data(seg *segment) {
 		return
 	}
 	seq, data, fin := seg.seq, seg.payload, seg.has(eth.TCPFin)
-	if seqLT(seq, c.s.RcvNxt) {
-		off := int(seqDiff(seq, c.s.RcvNxt))
+	if seqnum.LT(seq, c.s.RcvNxt) {
+		off := int(seqnum.Diff(seq, c.s.RcvNxt))
 		if off > len(data) || off == len(data) && !fin {
 			st.stats.Duplicates++
 			if len(data) <= 1 && !fin && seq == c.s.RcvNxt-1 {
@@ -517,16 +530,14 @@ func (c *Conn) data(seg *segment) {
 	}
 	take := min(len(data), int(c.rcvWindow()))
 	if take > 0 {
-		if j := st.cfg.Journal; j != nil {
-			if _, err := j.AppendRecv(c.s.ID, c.s.RcvNxt, data[:take]); err != nil {
-				st.stats.JournalFull++
-				take = 0
-			}
+		if err := st.log.Received(c.s.ID, c.s.RcvNxt, data[:take]); err != nil {
+			st.stats.LogRefused++
+			take = 0
 		}
 	}
 	if take > 0 {
-		if st.cfg.Journal != nil {
-			c.held += take // the bytes live in the journal; the circuit only counts them
+		if st.cfg.StandIn {
+			c.held += take // the bytes live in the log; the stand-in only counts them
 		} else {
 			c.s.RecvQueue = append(c.s.RecvQueue, data[:take]...)
 		}
@@ -538,7 +549,7 @@ func (c *Conn) data(seg *segment) {
 	}
 	if fin && take == len(data) {
 		next := map[TCPState]TCPState{Established: CloseWait, FinWait1: Closing, FinWait2: TimeWait}[c.s.State]
-		if c.journalState(next, c.s.SndNxt, c.s.RcvNxt+1) {
+		if c.logState(next, c.s.SndNxt, c.s.RcvNxt+1) {
 			c.s.State = next
 			c.s.RcvNxt++
 			c.gen++
@@ -550,41 +561,24 @@ func (c *Conn) data(seg *segment) {
 	c.sendAck()
 }
 
-// journalState journals a state change in a circuit; true when the change
-// may be made.
-func (c *Conn) journalState(st TCPState, sndNxt, rcvNxt uint32) bool {
-	j := c.st.cfg.Journal
-	if j == nil {
-		return true
-	}
-	if _, err := j.AppendState(c.s.ID, st, sndNxt, rcvNxt); err != nil {
-		c.st.stats.JournalFull++
+// logState logs a move to TCP state st; true when the move may be made.
+func (c *Conn) logState(st TCPState, sndNxt, rcvNxt uint32) bool {
+	if err := c.st.log.State(c.s.ID, st, sndNxt, rcvNxt); err != nil {
+		c.st.stats.LogRefused++
 		return false
 	}
 	return true
 }
 
-// journalSnapshot journals the whole session, as a close and a create, in
-// a circuit: the change from SYN_SENT learns what no smaller record
-// carries (the peer's sequence number, window scale and timestamps). Both
-// records are written or neither.
-func (c *Conn) journalSnapshot() bool {
-	j := c.st.cfg.Journal
-	if j == nil {
-		return true
-	}
-	s := c.export(c.st.cfg.Clock.Now())
-	enc := AppendSession(nil, s)
-	if j.Free() < RecordSize(0)+RecordSize(len(enc)) {
-		c.st.stats.JournalFull++
+// logSnapshot logs the whole session (WriteAhead.Snapshot); true when the
+// change it records may be made. The log sees the session through a
+// shallow copy whose queues alias the connection's, valid for the call.
+func (c *Conn) logSnapshot() bool {
+	snap := c.s
+	snap.Timers = c.timers(c.st.cfg.Clock.Now())
+	if err := c.st.log.Snapshot(&snap); err != nil {
+		c.st.stats.LogRefused++
 		return false
-	}
-	if _, err := j.AppendClose(c.s.ID); err != nil {
-		c.st.stats.JournalFull++
-		return false
-	}
-	if _, err := j.Append(RecCreate, c.s.ID, enc); err != nil {
-		panic(fmt.Sprintf("migrate: journal refused a create it had room for: %v", err))
 	}
 	return true
 }
@@ -602,7 +596,7 @@ func (c *Conn) tick(now time.Time) {
 		c.retries++
 		c.lastFire = now
 		if c.retries > cfg.MaxRetries {
-			c.fail(ErrTimeout)
+			c.timedOut()
 			return
 		}
 		if c.s.SndUna != c.s.SndNxt {
@@ -630,7 +624,7 @@ func (c *Conn) tick(now time.Time) {
 		return
 	}
 	if c.probes >= cfg.KeepaliveProbes {
-		c.fail(ErrTimeout)
+		c.timedOut()
 		return
 	}
 	c.probes++
@@ -669,20 +663,29 @@ const recoverBurst = 2
 // within the peer's window (a zero window still takes one probe byte), then
 // the FIN.
 func (c *Conn) resend(n int) {
-	if seqLT(c.rtx, c.s.SndUna) {
+	if seqnum.LT(c.rtx, c.s.SndUna) {
 		c.rtx = c.s.SndUna
 	}
 	q := c.s.SendQueue
 	limit := max(int(c.s.SndWnd), 1)
 	mss := int(c.s.MSS)
-	for off := int(seqDiff(c.s.SndUna, c.rtx)); n > 0 && off < len(q) && off < limit; n-- {
+	for off := int(seqnum.Diff(c.s.SndUna, c.rtx)); n > 0 && off < len(q) && off < limit; n-- {
 		end := min(off+mss, len(q), limit)
 		c.send(eth.TCPAck|eth.TCPPsh, c.s.SndUna+uint32(off), q[off:end])
 		off = end
 		c.rtx = c.s.SndUna + uint32(off)
 	}
-	if n > 0 && c.finInFlight() && int(seqDiff(c.s.SndUna, c.rtx)) >= len(q) && len(q) <= limit {
+	if n > 0 && c.finInFlight() && int(seqnum.Diff(c.s.SndUna, c.rtx)) >= len(q) && len(q) <= limit {
 		c.send(eth.TCPFin|eth.TCPAck, c.s.SndNxt-1, nil)
 		c.rtx = c.s.SndNxt
 	}
+}
+
+// trimFront drops the first k bytes of q; an emptied queue is nil, as a
+// decoded one is.
+func trimFront(q []byte, k int) []byte {
+	if k >= len(q) {
+		return nil
+	}
+	return q[k:]
 }
