@@ -68,6 +68,10 @@ type PoolConfig struct {
 	// foreign or out-of-range Buf is still always detected, and a double
 	// free is detected only when it would overfill the Pool.
 	Check bool
+	// Align, if not 0, is the alignment in bytes of the slab's first byte,
+	// a power of two up to 1 MiB: a slab registered with a kernel as an
+	// AF_XDP UMEM must start on a page (see Slab).
+	Align int
 }
 
 // Pool is a set of fixed-size packet buffers in one slab, with a lock-free
@@ -158,12 +162,16 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if uint64(stride)*uint64(cfg.Buffers) > 1<<40 {
 		return nil, fmt.Errorf("%w: %d buffers of %d bytes exceed 1 TiB", ErrConfig, cfg.Buffers, stride)
 	}
+	slab, err := newSlab(stride*cfg.Buffers, cfg.Align)
+	if err != nil {
+		return nil, err
+	}
 	free, err := ring.NewMPMC[Buf](cfg.Buffers)
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: free list: %w", err)
 	}
 	p := &Pool{
-		slab:     make([]byte, stride*cfg.Buffers),
+		slab:     slab,
 		stride:   stride,
 		headroom: cfg.Headroom,
 		dataRoom: cfg.DataRoom,
