@@ -31,3 +31,9 @@ type TAP struct{ unsupported }
 
 // OpenTAP returns an error wrapping ErrUnsupported.
 func OpenTAP(name string, cfg TAPConfig) (*TAP, error) { return nil, errNotLinux }
+
+// Packet is a port on AF_PACKET sockets; outside Linux there is none.
+type Packet struct{ unsupported }
+
+// OpenPacket returns an error wrapping ErrUnsupported.
+func OpenPacket(name string, cfg PacketConfig) (*Packet, error) { return nil, errNotLinux }
