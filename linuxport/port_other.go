@@ -37,3 +37,23 @@ type Packet struct{ unsupported }
 
 // OpenPacket returns an error wrapping ErrUnsupported.
 func OpenPacket(name string, cfg PacketConfig) (*Packet, error) { return nil, errNotLinux }
+
+// XDP is an AF_XDP port; outside Linux there is none.
+type XDP struct{ unsupported }
+
+// XDPStats are an AF_XDP socket's own counters (XDP_STATISTICS).
+type XDPStats struct {
+	RxDropped, RxInvalid, TxInvalid, RxRingFull, FillRingEmpty, TxRingEmpty uint64
+}
+
+// OpenXDP returns an error wrapping ErrUnsupported.
+func OpenXDP(name string, cfg XDPConfig) (*XDP, error) { return nil, errNotLinux }
+
+// Mode returns ModeAuto.
+func (x *XDP) Mode() XDPMode { return ModeAuto }
+
+// ZeroCopy reports false.
+func (x *XDP) ZeroCopy() bool { return false }
+
+// XDPStats returns zero counters.
+func (x *XDP) XDPStats(q int) XDPStats { return XDPStats{} }

@@ -5,7 +5,6 @@ package linuxport
 import (
 	"errors"
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -101,13 +100,6 @@ func OpenTAP(name string, cfg TAPConfig) (*TAP, error) {
 	return t, nil
 }
 
-// ifreq is struct ifreq with the flags member of its union.
-type ifreq struct {
-	name  [unix.IFNAMSIZ]byte
-	flags uint16
-	_     [22]byte
-}
-
 // openTAPQueue opens one queue of TAP device name, making the device if
 // it does not exist.
 func openTAPQueue(name string) (int, error) {
@@ -118,14 +110,15 @@ func openTAPQueue(name string) (int, error) {
 		}
 		return -1, fmt.Errorf("/dev/net/tun: %w", sysErr(err))
 	}
-	var r ifreq
-	copy(r.name[:], name)
-	r.flags = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_MULTI_QUEUE
-	// ifreq is laid out as the kernel's struct ifreq (40 bytes), which
-	// TUNSETIFF reads and writes for the duration of the call only.
-	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&r))); errno != 0 {
+	r, err := unix.NewIfreq(name)
+	if err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("TUNSETIFF: %w", sysErr(errno))
+		return -1, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	r.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_MULTI_QUEUE)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, r); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("TUNSETIFF: %w", sysErr(err))
 	}
 	return fd, nil
 }
