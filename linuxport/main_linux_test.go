@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"go.uber.org/goleak"
 
 	"github.com/ringkit/ringkit/descriptor"
@@ -217,3 +218,6 @@ func (r *receiver) until(d time.Duration, cond func() bool) {
 		}
 	}
 }
+
+// netlinkLink is a link as package netlink gives it.
+type netlinkLink = netlink.Link

@@ -5,6 +5,7 @@ package linuxport
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"os"
 	"slices"
@@ -60,8 +61,18 @@ type XDPStats struct {
 // umemShare is one UMEM: a pool registered with the kernel, and the live
 // sockets through which further sockets bind to it (XDP_SHARED_UMEM).
 type umemShare struct {
-	pool *descriptor.Pool
-	fds  []int
+	pool  *descriptor.Pool
+	fds   []int
+	bound map[queueKey]int // the queues with a socket of this UMEM, and the socket
+	// wakeups is whether the UMEM's first socket bound with need-wakeup;
+	// the sockets sharing it do as it does.
+	wakeups bool
+}
+
+// queueKey names one queue of one interface of one namespace.
+type queueKey struct {
+	netns          uint64 // the namespace's inode
+	ifindex, queue int
 }
 
 // umems maps each pool with open AF_XDP sockets to its UMEM.
@@ -156,9 +167,20 @@ func (x *XDP) open(cfg XDPConfig, queues int) error {
 	case cfg.ZeroCopy:
 		flags |= unix.XDP_ZEROCOPY
 	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return fmt.Errorf("current namespace: %w", err)
+	}
 	x.umem = joinUMEM(cfg.Pool)
 	for q := range queues {
+		key := queueKey{st.Ino, info.index, q}
+		if x.umem.isBound(key) {
+			return fmt.Errorf("%w: queue %d of %s has a socket on this pool already", ErrBusy, q, x.ifname)
+		}
 		share := x.umem.shareFd()
+		if share >= 0 {
+			x.wakeups = x.umem.wakeups
+		}
 		s, err := openXSK(cfg.Pool, info.index, q, share, uint32(cfg.Rx.Descs), uint32(cfg.Tx.Descs), flags)
 		if err != nil && errors.Is(err, ErrUnsupported) && cfg.ZeroCopy {
 			return fmt.Errorf("queue %d: the driver of %s has no AF_XDP zero-copy: %w", q, x.ifname, err)
@@ -167,7 +189,10 @@ func (x *XDP) open(cfg XDPConfig, queues int) error {
 			return fmt.Errorf("queue %d: %w", q, err)
 		}
 		x.q[q].x = s
-		x.umem.add(s.fd)
+		if share < 0 {
+			x.umem.wakeups = x.wakeups
+		}
+		x.umem.add(s.fd, key)
 		if err := x.prog.set(q, s.fd); err != nil {
 			return err
 		}
@@ -204,7 +229,7 @@ func joinUMEM(pool *descriptor.Pool) *umemShare {
 	}
 	u := umems.m[pool]
 	if u == nil {
-		u = &umemShare{pool: pool}
+		u = &umemShare{pool: pool, bound: map[queueKey]int{}}
 		umems.m[pool] = u
 	}
 	return u
@@ -221,10 +246,18 @@ func (u *umemShare) shareFd() int {
 	return u.fds[0]
 }
 
-func (u *umemShare) add(fd int) {
+func (u *umemShare) add(fd int, k queueKey) {
 	umems.Lock()
 	defer umems.Unlock()
 	u.fds = append(u.fds, fd)
+	u.bound[k] = fd
+}
+
+func (u *umemShare) isBound(k queueKey) bool {
+	umems.Lock()
+	defer umems.Unlock()
+	_, ok := u.bound[k]
+	return ok
 }
 
 // remove forgets socket fd, and the UMEM with its last socket.
@@ -232,6 +265,7 @@ func (u *umemShare) remove(fd int) {
 	umems.Lock()
 	defer umems.Unlock()
 	u.fds = slices.DeleteFunc(u.fds, func(f int) bool { return f == fd })
+	maps.DeleteFunc(u.bound, func(_ queueKey, f int) bool { return f == fd })
 	if len(u.fds) == 0 && umems.m[u.pool] == u {
 		delete(umems.m, u.pool)
 	}

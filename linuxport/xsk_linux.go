@@ -150,16 +150,15 @@ func slabAligned(pool *descriptor.Pool, page int) bool {
 // UMEM registered (or, with shareFd ≥ 0, shared with that socket's), the
 // four rings mapped, and the socket bound to queue q of interface ifindex
 // with bind flags.
-func openXSK(pool *descriptor.Pool, ifindex, q, shareFd int, rxSize, txSize uint32, flags uint16) (x *xsk, err error) {
+func openXSK(pool *descriptor.Pool, ifindex, q, shareFd int, rxSize, txSize uint32, flags uint16) (_ *xsk, err error) {
 	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", sysErr(err))
 	}
-	x = &xsk{fd: fd}
+	x := &xsk{fd: fd}
 	defer func() {
 		if err != nil {
 			x.close()
-			x = nil
 		}
 	}()
 	if shareFd < 0 {
@@ -204,7 +203,9 @@ func openXSK(pool *descriptor.Pool, ifindex, q, shareFd int, rxSize, txSize uint
 	x.comp.local, x.comp.other = x.comp.cons.Load(), x.comp.prod.Load()
 	sa := &unix.SockaddrXDP{Flags: flags, Ifindex: uint32(ifindex), QueueID: uint32(q)}
 	if shareFd >= 0 {
-		sa.Flags |= unix.XDP_SHARED_UMEM
+		// A socket sharing a UMEM takes no flags of its own: it copies or
+		// not, and uses need-wakeup or not, as the UMEM's first socket.
+		sa.Flags = unix.XDP_SHARED_UMEM
 		sa.SharedUmemFD = uint32(shareFd)
 	}
 	if err := unix.Bind(fd, sa); err != nil {
