@@ -4,8 +4,17 @@ import (
 	"net/netip"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/linuxport/netns"
 )
+
+// Namespace is a network namespace a port is opened in: *netns.NS of
+// package linuxport/netns is one. Do runs f on a thread inside the
+// namespace; AddAddr and LinkUp configure a link there. A nil Namespace (an
+// untyped nil, not a nil *netns.NS) means the caller's namespace.
+type Namespace interface {
+	Do(f func() error) error
+	AddAddr(link string, p netip.Prefix) error
+	LinkUp(link string) error
+}
 
 // XDPMode is how an AF_XDP port attaches its XDP program and binds its
 // sockets.
@@ -86,7 +95,7 @@ type XDPConfig struct {
 	NoOffload bool
 	// NS, if not nil, is the namespace the interface is in; the port's
 	// sockets and program are made there.
-	NS *netns.NS
+	NS Namespace
 }
 
 // PacketConfig configures a TPACKET port: TPACKET_V3 receive ring and
@@ -114,7 +123,7 @@ type PacketConfig struct {
 	// not hashed.
 	NoOffload bool
 	// NS as in XDPConfig.
-	NS *netns.NS
+	NS Namespace
 }
 
 // TAPConfig configures a TAP port: a multi-queue TAP device
@@ -135,7 +144,7 @@ type TAPConfig struct {
 	// NoOffload as in XDPConfig.
 	NoOffload bool
 	// NS, if not nil, is the namespace the device is made in.
-	NS *netns.NS
+	NS Namespace
 	// Addr, if valid, is put on the kernel's side of the device, which is
 	// brought up: the kernel's stack in NS then talks to the port's user
 	// through it.

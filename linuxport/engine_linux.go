@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ringkit/ringkit/descriptor"
-	"github.com/ringkit/ringkit/linuxport/netns"
 	"github.com/ringkit/ringkit/port"
 )
 
@@ -285,7 +284,7 @@ func sysErr(err error) error {
 }
 
 // inNS runs f inside ns when it is set, else on the caller's thread.
-func inNS(ns *netns.NS, f func() error) error {
+func inNS(ns Namespace, f func() error) error {
 	if ns == nil {
 		return f()
 	}
