@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/port"
 )
@@ -21,7 +22,7 @@ type Packet struct {
 	*engine
 	ifname string
 	burst  int
-	off    *offload
+	off    *classify.Offload
 
 	rxFd, txFd int
 	rxMem      []byte // Blocks blocks of BlockSize bytes
@@ -88,7 +89,7 @@ func OpenPacket(name string, cfg PacketConfig) (*Packet, error) {
 		return nil, err
 	}
 	p.engine = e
-	p.off = newOffload(cfg.NoOffload, queues)
+	p.off = classify.NewOffload(queues, !cfg.NoOffload)
 	p.txScratch = make([]descriptor.Packet, p.burst)
 	err = inNS(cfg.NS, func() error {
 		info, err := lookup(name)
@@ -209,7 +210,7 @@ func (p *Packet) receive() int {
 				continue
 			}
 			f := p.rxMem[h+mac : h+mac+snap]
-			meta, q := p.off.meta(f, 0)
+			meta, q := p.off.Meta(f, 0)
 			if p.rx[q].NICPlace(f, meta) { // a frame it cannot place is counted missed by the ring
 				c := &p.cnt[q]
 				c.rxPackets.Add(1)

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/port"
 )
@@ -18,7 +19,7 @@ type TAP struct {
 	ifname string
 	fds    []int
 	burst  int
-	off    *offload
+	off    *classify.Offload
 	q      []tapQueue
 }
 
@@ -54,7 +55,7 @@ func OpenTAP(name string, cfg TAPConfig) (*TAP, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &TAP{engine: e, ifname: name, burst: burst, off: newOffload(cfg.NoOffload, 1), q: make([]tapQueue, queues)}
+	t := &TAP{engine: e, ifname: name, burst: burst, off: classify.NewOffload(1, !cfg.NoOffload), q: make([]tapQueue, queues)}
 	for i := range t.q {
 		t.q[i].txBuf = make([]descriptor.Packet, burst)
 	}
@@ -178,7 +179,7 @@ func (t *TAP) receive(q int) int {
 			errs++
 			continue
 		}
-		meta, _ := t.off.meta(data[:k], 0)
+		meta, _ := t.off.Meta(data[:k], 0)
 		meta.Queue = uint16(q)
 		if rx.NICPlaceBuf(tq.held, k, meta) != nil {
 			errs++ // an empty read; the buffer stays held

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/port"
 )
@@ -27,7 +28,7 @@ type XDP struct {
 	burst    uint32
 	wakeups  bool // bound with XDP_USE_NEED_WAKEUP
 	maxFrame int  // the interface's MTU plus an Ethernet header and a tag
-	off      *offload
+	off      *classify.Offload
 	prog     *xdpProgram
 	umem     *umemShare
 	q        []xdpQueue
@@ -120,7 +121,7 @@ func OpenXDP(name string, cfg XDPConfig) (*XDP, error) {
 		return nil, err
 	}
 	x := &XDP{engine: e, ifname: name, burst: uint32(burst), wakeups: !cfg.NoNeedWakeup,
-		off: newOffload(cfg.NoOffload, 1), q: make([]xdpQueue, queues)}
+		off: classify.NewOffload(1, !cfg.NoOffload), q: make([]xdpQueue, queues)}
 	for i := range x.q {
 		x.q[i].bufs = make([]descriptor.Buf, max(burst, cfg.Rx.Descs))
 		x.q[i].pkts = make([]descriptor.Packet, burst)
@@ -343,7 +344,7 @@ func (x *XDP) receive(q int) int {
 			copy(x.pool.Data(b)[:n], slab[d.Addr:d.Addr+uint64(n)])
 		}
 		f := x.pool.Data(b)[:n]
-		meta, _ := x.off.meta(f, 0)
+		meta, _ := x.off.Meta(f, 0)
 		meta.Queue = uint16(q)
 		if err := rx.NICPlaceBuf(b, n, meta); err != nil {
 			errs++
