@@ -3,6 +3,7 @@
 package linuxport_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -138,4 +139,30 @@ func TestKernelPacket(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantPoolFull(t, pool)
+}
+
+// TestKernelFallback asks for an AF_XDP port the kernel refuses (zero-copy
+// on veth, whose driver has none) and gets the TPACKET port instead, which
+// receives the stream as TestKernelPacket's; the refused attempt left no
+// program attached.
+func TestKernelFallback(t *testing.T) {
+	b := newBed(t, 1)
+	pool := umemPool(t, 2048)
+	cfg := linuxport.XDPConfig{Pool: pool, NS: b.recv, Mode: linuxport.ModeDriver, ZeroCopy: true,
+		Rx: descriptor.RxConfig{Descs: 256}, Tx: descriptor.TxConfig{Descs: 256}}
+	if _, err := linuxport.OpenXDP("vrecv", cfg); !errors.Is(err, linuxport.ErrUnsupported) {
+		t.Fatalf("zero-copy AF_XDP on veth: %v, want ErrUnsupported", err)
+	}
+	wantNoXDP(t, b)
+	p, err := linuxport.Open("vrecv", cfg)
+	skipUnlessKernel(t, "Open", err)
+	if _, ok := p.(*linuxport.Packet); !ok {
+		t.Fatalf("Open gave a %T, want the TPACKET fallback", p)
+	}
+	streamTest(t, b, p, 500)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantPoolFull(t, pool)
+	wantNoXDP(t, b)
 }
