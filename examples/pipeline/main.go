@@ -24,11 +24,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/ringkit/ringkit/pipeline"
+	"github.com/ringkit/ringkit/port"
 )
 
 func main() {
@@ -40,14 +42,26 @@ func main() {
 	pcapEvery := flag.Int("pcap-every", 100, "with -pcap, keep every n-th transmitted frame")
 	pcapMax := flag.Int("pcap-max", 10000, "with -pcap, keep at most this many frames")
 	every := flag.Duration("every", 250*time.Millisecond, "progress interval")
+	iface := flag.String("iface", "", "run on these interfaces, the ingress then one per output port (comma-separated; root)")
+	inNetns := flag.Bool("netns", false, "run on AF_XDP ports in network namespaces made for the run, with traffic from a TPACKET sender (root)")
 	flag.Parse()
-	if err := run(*config, *rate, *duration, *every, *asJSON, *pcap, *pcapEvery, *pcapMax); err != nil {
+	real := realPorts{netns: *inNetns}
+	if *iface != "" {
+		real.ifaces = strings.Split(*iface, ",")
+	}
+	if err := run(*config, *rate, *duration, *every, *asJSON, *pcap, *pcapEvery, *pcapMax, real); err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(config string, rate float64, duration, every time.Duration, asJSON bool, pcapFile string, pcapEvery, pcapMax int) error {
+// realPorts says which real ports, if any, the pipeline runs on.
+type realPorts struct {
+	ifaces []string
+	netns  bool
+}
+
+func run(config string, rate float64, duration, every time.Duration, asJSON bool, pcapFile string, pcapEvery, pcapMax int, real realPorts) error {
 	cfg := pipeline.DefaultConfig(rate)
 	if config != "" {
 		var err error
@@ -66,27 +80,55 @@ func run(config string, rate float64, duration, every time.Duration, asJSON bool
 		}
 		opts.Capture = c
 	}
-	p, err := pipeline.New(cfg, opts)
-	if err != nil {
-		return err
-	}
-	cfg = p.Config()
-
 	// Progress goes where the report does not.
 	out := io.Writer(os.Stdout)
 	progress := os.Stdout
 	if asJSON {
 		progress = os.Stderr
 	}
+	var bed *testBed
+	switch {
+	case real.netns && real.ifaces != nil:
+		return fmt.Errorf("-netns and -iface exclude each other")
+	case real.netns:
+		ps, b, err := openNetns(&cfg, cfg.Traffic.Rate, duration, progress)
+		if err != nil {
+			return err
+		}
+		bed, opts.Ports = b, ps
+		defer bed.close()
+	case real.ifaces != nil:
+		ps, _, err := openIfaces(real.ifaces, &cfg, progress)
+		if err != nil {
+			return err
+		}
+		opts.Ports = ps
+	}
+	p, err := pipeline.New(cfg, opts)
+	if err != nil {
+		if ps := opts.Ports; ps != nil {
+			for _, pt := range append(append([]port.Port{ps.In}, ps.Out...), ps.Sink...) {
+				_ = pt.Close()
+			}
+		}
+		return err
+	}
+	cfg = p.Config()
 	view := newView(progress, isTerminal(progress), &cfg)
 	view.header(duration)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if bed != nil {
+		bed.start(ctx)
+	}
 	rep, err := pipeline.Run(ctx, p, pipeline.RunOptions{Duration: duration, Every: every,
 		Progress: view.update})
 	if err != nil {
 		return err
+	}
+	if bed != nil {
+		bed.report(progress)
 	}
 	if opts.Capture != nil {
 		f, err := os.Create(pcapFile)
