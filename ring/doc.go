@@ -33,7 +33,10 @@
 // handed out. An SPSC leaves the slots of pointer-free types as they are
 // (there is nothing to keep alive, and clearing would have the consumer
 // write the cache lines the producer fills next); its Reserve still hands
-// out zeroed slots.
+// out zeroed slots. A reservation that ends without a Commit publishing
+// its slots (a second Reserve, a refused Commit, another enqueue) has
+// them cleared when it ends, so what the producer wrote there is not kept
+// alive either.
 //
 // Try, Burst and Bulk operations never allocate and never block for lack of
 // room or elements. They may wait for a concurrent operation that has already
