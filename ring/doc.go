@@ -28,7 +28,11 @@
 // before"): what the producer wrote before enqueueing
 // is visible to the consumer after dequeueing.
 //
-// Cap is exactly the capacity asked for. A dequeued slot of a type that holds
+// Cap is exactly the capacity asked for. A constructor refuses, with an
+// error wrapping ErrCapacity, a capacity below 1 or above MaxCapacity, and
+// one whose slots would take more memory than DefaultMaxBytes (1 GiB, or
+// the limit given with WithMaxBytes): an allocation the machine cannot
+// serve would kill the process, which no error could report. A dequeued slot of a type that holds
 // pointers is cleared, so the ring keeps no reference to an element it has
 // handed out. An SPSC leaves the slots of pointer-free types as they are
 // (there is nothing to keep alive, and clearing would have the consumer

@@ -43,28 +43,31 @@ type MPSC[T any] struct{ core[T] }
 // as MPSC does.
 type SPMC[T any] struct{ core[T] }
 
-// NewMPMC returns an empty MPMC that holds exactly capacity elements.
-func NewMPMC[T any](capacity int) (*MPMC[T], error) {
+// NewMPMC returns an empty MPMC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewMPMC[T any](capacity int, opts ...Option) (*MPMC[T], error) {
 	r := new(MPMC[T])
-	if err := r.init(capacity); err != nil {
+	if err := r.init(capacity, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// NewMPSC returns an empty MPSC that holds exactly capacity elements.
-func NewMPSC[T any](capacity int) (*MPSC[T], error) {
+// NewMPSC returns an empty MPSC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewMPSC[T any](capacity int, opts ...Option) (*MPSC[T], error) {
 	r := new(MPSC[T])
-	if err := r.init(capacity); err != nil {
+	if err := r.init(capacity, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// NewSPMC returns an empty SPMC that holds exactly capacity elements.
-func NewSPMC[T any](capacity int) (*SPMC[T], error) {
+// NewSPMC returns an empty SPMC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewSPMC[T any](capacity int, opts ...Option) (*SPMC[T], error) {
 	r := new(SPMC[T])
-	if err := r.init(capacity); err != nil {
+	if err := r.init(capacity, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -110,8 +113,8 @@ type slot[T any] struct {
 	val T
 }
 
-func (r *core[T]) init(capacity int) error {
-	n, err := slotCount(capacity, sizeOf[slot[T]]())
+func (r *core[T]) init(capacity int, opts []Option) error {
+	n, err := slotCount(capacity, sizeOf[slot[T]](), opts)
 	if err != nil {
 		return err
 	}

@@ -64,9 +64,10 @@ type SPSC[T any] struct {
 	consWait wait.Queue // consumers parked for an element; woken by the producer
 }
 
-// NewSPSC returns an empty SPSC that holds exactly capacity elements.
-func NewSPSC[T any](capacity int) (*SPSC[T], error) {
-	n, err := slotCount(capacity, sizeOf[T]()+8)
+// NewSPSC returns an empty SPSC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewSPSC[T any](capacity int, opts ...Option) (*SPSC[T], error) {
+	n, err := slotCount(capacity, sizeOf[T](), opts)
 	if err != nil {
 		return nil, err
 	}
