@@ -393,3 +393,58 @@ func (n *NS) DelLink(name string) error {
 func (n *NS) String() string {
 	return fmt.Sprintf("netns %s (net:[%d])", strings.TrimSpace(n.name), n.ino)
 }
+
+// AddBridge makes a bridge called name, without spanning tree (its ports
+// forward as soon as they are up), and brings it up. It learns which port
+// reaches each MAC from the frames it receives, as a switch does.
+func (n *NS) AddBridge(name string) error {
+	if n.nl == nil {
+		return fmt.Errorf("netns: bridge %s: %w", name, ErrClosed)
+	}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+	if err := n.nl.LinkAdd(br); err != nil {
+		return fmt.Errorf("netns: bridge %s in %q: %w", name, n.name, classify(err))
+	}
+	return n.LinkUp(name)
+}
+
+// SetMaster makes the link called name a port of the bridge called
+// bridge.
+func (n *NS) SetMaster(name, bridge string) error {
+	l, err := n.link(name)
+	if err != nil {
+		return err
+	}
+	br, err := n.link(bridge)
+	if err != nil {
+		return err
+	}
+	if err := n.nl.LinkSetMasterByIndex(l, br.Attrs().Index); err != nil {
+		return fmt.Errorf("netns: %q into bridge %q in %q: %w", name, bridge, n.name, classify(err))
+	}
+	return nil
+}
+
+// Counters reads the namespace's protocol counters (/proc/net/snmp and
+// /proc/net/netstat as a thread inside it sees them).
+func (n *NS) Counters() (Counters, error) {
+	c := Counters{}
+	err := n.Do(func() error {
+		for _, f := range []string{"/proc/thread-self/net/snmp", "/proc/thread-self/net/netstat"} {
+			fh, err := os.Open(f)
+			if err != nil {
+				return err
+			}
+			err = ParseCounters(fh, c)
+			fh.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("netns: counters of %q: %w", n.name, err)
+	}
+	return c, nil
+}

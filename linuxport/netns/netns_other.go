@@ -75,3 +75,12 @@ func (n *NS) DelLink(name string) error { return errNotLinux }
 
 // String names the namespace.
 func (n *NS) String() string { return "netns (unsupported)" }
+
+// AddBridge returns an error wrapping ErrUnsupported.
+func (n *NS) AddBridge(name string) error { return errNotLinux }
+
+// SetMaster returns an error wrapping ErrUnsupported.
+func (n *NS) SetMaster(name, bridge string) error { return errNotLinux }
+
+// Counters returns an error wrapping ErrUnsupported.
+func (n *NS) Counters() (Counters, error) { return nil, errNotLinux }

@@ -3,7 +3,9 @@
 package netns_test
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -135,5 +137,96 @@ func TestKernelNetnsClosed(t *testing.T) {
 	}
 	if err := a.LinkUp("lo"); !errors.Is(err, netns.ErrClosed) {
 		t.Fatalf("LinkUp after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestKernelNetnsBridgeCounters joins two namespaces through a bridge in
+// a third, opens a TCP connection across it and moves bytes both ways,
+// then checks each namespace's own TCP counters: one active open in the
+// dialer's, one passive open in the listener's, none in the bridge's,
+// nothing aborted or reset.
+func TestKernelNetnsBridgeCounters(t *testing.T) {
+	before := hostLinks(t)
+	sw, a, b := newNS(t, "sw"), newNS(t, "a"), newNS(t, "b")
+	if err := sw.AddBridge("br0"); err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := netip.MustParsePrefix("198.18.0.1/24"), netip.MustParsePrefix("198.18.0.2/24")
+	for _, end := range []struct {
+		ns   *netns.NS
+		name string
+		addr netip.Prefix
+	}{{a, "va", pa}, {b, "vb", pb}} {
+		port := "s" + end.name
+		if err := netns.AddVeth(end.ns, end.name, sw, port, netns.VethConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.SetMaster(port, "br0"); err != nil {
+			t.Fatal(err)
+		}
+		if err := end.ns.AddAddr(end.name, end.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := hostLinks(t); !slices.Equal(got, before) {
+		t.Fatalf("host links changed: %v, were %v", got, before)
+	}
+	var ln net.Listener
+	if err := b.Do(func() (err error) {
+		ln, err = net.Listen("tcp4", netip.AddrPortFrom(pb.Addr(), 7000).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	echoed := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			echoed <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.Copy(c, c) // echo until the dialer closes its side
+		echoed <- err
+	}()
+	var c net.Conn
+	if err := a.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp4", netip.AddrPortFrom(pb.Addr(), 7000).String(), 5*time.Second)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	msg := bytes.Repeat([]byte("ringkit "), 4096)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	c.Close()
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo: %d of %d bytes, %v", len(got), len(msg), err)
+	}
+	if err := <-echoed; err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ns              *netns.NS
+		active, passive int64
+	}{{a, 1, 0}, {b, 0, 1}, {sw, 0, 0}} {
+		cs, err := tc.ns.Counters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tcp := cs.TCP()
+		if tcp.ActiveOpens != tc.active || tcp.PassiveOpens != tc.passive || !tcp.Clean() {
+			t.Errorf("%v: %v; want %d active and %d passive opens, clean", tc.ns, tcp, tc.active, tc.passive)
+		}
+		if tc.ns != sw && tcp.InSegs == 0 {
+			t.Errorf("%v: no segment received", tc.ns)
+		}
 	}
 }
