@@ -1,0 +1,720 @@
+//go:build linux
+
+package migrate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/seqnum"
+	"github.com/ringkit/ringkit/internal/wait"
+	"github.com/ringkit/ringkit/linuxport"
+	"github.com/ringkit/ringkit/linuxport/netns"
+	"github.com/ringkit/ringkit/migrate"
+	"github.com/ringkit/ringkit/tcpip"
+)
+
+// The kernel bed: one network namespace made for the test, holding the
+// Linux kernel's TCP stack (the peers) on a bridge, br0, with the peers'
+// address, and two TAP devices on the bridge, one for each host of the
+// VM: the source host runs a Circuit on its TAP, the destination host a
+// Destination on its own. The bridge learns, as a top-of-rack switch does,
+// which TAP reaches the VM's MAC, and learns it again from the
+// destination's announcement after the move. The hosts move the VM over a
+// Unix socket in the test's temporary directory: nothing leaves the
+// namespace, and the machine's own interfaces carry nothing.
+var (
+	kPeerAddr = netip.MustParsePrefix("198.18.5.1/24")
+	kVMAddr   = netip.MustParseAddr("198.18.5.10")
+	kVMMAC    = [6]byte{2, 0, 0, 0, 5, 10}
+)
+
+const (
+	kVMListen   = 80   // the VM's server port
+	kPeerListen = 9000 // the kernel's server port
+)
+
+// kernelConfig shapes one run on the bed.
+type kernelConfig struct {
+	conns    int                                                     // connections: the first half dialed by the kernel, the rest by the VM
+	bytes    int                                                     // each way on each connection
+	rate     int                                                     // bytes per second each side sends on each connection
+	hold     time.Duration                                           // suspension before the journal is sealed
+	wrap     func(conn int, c io.ReadWriteCloser) io.ReadWriteCloser // the source's n-th migration connection
+	dialers  int                                                     // the destination, listed this many times (1)
+	deadline time.Duration                                           // for the streams to end after the migration
+}
+
+type kernelBed struct {
+	t     *testing.T
+	cfg   kernelConfig
+	ns    *netns.NS
+	ctx   context.Context
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	pools []*descriptor.Pool
+	taps  []*linuxport.TAP
+	links []*tcpip.Link
+
+	circuit *migrate.Circuit
+	dest    *migrate.Destination
+	vm      *vmApp
+	ts      *tsWatch
+	before  netns.Counters
+
+	sock     string // the destination's migration socket
+	ln       net.Listener
+	serveMu  sync.Mutex
+	serveErr []error
+
+	kstreams []*kernelStream
+	kerrs    chan error
+}
+
+func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: makes a network namespace, a bridge and TAP devices for the kernel's TCP peers")
+	}
+	if cfg.dialers == 0 {
+		cfg.dialers = 1
+	}
+	ns, err := netns.New("kmig")
+	if errors.Is(err, netns.ErrPermission) || errors.Is(err, netns.ErrUnsupported) {
+		t.Skipf("the kernel refuses a network namespace: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &kernelBed{t: t, cfg: cfg, ns: ns, ts: &tsWatch{last: map[[2]uint16]uint32{}}, kerrs: make(chan error, 4*cfg.conns)}
+	b.ctx, b.stop = context.WithCancel(context.Background())
+	t.Cleanup(b.close)
+	if err := ns.AddBridge("br0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.AddAddr("br0", kPeerAddr); err != nil {
+		t.Fatal(err)
+	}
+	b.vm = newVMApp(cfg)
+
+	vmCfg := tcpip.StackConfig{MAC: kVMMAC, Addrs: []netip.Prefix{netip.PrefixFrom(kVMAddr, kPeerAddr.Bits())}}
+	srcTAP, srcHost := b.host("rksrc")
+	b.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: 64 << 20}, b.ts.out(srcHost.Send))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcHost.SetHandler(b.circuit)
+	dstTAP, dstHost := b.host("rkdst")
+	dc := vmCfg
+	dc.MAC, dc.Addrs = [6]byte{2, 0, 0, 0, 5, 99}, nil // the VM's come with it
+	b.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: dc}, b.ts.out(dstHost.Send))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dstHost.SetHandler(b.dest)
+	b.run(srcTAP, srcHost, func() { b.circuit.Do(func(vm *tcpip.Stack) { b.vm.step("source", vm) }) })
+	b.run(dstTAP, dstHost, func() { b.dest.Do(func(vm *tcpip.Stack) { b.vm.step("destination", vm) }) })
+
+	b.sock = filepath.Join(t.TempDir(), "migrate.sock")
+	if b.ln, err = net.Listen("unix", b.sock); err != nil {
+		t.Fatal(err)
+	}
+	b.wg.Add(1)
+	go b.serve()
+	if b.before, err = ns.Counters(); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// host opens a TAP on the bridge and a host over it.
+func (b *kernelBed) host(name string) (*linuxport.TAP, *tcpip.Host) {
+	t := b.t
+	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.pools = append(b.pools, pool)
+	tap, err := linuxport.OpenTAP(name, linuxport.TAPConfig{Pool: pool, NS: b.ns,
+		Rx: descriptor.RxConfig{Descs: 1024}, Tx: descriptor.TxConfig{Descs: 4096}})
+	if errors.Is(err, linuxport.ErrPermission) || errors.Is(err, linuxport.ErrUnsupported) {
+		t.Skipf("the kernel refuses a TAP device: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.taps = append(b.taps, tap)
+	if err := b.ns.SetMaster(name, "br0"); err != nil {
+		t.Fatal(err)
+	}
+	link, err := tcpip.NewLink(tap, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.links = append(b.links, link)
+	return tap, tcpip.NewHost(link)
+}
+
+// run drives a host on a goroutine of its own until the bed closes: the
+// TAP's rounds, the host's poll (frames to the handler, its timers), then
+// the VM's application if the VM runs there.
+func (b *kernelBed) run(tap *linuxport.TAP, h *tcpip.Host, app func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		_ = wait.Loop(b.ctx, nil, 200*time.Microsecond, func() (int, error) {
+			n := 0
+			for range 64 { // until the TAP's queue is drained, or a bound
+				k, err := tap.Step()
+				if err != nil {
+					return 0, err
+				}
+				k += h.Poll()
+				n += k
+				if k == 0 {
+					break
+				}
+			}
+			app()
+			k, err := tap.Step() // what the application sent
+			return n + k, err
+		})
+	}()
+}
+
+// serve takes the source's migration connections, each in a Serve of its
+// own (a resumed journal transfer comes on a new one).
+func (b *kernelBed) serve() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			err := b.dest.Serve(b.ctx, c)
+			c.Close()
+			b.serveMu.Lock()
+			b.serveErr = append(b.serveErr, err)
+			b.serveMu.Unlock()
+		}()
+	}
+}
+
+func (b *kernelBed) close() {
+	b.stop()
+	if b.ln != nil {
+		b.ln.Close()
+	}
+	for _, s := range b.kstreams {
+		s.conn.Close()
+	}
+	b.wg.Wait()
+	for _, tap := range b.taps {
+		if err := tap.Close(); err != nil {
+			b.t.Error(err)
+		}
+	}
+	for _, p := range b.pools {
+		if st := p.Stats(); st.InUse != 0 || st.Free+st.Cached != st.Buffers {
+			b.t.Errorf("pool not full after the TAPs closed: %+v", st)
+		}
+	}
+	if err := b.ns.Close(); err != nil {
+		b.t.Error(err)
+	}
+	if netns.Held(b.ns.ID(), 2*time.Second) {
+		b.t.Errorf("%v still held", b.ns)
+	}
+}
+
+// connect makes the connections: the kernel dials the VM's server on the
+// first half, the VM dials the kernel's on the rest, and the kernel's side
+// of each starts streaming.
+func (b *kernelBed) connect() {
+	t := b.t
+	var ln net.Listener
+	if err := b.ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp4", netip.AddrPortFrom(kPeerAddr.Addr(), kPeerListen).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	b.circuit.Do(func(vm *tcpip.Stack) { b.vm.listen(vm) })
+	dialed := b.cfg.conns / 2
+	var conns []net.Conn
+	if err := b.ns.Do(func() error {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		for range dialed {
+			c, err := d.Dial("tcp4", netip.AddrPortFrom(kVMAddr, kVMListen).String())
+			if err != nil {
+				return err
+			}
+			conns = append(conns, c)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the kernel dials the VM: %v", err)
+	}
+	for i := range b.cfg.conns - dialed {
+		var err error
+		b.circuit.Do(func(vm *tcpip.Stack) {
+			_, err = vm.Dial(netip.AddrPortFrom(kVMAddr, uint16(41000+i)), netip.AddrPortFrom(kPeerAddr.Addr(), kPeerListen))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+	for range b.cfg.conns - dialed {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatalf("the VM dials the kernel: %v", err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		s := newKernelStream(c, b.cfg)
+		b.kstreams = append(b.kstreams, s)
+		b.wg.Add(2)
+		go func() { defer b.wg.Done(); b.kerrs <- s.write(b.ctx) }()
+		go func() { defer b.wg.Done(); b.kerrs <- s.read() }()
+	}
+}
+
+// migrate moves the VM to the destination with the bed's hold.
+func (b *kernelBed) migrate() (migrate.Metrics, error) {
+	var n atomic.Int32
+	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "unix", b.sock)
+		if err != nil || b.cfg.wrap == nil {
+			return c, err
+		}
+		return b.cfg.wrap(int(n.Add(1))-1, c), nil
+	}
+	dests := make([]migrate.Dialer, b.cfg.dialers)
+	for i := range dests {
+		dests[i] = dial
+	}
+	return b.circuit.Migrate(b.ctx, dests, migrate.MigrateConfig{
+		Hold: func(ctx context.Context) {
+			select {
+			case <-time.After(b.cfg.hold):
+			case <-ctx.Done():
+			}
+		},
+		Deadline: 5 * time.Second,
+	})
+}
+
+// finish waits for every stream to end both ways and checks what the
+// kernel, the VM and the wire saw.
+func (b *kernelBed) finish() {
+	t := b.t
+	end := time.After(b.cfg.deadline)
+	for range 2 * len(b.kstreams) {
+		select {
+		case err := <-b.kerrs:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-end:
+			t.Fatalf("streams not done within %v: kernel %v; VM %v", b.cfg.deadline, b.kernelProgress(), b.vm)
+		}
+	}
+	for !b.vm.done() {
+		select {
+		case <-end:
+			t.Fatalf("the VM's streams not done within %v: %v", b.cfg.deadline, b.vm)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := b.vm.err(); err != nil {
+		t.Error(err)
+	}
+	after, err := b.ns.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := after.Sub(b.before).TCP()
+	t.Logf("the kernel's TCP: %v", tcp)
+	if !tcp.Clean() {
+		t.Errorf("the kernel aborted, reset or rejected: %v", tcp)
+	}
+	if want := int64(b.cfg.conns); tcp.ActiveOpens+tcp.PassiveOpens != want {
+		t.Errorf("the kernel opened %d connections, want %d", tcp.ActiveOpens+tcp.PassiveOpens, want)
+	}
+	for i, name := range []string{"rksrc", "rkdst"} {
+		l, _ := b.ns.Link(name)
+		t.Logf("%s: the kernel sent %d frames into it and dropped %d; the host dropped %d for a full TX ring",
+			name, l.TxPackets, l.TxDropped, b.links[i].TxDropped)
+	}
+	cs := b.circuit.Stats()
+	t.Logf("source: %d frames for the VM dropped while nobody answered; the circuit's stack took %d segments out of order",
+		cs.Dropped, cs.Stack.OutOfOrder)
+	b.dest.Do(func(vm *tcpip.Stack) {
+		st := vm.Stats()
+		t.Logf("destination: %d segments in, %d out, %d retransmitted, %d out of order", st.SegmentsIn, st.SegmentsOut, st.Retransmits, st.OutOfOrder)
+	})
+	if err := b.ts.err(); err != nil {
+		t.Error(err)
+	}
+	if b.ts.frames.Load() == 0 {
+		t.Error("no TCP frame from the VM seen")
+	}
+}
+
+func (b *kernelBed) kernelProgress() string {
+	var rd, wr int
+	for _, s := range b.kstreams {
+		rd += int(s.rd.Load())
+		wr += int(s.wr.Load())
+	}
+	return fmt.Sprintf("%d connections, %d of %d bytes read, %d of %d written", len(b.kstreams), rd, len(b.kstreams)*b.cfg.bytes, wr, len(b.kstreams)*b.cfg.bytes)
+}
+
+// streamKey names a connection the same on both sides: the VM's port and
+// the kernel's.
+func streamKey(vmPort, peerPort uint16) uint32 { return uint32(vmPort)<<16 | uint32(peerPort) }
+
+// kpattern is byte off of the stream key sends toward the VM (toVM) or
+// from it.
+func kpattern(key uint32, toVM bool, off int) byte {
+	x := uint32(off)*2654435761 + key*40503
+	if toVM {
+		x ^= 0x5bd1e995
+	}
+	return byte(x>>24) ^ byte(off>>8)
+}
+
+// kernelStream is the kernel's side of one connection: a paced writer of
+// its stream, a reader checking the VM's.
+type kernelStream struct {
+	conn   net.Conn
+	key    uint32
+	cfg    kernelConfig
+	rd, wr atomic.Int64
+}
+
+func newKernelStream(c net.Conn, cfg kernelConfig) *kernelStream {
+	la, ra := c.LocalAddr().(*net.TCPAddr), c.RemoteAddr().(*net.TCPAddr)
+	vmPort, peerPort := uint16(ra.Port), uint16(la.Port)
+	return &kernelStream{conn: c, key: streamKey(vmPort, peerPort), cfg: cfg}
+}
+
+func (s *kernelStream) write(ctx context.Context) error {
+	buf := make([]byte, 16<<10)
+	start := time.Now()
+	for off := 0; off < s.cfg.bytes; {
+		// Pace: no further ahead than rate allows since the start.
+		ahead := off - int(float64(s.cfg.rate)*time.Since(start).Seconds())
+		if ahead > 0 {
+			select {
+			case <-time.After(time.Duration(float64(ahead) / float64(s.cfg.rate) * float64(time.Second))):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		n := min(len(buf), s.cfg.bytes-off)
+		for i := range n {
+			buf[i] = kpattern(s.key, true, off+i)
+		}
+		if _, err := s.conn.Write(buf[:n]); err != nil {
+			return fmt.Errorf("kernel stream %08x: write at %d: %w", s.key, off, err)
+		}
+		off += n
+		s.wr.Store(int64(off))
+	}
+	if err := s.conn.(*net.TCPConn).CloseWrite(); err != nil {
+		return fmt.Errorf("kernel stream %08x: close write: %w", s.key, err)
+	}
+	return nil
+}
+
+func (s *kernelStream) read() error {
+	buf := make([]byte, 32<<10)
+	off := 0
+	for {
+		n, err := s.conn.Read(buf)
+		for i := range n {
+			if buf[i] != kpattern(s.key, false, off+i) {
+				return fmt.Errorf("kernel stream %08x: byte %d from the VM is %#x, want %#x", s.key, off+i, buf[i], kpattern(s.key, false, off+i))
+			}
+		}
+		off += n
+		s.rd.Store(int64(off))
+		if err == io.EOF {
+			if off != s.cfg.bytes {
+				return fmt.Errorf("kernel stream %08x: %d bytes from the VM, want %d", s.key, off, s.cfg.bytes)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("kernel stream %08x: read at %d: %w", s.key, off, err)
+		}
+	}
+}
+
+// vmApp is the VM's application: it reads and checks each connection's
+// stream from the kernel and writes its own, paced, closing after the last
+// byte. Its state is the VM's memory, so it moves with the VM: it runs on
+// whichever host runs the VM (inside Do), and notes if that ever goes back
+// to the source after the destination ran it.
+type vmApp struct {
+	mu      sync.Mutex
+	cfg     kernelConfig
+	streams map[uint32]*vmStream
+	start   time.Time
+	buf     []byte
+	where   string
+	moves   int
+	problem error
+	listens map[*tcpip.Stack]bool
+}
+
+type vmStream struct {
+	rd, wr      int
+	eof, closed bool
+	lost        error
+}
+
+func newVMApp(cfg kernelConfig) *vmApp {
+	return &vmApp{cfg: cfg, streams: map[uint32]*vmStream{}, buf: make([]byte, 64<<10), listens: map[*tcpip.Stack]bool{}}
+}
+
+func (a *vmApp) listen(vm *tcpip.Stack) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.listenLocked(vm)
+}
+
+// listenLocked opens the VM's server port on the stack the VM runs on:
+// what listens is the application's, and it listens again wherever it
+// runs.
+func (a *vmApp) listenLocked(vm *tcpip.Stack) {
+	if a.listens[vm] {
+		return
+	}
+	a.listens[vm] = true
+	if err := vm.Listen(netip.AddrPortFrom(kVMAddr, kVMListen), func(*tcpip.Conn) {}); err != nil && a.problem == nil {
+		a.problem = err
+	}
+}
+
+func (a *vmApp) step(host string, vm *tcpip.Stack) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.where != host {
+		if a.where == "destination" && a.problem == nil {
+			a.problem = errors.New("the VM ran on the source again after the destination ran it")
+		}
+		if a.where != "" {
+			a.moves++
+		}
+		a.where = host
+	}
+	a.listenLocked(vm)
+	if a.start.IsZero() {
+		a.start = time.Now()
+	}
+	allowed := int(float64(a.cfg.rate) * time.Since(a.start).Seconds())
+	for _, c := range vm.Conns() {
+		tu := c.Tuple()
+		key := streamKey(tu.Src.Port(), tu.Dst.Port())
+		s := a.streams[key]
+		if s == nil {
+			if c.State() != tcpip.Established {
+				continue
+			}
+			s = &vmStream{}
+			a.streams[key] = s
+		}
+		if err := c.Err(); err != nil {
+			if s.lost == nil {
+				s.lost = err
+			}
+			continue
+		}
+		for !s.eof {
+			n, err := c.Read(a.buf)
+			for i := range n {
+				if a.buf[i] != kpattern(key, true, s.rd+i) && a.problem == nil {
+					a.problem = fmt.Errorf("VM stream %08x: byte %d from the kernel is %#x, want %#x", key, s.rd+i, a.buf[i], kpattern(key, true, s.rd+i))
+				}
+			}
+			s.rd += n
+			if err == io.EOF {
+				s.eof = true
+			}
+			if n == 0 {
+				break
+			}
+		}
+		// Whole segments, not a trickle of small ones, unless it is the last.
+		if n := min(allowed, a.cfg.bytes) - s.wr; n > 0 && !s.closed && (n >= 1460 || s.wr+n == a.cfg.bytes) {
+			n = min(n, len(a.buf))
+			for i := range n {
+				a.buf[i] = kpattern(key, false, s.wr+i)
+			}
+			k, err := c.Write(a.buf[:n])
+			if err != nil && s.lost == nil {
+				s.lost = err
+			}
+			s.wr += k
+		}
+		if s.wr == a.cfg.bytes && !s.closed {
+			if err := c.Close(); err == nil {
+				s.closed = true
+			}
+		}
+	}
+}
+
+// done reports whether every stream was read to its end and written
+// whole.
+func (a *vmApp) done() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.streams) < a.cfg.conns {
+		return false
+	}
+	for _, s := range a.streams {
+		if s.lost != nil {
+			return true
+		}
+		if !s.eof || !s.closed {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *vmApp) err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	errs := []error{a.problem}
+	for k, s := range a.streams {
+		if s.lost != nil {
+			errs = append(errs, fmt.Errorf("VM stream %08x lost: %w", k, s.lost))
+		}
+		if s.rd != a.cfg.bytes {
+			errs = append(errs, fmt.Errorf("VM stream %08x: %d bytes from the kernel, want %d", k, s.rd, a.cfg.bytes))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *vmApp) String() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var rd, wr, eof int
+	for _, s := range a.streams {
+		rd += s.rd
+		wr += s.wr
+		if s.eof {
+			eof++
+		}
+	}
+	return fmt.Sprintf("%d streams on the %s, %d bytes read (%d ended), %d written", len(a.streams), a.where, rd, eof, wr)
+}
+
+// tsWatch checks, on the wire, every TCP segment the VM sends from either
+// host: on each connection the timestamp value (TSval) never goes back,
+// and no segment resets.
+type tsWatch struct {
+	mu     sync.Mutex
+	last   map[[2]uint16]uint32
+	bad    []string
+	resets int
+	frames atomic.Int64
+}
+
+// out wraps a host's send function.
+func (w *tsWatch) out(send func([]byte)) func([]byte) {
+	var eth layers.Ethernet
+	var ip4 layers.IPv4
+	var tcp layers.TCP
+	var arp layers.ARP
+	p := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip4, &tcp, &arp)
+	p.IgnoreUnsupported = true
+	var decoded []gopacket.LayerType
+	return func(f []byte) {
+		if err := p.DecodeLayers(f, &decoded); err == nil && slices.Contains(decoded, layers.LayerTypeTCP) {
+			w.check(&tcp)
+		}
+		send(f)
+	}
+}
+
+func (w *tsWatch) check(tcp *layers.TCP) {
+	w.frames.Add(1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if tcp.RST {
+		w.resets++
+	}
+	for _, o := range tcp.Options {
+		if o.OptionType != layers.TCPOptionKindTimestamps || len(o.OptionData) != 8 {
+			continue
+		}
+		v := uint32(o.OptionData[0])<<24 | uint32(o.OptionData[1])<<16 | uint32(o.OptionData[2])<<8 | uint32(o.OptionData[3])
+		k := [2]uint16{uint16(tcp.SrcPort), uint16(tcp.DstPort)}
+		if last, ok := w.last[k]; ok && seqnum.LT(v, last) && len(w.bad) < 10 {
+			w.bad = append(w.bad, fmt.Sprintf("%d→%d: TSval %d after %d", k[0], k[1], v, last))
+		}
+		w.last[k] = v
+	}
+}
+
+func (w *tsWatch) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	if len(w.bad) > 0 {
+		errs = append(errs, fmt.Errorf("TSval went back: %v", w.bad))
+	}
+	if w.resets > 0 {
+		errs = append(errs, fmt.Errorf("the VM sent %d resets", w.resets))
+	}
+	return errors.Join(errs...)
+}
+
+// TestKernelMigration moves a VM with 64 connections to the Linux
+// kernel's TCP (half dialed by the kernel, half by the VM), streaming both
+// ways, through a migration with a 500 ms hold: every byte arrives once
+// and in order both ways, the kernel aborts, resets and PAWS-rejects
+// nothing, and no TSval the VM sends goes back.
+func TestKernelMigration(t *testing.T) {
+	cfg := kernelConfig{conns: 64, bytes: 256 << 10, rate: 128 << 10, hold: 500 * time.Millisecond, deadline: 15 * time.Second}
+	b := newKernelBed(t, cfg)
+	b.connect()
+	time.Sleep(300 * time.Millisecond)
+	m, err := b.migrate()
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	t.Logf("migration: %v", &m)
+	b.finish()
+	if m.SessionsLost != 0 || !b.dest.Active() || b.circuit.Mode() != migrate.Moved {
+		t.Errorf("sessions lost %d, destination active %v, source %v", m.SessionsLost, b.dest.Active(), b.circuit.Mode())
+	}
+}
