@@ -50,6 +50,15 @@ type Conn struct {
 	done    bool // closed cleanly after both FINs
 	accept  func(*Conn)
 
+	// ooo is the out-of-order queue: the segments received beyond a gap
+	// after rcv_nxt, within the window advertised, sorted by sequence
+	// number, neither overlapping nor touching, at most
+	// StackConfig.OutOfOrder of them. They are neither acknowledged nor logged: when
+	// the gap fills they are taken as if they had just arrived, and a move
+	// leaves them behind (they are not part of the Session), as they are
+	// the peer's to send again.
+	ooo []heldSegment
+
 	// held counts the payload a stand-in has logged for the application:
 	// it is not kept in RecvQueue (the WriteAhead log holds it), but fills
 	// the receive buffer all the same.
@@ -358,7 +367,7 @@ func (c *Conn) synOptions(seg *segment) {
 }
 
 // input processes a segment of this connection (RFC 9293 section 3.10.7,
-// simplified: in-order delivery only).
+// simplified).
 func (c *Conn) input(seg *segment) {
 	if !c.Live() {
 		if c.done && (seg.has(eth.TCPFin) || len(seg.payload) > 0) {
@@ -501,7 +510,10 @@ func (c *Conn) ack(seg *segment, now time.Time) {
 }
 
 // data takes the payload and FIN of seg if they start at rcv_nxt, as far as
-// the window (and the WriteAhead log) has room, and acknowledges.
+// the window (and the WriteAhead log) has room, then what the
+// out-of-order queue holds that now follows, and acknowledges. A segment
+// beyond rcv_nxt is held in the queue and answered with a duplicate
+// acknowledgement, which tells the peer of the gap.
 func (c *Conn) data(seg *segment) {
 	st := c.st
 	switch c.s.State {
@@ -525,40 +537,55 @@ func (c *Conn) data(seg *segment) {
 	}
 	if seq != c.s.RcvNxt {
 		st.stats.OutOfOrder++
+		c.hold(seq, data, fin)
 		c.sendAck()
 		return
 	}
-	take := min(len(data), int(c.rcvWindow()))
-	if take > 0 {
-		if err := st.log.Received(c.s.ID, c.s.RcvNxt, data[:take]); err != nil {
-			st.stats.LogRefused++
-			take = 0
-		}
-	}
-	if take > 0 {
-		if st.cfg.StandIn {
-			c.held += take // the bytes live in the log; the stand-in only counts them
-		} else {
-			c.s.RecvQueue = append(c.s.RecvQueue, data[:take]...)
-		}
-		c.s.RcvNxt += uint32(take)
-		c.gen++
-	}
-	if take < len(data) {
-		st.stats.Refused += uint64(len(data) - take)
-	}
-	if fin && take == len(data) {
-		next := map[TCPState]TCPState{Established: CloseWait, FinWait1: Closing, FinWait2: TimeWait}[c.s.State]
-		if c.logState(next, c.s.SndNxt, c.s.RcvNxt+1) {
-			c.s.State = next
-			c.s.RcvNxt++
-			c.gen++
-			if next == TimeWait {
-				c.rtoAt = time.Time{}
-			}
-		}
+	if c.take(data, fin) && len(c.ooo) > 0 {
+		c.takeHeld()
 	}
 	c.sendAck()
+}
+
+// take takes data (and the FIN after it) at rcv_nxt as far as the window
+// and the WriteAhead log have room, and reports whether it took all.
+func (c *Conn) take(data []byte, fin bool) bool {
+	st := c.st
+	took := min(len(data), int(c.rcvWindow()))
+	if took > 0 {
+		if err := st.log.Received(c.s.ID, c.s.RcvNxt, data[:took]); err != nil {
+			st.stats.LogRefused++
+			took = 0
+		}
+	}
+	if took > 0 {
+		if st.cfg.StandIn {
+			c.held += took // the bytes live in the log; the stand-in only counts them
+		} else {
+			c.s.RecvQueue = append(c.s.RecvQueue, data[:took]...)
+		}
+		c.s.RcvNxt += uint32(took)
+		c.gen++
+	}
+	if took < len(data) {
+		st.stats.Refused += uint64(len(data) - took)
+		return false
+	}
+	if !fin {
+		return true
+	}
+	next := map[TCPState]TCPState{Established: CloseWait, FinWait1: Closing, FinWait2: TimeWait}[c.s.State]
+	if !c.logState(next, c.s.SndNxt, c.s.RcvNxt+1) {
+		return false
+	}
+	c.s.State = next
+	c.s.RcvNxt++
+	c.gen++
+	if next == TimeWait {
+		c.rtoAt = time.Time{}
+	}
+	c.ooo = nil // nothing comes after a FIN
+	return true
 }
 
 // logState logs a move to TCP state st; true when the move may be made.

@@ -3,15 +3,32 @@
 // package of its own.
 //
 // A Stack holds many connections: the three-way handshake both ways,
-// in-order delivery, go-back-N recovery after a timeout paced by
-// acknowledgements, zero-window probes, keepalive, the MSS, window scale
-// and timestamp options, sequence numbers compared modulo 2^32. Frames are
+// in-order delivery with an out-of-order queue, go-back-N recovery after a
+// timeout paced by acknowledgements, zero-window probes, keepalive, the
+// MSS, window scale and timestamp options, sequence numbers compared
+// modulo 2^32. Frames are
 // built with real headers and checksums (package frame) and parsed with
 // classify. Each connection's state is a Session, so Export and Import
 // move connections to another stack as they are. A peer declares a
 // connection lost after MaxRetries timeouts with nothing heard from the
 // other side, or KeepaliveProbes unanswered probes. Time comes from a
 // Clock: tests run on a SimClock, with the ports stepped.
+//
+// # What a Linux peer offers
+//
+// A Linux SYN carries MSS, SACK-permitted, timestamps and window scale.
+// The stack takes the smaller MSS, uses window scale and timestamps when
+// both sides offer them (RFC 7323), and declines SACK (RFC 2018): it never
+// sends SACK-permitted, so the peer sends no SACK blocks, and it ignores
+// any SACK option it gets. Segments that arrive beyond a gap are held in a
+// bounded out-of-order queue (StackConfig.OutOfOrder stretches, within the
+// window advertised) and taken when the gap fills, so one lost segment
+// costs the peer one retransmission after its duplicate acknowledgements,
+// not every segment behind it. Each connection's TSval is the stack's
+// 1 ms clock plus an offset of its own; a connection that moves carries
+// its last TSval, and Timestamps.Rebase picks the offset that continues
+// from it on the new host's clock, so the peer's PAWS check never sees
+// time go back.
 //
 // # Ethernet and ARP
 //

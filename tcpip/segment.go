@@ -11,6 +11,8 @@ import (
 )
 
 // TCP option kinds the endpoint writes and reads (RFC 9293, RFC 7323).
+// SACK-permitted (4) and SACK (5), RFC 2018, are declined: never sent,
+// and skipped like any option the endpoint does not know.
 const (
 	optEnd       = 0
 	optNOP       = 1

@@ -47,6 +47,12 @@ type StackConfig struct {
 	RecvBuffer int
 	// NoTimestamps turns the RFC 7323 timestamp option off.
 	NoTimestamps bool
+	// OutOfOrder is how many stretches of the peer's stream beyond a gap
+	// a connection holds until the gap fills (64): the segments a lost
+	// one leaves behind it are then not sent again. The bytes held are
+	// within the window advertised. Negative: none, every segment beyond
+	// rcv_nxt is dropped.
+	OutOfOrder int
 	// RTO is the initial retransmission timeout (200 ms); each expiry
 	// doubles it up to MaxRTO (2 s).
 	RTO, MaxRTO time.Duration
@@ -140,6 +146,12 @@ func (c StackConfig) withDefaults() (StackConfig, error) {
 		c.MaxRetries = 8
 	}
 	switch {
+	case c.OutOfOrder == 0:
+		c.OutOfOrder = 64
+	case c.OutOfOrder < 0:
+		c.OutOfOrder = 0
+	}
+	switch {
 	case c.MSS < 64 || c.MSS > 9000:
 		return c, fmt.Errorf("tcpip: MSS %d outside [64, 9000]: %w", c.MSS, ErrConfig)
 	case c.WindowScale > MaxWindowScale:
@@ -184,7 +196,8 @@ type StackStats struct {
 	WindowProbes       uint64 // zero-window probes sent
 	ZeroWindows        uint64 // acknowledgements sent advertising a zero window
 	Duplicates         uint64 // segments (or parts) received again and dropped
-	OutOfOrder         uint64 // segments beyond rcv_nxt, dropped
+	OutOfOrder         uint64 // segments beyond rcv_nxt, held in the out-of-order queue until the gap before them fills
+	OutOfOrderDropped  uint64 // segments (or parts) beyond rcv_nxt not held: beyond the window, or the queue full
 	PAWSDropped        uint64 // segments whose TSval went backwards (RFC 7323 PAWS)
 	Refused            uint64 // inbound bytes not accepted: the window or the WriteAhead log was full
 	LogRefused         uint64 // changes the WriteAhead log refused, left unmade
@@ -194,7 +207,7 @@ type connKey struct{ local, remote netip.AddrPort }
 
 // Stack is a small TCP endpoint over Ethernet/IPv4 frames: many
 // connections, the three-way handshake both ways, in-order delivery (a
-// segment beyond rcv_nxt is dropped and the peer retransmits it), go-back-N
+// segment beyond rcv_nxt is held until the gap before it fills), go-back-N
 // retransmission with exponential backoff, zero-window probes, keepalive,
 // and the MSS, window scale and timestamp options. Sequence numbers are
 // compared modulo 2^32 everywhere. It answers ARP for its addresses and
