@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/mem"
+	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -66,7 +67,7 @@ func resolve(opts []Option) options {
 // compare-and-swap that every enqueue already performs. All position
 // arithmetic is done modulo 2^63 through the helpers below.
 const (
-	closedBit = 1 << 63
+	closedBit = tail.Closed
 	posMask   = closedBit - 1
 )
 
