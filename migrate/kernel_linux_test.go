@@ -3,6 +3,7 @@
 package migrate_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/internal/seqnum"
@@ -76,7 +78,7 @@ type kernelBed struct {
 	circuit *migrate.Circuit
 	dest    *migrate.Destination
 	vm      *vmApp
-	ts      *tsWatch
+	wire    *wireWatch
 	before  netns.Counters
 
 	sock     string // the destination's migration socket
@@ -103,7 +105,7 @@ func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &kernelBed{t: t, cfg: cfg, ns: ns, ts: &tsWatch{last: map[[2]uint16]uint32{}}, kerrs: make(chan error, 4*cfg.conns)}
+	b := &kernelBed{t: t, cfg: cfg, ns: ns, wire: &wireWatch{last: map[[2]uint16]uint32{}}, kerrs: make(chan error, 4*cfg.conns)}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	t.Cleanup(b.close)
 	if err := ns.AddBridge("br0"); err != nil {
@@ -116,7 +118,7 @@ func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
 
 	vmCfg := tcpip.StackConfig{MAC: kVMMAC, Addrs: []netip.Prefix{netip.PrefixFrom(kVMAddr, kPeerAddr.Bits())}}
 	srcTAP, srcHost := b.host("rksrc")
-	b.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: 64 << 20}, b.ts.out(srcHost.Send))
+	b.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: 64 << 20}, b.wire.out("source", srcHost.Send))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
 	dstTAP, dstHost := b.host("rkdst")
 	dc := vmCfg
 	dc.MAC, dc.Addrs = [6]byte{2, 0, 0, 0, 5, 99}, nil // the VM's come with it
-	b.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: dc}, b.ts.out(dstHost.Send))
+	b.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: dc}, b.wire.out("destination", dstHost.Send))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,10 +379,10 @@ func (b *kernelBed) finish() {
 		st := vm.Stats()
 		t.Logf("destination: %d segments in, %d out, %d retransmitted, %d out of order", st.SegmentsIn, st.SegmentsOut, st.Retransmits, st.OutOfOrder)
 	})
-	if err := b.ts.err(); err != nil {
+	if err := b.wire.err(); err != nil {
 		t.Error(err)
 	}
-	if b.ts.frames.Load() == 0 {
+	if b.wire.frames.Load() == 0 {
 		t.Error("no TCP frame from the VM seen")
 	}
 }
@@ -639,19 +641,22 @@ func (a *vmApp) String() string {
 	return fmt.Sprintf("%d streams on the %s, %d bytes read (%d ended), %d written", len(a.streams), a.where, rd, eof, wr)
 }
 
-// tsWatch checks, on the wire, every TCP segment the VM sends from either
+// wireWatch checks, on the wire, every frame the VM sends from either
 // host: on each connection the timestamp value (TSval) never goes back,
-// and no segment resets.
-type tsWatch struct {
+// no segment resets, and it counts the announcements each host sends from
+// the VM's MAC (gratuitous ARP for the VM's address, RARP).
+type wireWatch struct {
 	mu     sync.Mutex
 	last   map[[2]uint16]uint32
 	bad    []string
 	resets int
+	garp   map[string]int
+	rarp   map[string]int
 	frames atomic.Int64
 }
 
-// out wraps a host's send function.
-func (w *tsWatch) out(send func([]byte)) func([]byte) {
+// out wraps the send function of host.
+func (w *wireWatch) out(host string, send func([]byte)) func([]byte) {
 	var eth layers.Ethernet
 	var ip4 layers.IPv4
 	var tcp layers.TCP
@@ -660,14 +665,38 @@ func (w *tsWatch) out(send func([]byte)) func([]byte) {
 	p.IgnoreUnsupported = true
 	var decoded []gopacket.LayerType
 	return func(f []byte) {
-		if err := p.DecodeLayers(f, &decoded); err == nil && slices.Contains(decoded, layers.LayerTypeTCP) {
+		_ = p.DecodeLayers(f, &decoded)
+		switch {
+		case slices.Contains(decoded, layers.LayerTypeTCP):
 			w.check(&tcp)
+		case slices.Contains(decoded, layers.LayerTypeARP) && [6]byte(eth.SrcMAC) == kVMMAC &&
+			[6]byte(arp.SourceHwAddress) == kVMMAC && bytes.Equal(arp.SourceProtAddress, kVMAddr.AsSlice()) &&
+			bytes.Equal(arp.DstProtAddress, kVMAddr.AsSlice()):
+			w.count(&w.garp, host)
+		case eth.EthernetType == 0x8035 && [6]byte(eth.SrcMAC) == kVMMAC: // RARP
+			w.count(&w.rarp, host)
 		}
 		send(f)
 	}
 }
 
-func (w *tsWatch) check(tcp *layers.TCP) {
+func (w *wireWatch) count(m *map[string]int, host string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[host]++
+}
+
+// announcements returns the gratuitous ARP and RARP frames host sent.
+func (w *wireWatch) announcements(host string) (garp, rarp int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.garp[host], w.rarp[host]
+}
+
+func (w *wireWatch) check(tcp *layers.TCP) {
 	w.frames.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -687,7 +716,7 @@ func (w *tsWatch) check(tcp *layers.TCP) {
 	}
 }
 
-func (w *tsWatch) err() error {
+func (w *wireWatch) err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var errs []error
@@ -739,6 +768,49 @@ func migrateAndCheck(t *testing.T, cfg kernelConfig) {
 	if m.SessionsLost != 0 {
 		t.Errorf("%d sessions lost", m.SessionsLost)
 	}
+	b.checkAnnounced(onDest)
+}
+
+// checkAnnounced checks where the bridge reaches the VM's MAC, and that
+// a VM that moved was announced from its MAC on QEMU's schedule: five
+// rounds of a gratuitous ARP for its address and a RARP.
+func (b *kernelBed) checkAnnounced(moved bool) {
+	t := b.t
+	host, port := "source", "rksrc"
+	if moved {
+		host, port = "destination", "rkdst"
+		for end := time.Now().Add(time.Second); b.dest.Announced() < tcpip.AnnounceRounds && time.Now().Before(end); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		garp, rarp := b.wire.announcements(host)
+		if garp != tcpip.AnnounceRounds || rarp != tcpip.AnnounceRounds {
+			t.Errorf("the destination announced the VM with %d gratuitous ARPs and %d RARPs, want %d of each",
+				garp, rarp, tcpip.AnnounceRounds)
+		}
+	}
+	if garp, rarp := b.wire.announcements("source"); garp+rarp != 0 {
+		t.Errorf("the source announced the VM (%d gratuitous ARPs, %d RARPs)", garp, rarp)
+	}
+	if got := b.bridgePort(kVMMAC); got != port {
+		t.Errorf("the bridge reaches the VM's MAC through %q, want %q (the %s)", got, port, host)
+	}
+}
+
+// bridgePort returns the port of br0 whose forwarding entry holds mac.
+func (b *kernelBed) bridgePort(mac [6]byte) string {
+	nl := b.ns.Netlink()
+	fdb, err := nl.NeighList(0, unix.AF_BRIDGE)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for _, n := range fdb {
+		if bytes.Equal(n.HardwareAddr, mac[:]) {
+			if l, err := nl.LinkByIndex(n.LinkIndex); err == nil {
+				return l.Attrs().Name
+			}
+		}
+	}
+	return ""
 }
 
 func kernelRun() kernelConfig {
