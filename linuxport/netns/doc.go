@@ -1,8 +1,10 @@
 // Package netns is the test bed of ringkit's Linux ports: network
-// namespaces made and removed in code, veth pairs between them, addresses,
-// neighbours and link counters, all through netlink (never by running or
-// parsing `ip`). The Linux ports' tests, the pipeline's -netns mode and the
-// migration's -kernel mode build their networks with it.
+// namespaces made and removed in code, veth pairs between them, bridges,
+// addresses, neighbours and link counters, all through netlink (never by
+// running or parsing `ip`), and a namespace's own TCP counters (Counters:
+// /proc/net/snmp and /proc/net/netstat as a thread inside it reads them).
+// The Linux ports' tests, the pipeline's -netns mode and the migration's
+// -kernel mode build their networks with it.
 //
 // A namespace made by New is anonymous: it is held only by the NS's file
 // descriptor (and by threads inside it), so it and every link in it
@@ -18,7 +20,8 @@
 // be switched back stays locked and is never used again), so no other
 // goroutine is ever scheduled onto a thread left in the wrong namespace.
 // Sockets and devices opened inside stay in the namespace wherever they
-// are used later.
+// are used later, and a process started inside (exec from Do) runs in it
+// whole; Current gives that process the namespace it was started in.
 //
 //	a, _ := netns.New("a")
 //	defer a.Close()

@@ -84,6 +84,34 @@ func New(name string) (*NS, error) {
 	return n, nil
 }
 
+// Current returns the namespace the calling goroutine's thread is in, as
+// an NS whose Close releases only the descriptor it opened: the
+// namespace lives on while anything else holds it. A process that a
+// parent started inside a namespace (from a Do) configures the links
+// there with it. name is only for messages.
+func Current(name string) (*NS, error) {
+	runtime.LockOSThread() // nests inside a Do's lock
+	h, err := vnetns.Get()
+	runtime.UnlockOSThread()
+	if err != nil {
+		return nil, fmt.Errorf("netns: current namespace: %w", classify(err))
+	}
+	n := &NS{name: name, h: h}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h), &st); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("netns: namespace %q: %w", name, err)
+	}
+	n.ino = st.Ino
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("netns: netlink in %q: %w", name, classify(err))
+	}
+	n.nl = nl
+	return n, nil
+}
+
 // classify wraps the errors a kernel gives for a missing privilege or a
 // missing feature with the package's sentinels.
 func classify(err error) error {

@@ -18,6 +18,9 @@ var errNotLinux = fmt.Errorf("%w: network namespaces need Linux, not %s", ErrUns
 // New returns an error wrapping ErrUnsupported.
 func New(name string) (*NS, error) { return nil, errNotLinux }
 
+// Current returns an error wrapping ErrUnsupported.
+func Current(name string) (*NS, error) { return nil, errNotLinux }
+
 // Name returns "".
 func (n *NS) Name() string { return "" }
 

@@ -230,3 +230,39 @@ func TestKernelNetnsBridgeCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelNetnsCurrent: inside a namespace, Current is that namespace;
+// closing it leaves the namespace to its other holders.
+func TestKernelNetnsCurrent(t *testing.T) {
+	a := newNS(t, "cur")
+	if err := a.AddBridge("brc"); err != nil {
+		t.Fatal(err)
+	}
+	var cur *netns.NS
+	if err := a.Do(func() (err error) {
+		cur, err = netns.Current("inside")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cur.ID() != a.ID() {
+		t.Fatalf("Current inside %v is net:[%d]", a, cur.ID())
+	}
+	if names, err := cur.Links(); err != nil || !slices.Contains(names, "brc") {
+		t.Fatalf("links through Current: %v %v", names, err)
+	}
+	if err := cur.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := a.Links(); err != nil || !slices.Contains(names, "brc") {
+		t.Fatalf("after Current's Close: %v %v", names, err)
+	}
+	here, err := netns.Current("here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer here.Close()
+	if here.ID() == a.ID() {
+		t.Fatal("Current outside is the namespace made")
+	}
+}
