@@ -3,6 +3,7 @@
 //
 //	go run ./examples/migration                       # 64 sessions, 200 ms suspension
 //	go run ./examples/migration -sessions 256 -hold 500ms
+//	sudo go run ./examples/migration -kernel          # the peers are the Linux kernel's TCP (kernel_linux.go)
 //
 // The program is the source host: it starts itself again with -role=dest
 // as the destination host. Each host has an in-memory NIC (nicsim). The
@@ -63,6 +64,10 @@ func main() {
 	run := flag.Duration("run", time.Second, "how long the peers send before and after the migration")
 	journal := flag.Int("journal", 64<<20, "journal capacity in bytes")
 	flag.Parse()
+	if *kernelFlag { // the peers are the Linux kernel's TCP: kernel_linux.go
+		kernelMain(*role, kernelOptions{sessions: *sessions, rate: *rate, hold: *hold, run: *run, journal: *journal})
+		return
+	}
 	var err error
 	if *role == "dest" {
 		err = destination(*sessions)
