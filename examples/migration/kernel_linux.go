@@ -452,6 +452,7 @@ func kernelSource(opt kernelOptions) (err error) {
 
 	// The connections: the kernel dials the VM's server on half, the VM
 	// the kernel's on the other half.
+	circuit.Do(app.step) // the VM's server listens from the application's first step
 	conns, err := kernelConnect(ns, circuit, opt.sessions)
 	if err != nil {
 		return err
@@ -584,7 +585,6 @@ func kernelConnect(ns *netns.NS, circuit *migrate.Circuit, n int) ([]net.Conn, e
 		}
 		return nil, err
 	}
-	// The VM's server listens from its first step; dial it when it does.
 	dialed := n / 2
 	err := ns.Do(func() error {
 		d := net.Dialer{Timeout: 5 * time.Second}
