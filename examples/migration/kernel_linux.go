@@ -245,13 +245,15 @@ func (a *vmApp) appendMemory(w io.Writer) error {
 	return bw.Flush()
 }
 
-// loadMemory reads what appendMemory wrote.
+// loadMemory reads what appendMemory wrote; a line that is not one of
+// its lines is an error naming it, and nothing is loaded.
 func (a *vmApp) loadMemory(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	streams := map[uint32]*vmStream{}
 	var start int64
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+		line := sc.Text()
+		f := strings.Fields(line)
 		switch {
 		case len(f) == 1 && f[0] == "END":
 			a.mu.Lock()
@@ -259,23 +261,32 @@ func (a *vmApp) loadMemory(r io.Reader) error {
 			a.mu.Unlock()
 			return nil
 		case len(f) == 2 && f[0] == "START":
-			start, _ = strconv.ParseInt(f[1], 10, 64)
+			var err error
+			if start, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+				return fmt.Errorf("memory line %q: %w", line, err)
+			}
 		case len(f) == 7 && f[0] == "S":
 			k, err := strconv.ParseUint(f[1], 10, 32)
-			if err != nil {
-				return fmt.Errorf("memory line %q: %w", sc.Text(), err)
+			var ints [3]int
+			for i, v := range []string{f[2], f[3], f[6]} {
+				n, perr := strconv.Atoi(v)
+				if perr == nil && (n < 0 || n > a.opt.streamLen+1) {
+					perr = fmt.Errorf("%d outside [0, %d]", n, a.opt.streamLen+1)
+				}
+				err = errors.Join(err, perr)
+				ints[i] = n
 			}
-			s := &vmStream{}
-			s.rd, _ = strconv.Atoi(f[2])
-			s.wr, _ = strconv.Atoi(f[3])
-			s.eof, s.closed = f[4] == "true", f[5] == "true"
-			s.bad, _ = strconv.Atoi(f[6])
-			streams[uint32(k)] = s
+			eof, eerr := strconv.ParseBool(f[4])
+			closed, cerr := strconv.ParseBool(f[5])
+			if err := errors.Join(err, eerr, cerr); err != nil {
+				return fmt.Errorf("memory line %q: %w", line, err)
+			}
+			streams[uint32(k)] = &vmStream{rd: ints[0], wr: ints[1], bad: ints[2], eof: eof, closed: closed}
 		default:
-			return fmt.Errorf("memory line %q", sc.Text())
+			return fmt.Errorf("memory line %q: not a line of the VM's memory", line)
 		}
 	}
-	return fmt.Errorf("memory ended early: %w", errors.Join(sc.Err(), io.ErrUnexpectedEOF))
+	return fmt.Errorf("memory ended before its END line: %w", errors.Join(sc.Err(), io.ErrUnexpectedEOF))
 }
 
 // report prints one line per stream for the source to read.
