@@ -118,7 +118,7 @@ func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
 
 	vmCfg := tcpip.StackConfig{MAC: kVMMAC, Addrs: []netip.Prefix{netip.PrefixFrom(kVMAddr, kPeerAddr.Bits())}}
 	srcTAP, srcHost := b.host("rksrc")
-	b.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: 64 << 20}, b.wire.out("source", srcHost.Send))
+	b.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: 16 << 20}, b.wire.out("source", srcHost.Send))
 	if err != nil {
 		t.Fatal(err)
 	}
