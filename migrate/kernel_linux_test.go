@@ -56,7 +56,8 @@ const (
 // kernelConfig shapes one run on the bed.
 type kernelConfig struct {
 	conns    int                                                     // connections: the first half dialed by the kernel, the rest by the VM
-	bytes    int                                                     // each way on each connection
+	bytes    int                                                     // each way on each connection, but the short ones
+	short    int                                                     // each way on about one connection in eight (streamLen)
 	rate     int                                                     // bytes per second each side sends on each connection
 	hold     time.Duration                                           // suspension before the journal is sealed
 	wrap     func(conn int, c io.ReadWriteCloser) io.ReadWriteCloser // the source's n-th migration connection
@@ -393,7 +394,17 @@ func (b *kernelBed) kernelProgress() string {
 		rd += int(s.rd.Load())
 		wr += int(s.wr.Load())
 	}
-	return fmt.Sprintf("%d connections, %d of %d bytes read, %d of %d written", len(b.kstreams), rd, len(b.kstreams)*b.cfg.bytes, wr, len(b.kstreams)*b.cfg.bytes)
+	return fmt.Sprintf("%d connections, %d bytes read, %d written", len(b.kstreams), rd, wr)
+}
+
+// streamLen is how many bytes each side sends on connection key: short
+// on about one in eight, so that those connections are over, both ends
+// closed (the VM's in TIME_WAIT, or the kernel's), when the VM moves.
+func (c kernelConfig) streamLen(key uint32) int {
+	if key*2654435761>>29 == 0 {
+		return c.short
+	}
+	return c.bytes
 }
 
 // streamKey names a connection the same on both sides: the VM's port and
@@ -417,18 +428,20 @@ type kernelStream struct {
 	key    uint32
 	cfg    kernelConfig
 	rd, wr atomic.Int64
+	eof    chan struct{} // closed when the VM's stream has ended
 }
 
 func newKernelStream(c net.Conn, cfg kernelConfig) *kernelStream {
 	la, ra := c.LocalAddr().(*net.TCPAddr), c.RemoteAddr().(*net.TCPAddr)
 	vmPort, peerPort := uint16(ra.Port), uint16(la.Port)
-	return &kernelStream{conn: c, key: streamKey(vmPort, peerPort), cfg: cfg}
+	return &kernelStream{conn: c, key: streamKey(vmPort, peerPort), cfg: cfg, eof: make(chan struct{})}
 }
 
 func (s *kernelStream) write(ctx context.Context) error {
 	buf := make([]byte, 16<<10)
 	start := time.Now()
-	for off := 0; off < s.cfg.bytes; {
+	size := s.cfg.streamLen(s.key)
+	for off := 0; off < size; {
 		// Pace: no further ahead than rate allows since the start.
 		ahead := off - int(float64(s.cfg.rate)*time.Since(start).Seconds())
 		if ahead > 0 {
@@ -438,7 +451,7 @@ func (s *kernelStream) write(ctx context.Context) error {
 				return ctx.Err()
 			}
 		}
-		n := min(len(buf), s.cfg.bytes-off)
+		n := min(len(buf), size-off)
 		for i := range n {
 			buf[i] = kpattern(s.key, true, off+i)
 		}
@@ -447,6 +460,16 @@ func (s *kernelStream) write(ctx context.Context) error {
 		}
 		off += n
 		s.wr.Store(int64(off))
+	}
+	if size == s.cfg.short {
+		// On a short stream the kernel closes second: its socket is gone
+		// as soon as its FIN is acknowledged, while the VM waits in
+		// TIME_WAIT, and moves so.
+		select {
+		case <-s.eof:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if err := s.conn.(*net.TCPConn).CloseWrite(); err != nil {
 		return fmt.Errorf("kernel stream %08x: close write: %w", s.key, err)
@@ -467,8 +490,9 @@ func (s *kernelStream) read() error {
 		off += n
 		s.rd.Store(int64(off))
 		if err == io.EOF {
-			if off != s.cfg.bytes {
-				return fmt.Errorf("kernel stream %08x: %d bytes from the VM, want %d", s.key, off, s.cfg.bytes)
+			close(s.eof)
+			if want := s.cfg.streamLen(s.key); off != want {
+				return fmt.Errorf("kernel stream %08x: %d bytes from the VM, want %d", s.key, off, want)
 			}
 			return nil
 		}
@@ -574,7 +598,8 @@ func (a *vmApp) step(host string, vm *tcpip.Stack) {
 			}
 		}
 		// Whole segments, not a trickle of small ones, unless it is the last.
-		if n := min(allowed, a.cfg.bytes) - s.wr; n > 0 && !s.closed && (n >= 1460 || s.wr+n == a.cfg.bytes) {
+		size := a.cfg.streamLen(key)
+		if n := min(allowed, size) - s.wr; n > 0 && !s.closed && (n >= 1460 || s.wr+n == size) {
 			n = min(n, len(a.buf))
 			for i := range n {
 				a.buf[i] = kpattern(key, false, s.wr+i)
@@ -585,7 +610,7 @@ func (a *vmApp) step(host string, vm *tcpip.Stack) {
 			}
 			s.wr += k
 		}
-		if s.wr == a.cfg.bytes && !s.closed {
+		if s.wr == size && !s.closed {
 			if err := c.Close(); err == nil {
 				s.closed = true
 			}
@@ -620,8 +645,8 @@ func (a *vmApp) err() error {
 		if s.lost != nil {
 			errs = append(errs, fmt.Errorf("VM stream %08x lost: %w", k, s.lost))
 		}
-		if s.rd != a.cfg.bytes {
-			errs = append(errs, fmt.Errorf("VM stream %08x: %d bytes from the kernel, want %d", k, s.rd, a.cfg.bytes))
+		if want := a.cfg.streamLen(k); s.rd != want {
+			errs = append(errs, fmt.Errorf("VM stream %08x: %d bytes from the kernel, want %d", k, s.rd, want))
 		}
 	}
 	return errors.Join(errs...)
@@ -814,7 +839,7 @@ func (b *kernelBed) bridgePort(mac [6]byte) string {
 }
 
 func kernelRun() kernelConfig {
-	return kernelConfig{conns: 64, bytes: 256 << 10, rate: 128 << 10, hold: 500 * time.Millisecond, deadline: 15 * time.Second}
+	return kernelConfig{conns: 64, bytes: 256 << 10, short: 16 << 10, rate: 128 << 10, hold: 500 * time.Millisecond, deadline: 15 * time.Second}
 }
 
 // TestKernelMigration moves a VM with 64 connections to the Linux

@@ -379,6 +379,16 @@ func (c *Conn) input(seg *segment) {
 	if seg.has(eth.TCPRst) {
 		if c.s.State == SynSent && seg.has(eth.TCPAck) && seg.ack == c.s.SndNxt ||
 			c.s.State != SynSent && seqnum.LEQ(c.s.RcvNxt, seg.seq) && seqnum.LT(seg.seq, c.s.RcvNxt+max(c.lastAdv, 1)) {
+			if c.s.State == TimeWait {
+				// Both FINs are acknowledged: the reset only ends the wait,
+				// as Linux's does (RFC 1337 would ignore it); what was
+				// received stays for the application.
+				if c.logState(Closed, c.s.SndNxt, c.s.RcvNxt) {
+					c.s.State, c.done = Closed, true
+					c.gen++
+				}
+				return
+			}
 			if err := st.log.Reset(c.s.ID); err != nil {
 				st.stats.LogRefused++
 			}

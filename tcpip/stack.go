@@ -536,10 +536,14 @@ func (st *Stack) Import(sessions []*Session) error {
 // AckAll sends, for each connection that is synchronized, an
 // acknowledgement carrying its current window: after a move it tells every
 // peer at once that the connection lives on, and reopens windows a
-// stand-in closed.
+// stand-in closed. A connection in TIME_WAIT gets none: both FINs are
+// acknowledged, and its peer, if it closed second, has forgotten it and
+// would answer with a reset.
 func (st *Stack) AckAll() {
 	for _, c := range st.order {
-		if c.Live() && c.s.State != SynSent && c.s.State != SynReceived {
+		switch {
+		case !c.Live(), c.s.State == SynSent, c.s.State == SynReceived, c.s.State == TimeWait:
+		default:
 			c.sendAck()
 		}
 	}
