@@ -240,6 +240,21 @@ func (c *Conn) finInFlight() bool {
 
 func (c *Conn) armRTO() { c.rtoAt = c.st.cfg.Clock.Now().Add(c.rto) }
 
+// timerDue reports whether the connection has something for its
+// retransmission timer to time: a SYN, bytes or a FIN unacknowledged, or a
+// zero window to probe while it may still send.
+func (c *Conn) timerDue() bool {
+	switch c.s.State {
+	case SynSent, SynReceived:
+		return true
+	case Established, CloseWait:
+		return c.s.SndUna != c.s.SndNxt || c.s.SndWnd == 0
+	case FinWait1, Closing, LastAck:
+		return c.s.SndUna != c.s.SndNxt
+	}
+	return false
+}
+
 // rcvWindow is the window to advertise in bytes: the room left in the
 // receive buffer and in the WriteAhead log.
 func (c *Conn) rcvWindow() uint32 {

@@ -2,7 +2,6 @@ package tcpip
 
 import (
 	"bytes"
-	"io"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -314,39 +313,3 @@ func FuzzOutOfOrder(f *testing.F) {
 }
 
 func seqnumLT(a, b uint32) bool { return int32(a-b) < 0 }
-
-// A connection in TIME_WAIT has exchanged both FINs: its peer may have
-// forgotten it (a passive closer does once its FIN is acknowledged), so
-// AckAll, run after a move, sends it nothing that would draw a reset; and
-// a reset that comes all the same ends it quietly, with its data still
-// there for the application.
-func TestTimeWaitAfterMove(t *testing.T) {
-	r := newReceiver(t, StackConfig{}, 5000)
-	c := r.c
-	if err := c.Close(); err != nil { // our FIN
-		t.Fatal(err)
-	}
-	fin := c.Session().SndNxt
-	spec := eth.Spec{DstMAC: vmMAC, SrcMAC: peerMAC, Src: peerIP, Dst: vmIP, Proto: eth.ProtoTCP, SrcPort: 80, DstPort: 40000,
-		Seq: 5000, Ack: fin, TCPFlags: eth.TCPAck | eth.TCPFin | eth.TCPPsh, Payload: []byte("last words")}
-	r.b.st.Input(eth.Build(nil, &spec)) // the peer's data and FIN, acknowledging ours
-	r.b.take()
-	if c.State() != TimeWait {
-		t.Fatalf("%v, want TIME_WAIT", c.State())
-	}
-	r.b.st.AckAll()
-	if out := r.b.take(); len(out) != 0 {
-		t.Fatalf("AckAll sent %d frames on a connection in TIME_WAIT", len(out))
-	}
-	spec = eth.Spec{DstMAC: vmMAC, SrcMAC: peerMAC, Src: peerIP, Dst: vmIP, Proto: eth.ProtoTCP, SrcPort: 80, DstPort: 40000,
-		Seq: 5000 + 11, TCPFlags: eth.TCPRst}
-	r.b.st.Input(eth.Build(nil, &spec))
-	buf := make([]byte, 32)
-	n, _ := c.Read(buf)
-	if c.Err() != nil || c.Stats().ResetReceived || c.State() != Closed || string(buf[:n]) != "last words" {
-		t.Fatalf("after a reset in TIME_WAIT: %v, err %v, read %q", c.State(), c.Err(), buf[:n])
-	}
-	if _, err := c.Read(buf); err != io.EOF {
-		t.Fatalf("read after the data: %v, want EOF", err)
-	}
-}

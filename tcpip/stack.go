@@ -492,7 +492,12 @@ func (st *Stack) Export() []*Session {
 }
 
 // Import replaces the stack's connections with the given sessions,
-// re-arming their timers from the clock's reading. Sessions in SYN_RECEIVED
+// re-arming their timers from the clock's reading. A retransmission timer
+// is armed only where it has something to time (a SYN, bytes or a FIN in
+// flight, a zero window to probe): a session whose timers were taken
+// before its last changes (a replayed journal moved it on) may carry one
+// that no longer applies, and a probe from a connection in TIME_WAIT would
+// draw a reset from a peer that has forgotten it. Sessions in SYN_RECEIVED
 // are told to accept of the listener of their local address when they
 // become established, if there is one. The stack takes the sessions as
 // they are, queues included: the caller must not use them afterwards
@@ -516,7 +521,7 @@ func (st *Stack) Import(sessions []*Session) error {
 		if c.rto <= 0 {
 			c.rto = st.cfg.RTO
 		}
-		if s.Timers.RetransmitIn > 0 {
+		if s.Timers.RetransmitIn > 0 && c.timerDue() {
 			c.rtoAt = now.Add(s.Timers.RetransmitIn)
 		}
 		if s.Timers.KeepaliveIn > 0 {
