@@ -123,7 +123,7 @@ func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcHost.SetHandler(b.circuit)
+	srcHost.SetHandler(b.wire.in(b.circuit))
 	dstTAP, dstHost := b.host("rkdst")
 	dc := vmCfg
 	dc.MAC, dc.Addrs = [6]byte{2, 0, 0, 0, 5, 99}, nil // the VM's come with it
@@ -131,7 +131,7 @@ func newKernelBed(t *testing.T, cfg kernelConfig) *kernelBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dstHost.SetHandler(b.dest)
+	dstHost.SetHandler(b.wire.in(b.dest))
 	b.run(srcTAP, srcHost, func() { b.circuit.Do(func(vm *tcpip.Stack) { b.vm.step("source", vm) }) })
 	b.run(dstTAP, dstHost, func() { b.dest.Do(func(vm *tcpip.Stack) { b.vm.step("destination", vm) }) })
 
@@ -669,7 +669,11 @@ func (a *vmApp) String() string {
 // wireWatch checks, on the wire, every frame the VM sends from either
 // host: on each connection the timestamp value (TSval) never goes back,
 // no segment resets, and it counts the announcements each host sends from
-// the VM's MAC (gratuitous ARP for the VM's address, RARP).
+// the VM's MAC (gratuitous ARP for the VM's address, RARP). It sees the
+// frames the VM receives too: the kernel may reset a connection only
+// that it has forgotten after closing it, when the VM acknowledges a FIN
+// retransmitted to it (the kernel closes on the first acknowledgement);
+// any other reset is one the VM drew by sending what it should not have.
 type wireWatch struct {
 	mu     sync.Mutex
 	last   map[[2]uint16]uint32
@@ -678,6 +682,53 @@ type wireWatch struct {
 	garp   map[string]int
 	rarp   map[string]int
 	frames atomic.Int64
+	// By the VM's port and the kernel's: the FIN received (its sequence
+	// number + 1; 0: none yet) and whether it came again.
+	fin      map[[2]uint16]uint32
+	finAgain map[[2]uint16]bool
+	badRST   []string
+}
+
+// in wraps a host's handler, watching the frames the VM receives.
+func (w *wireWatch) in(h tcpip.Handler) tcpip.Handler {
+	wh := &watchedHandler{Handler: h, w: w}
+	wh.p = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &wh.eth, &wh.ip4, &wh.tcp)
+	wh.p.IgnoreUnsupported = true
+	return wh
+}
+
+type watchedHandler struct {
+	tcpip.Handler
+	w       *wireWatch
+	p       *gopacket.DecodingLayerParser
+	eth     layers.Ethernet
+	ip4     layers.IPv4
+	tcp     layers.TCP
+	decoded []gopacket.LayerType
+}
+
+func (h *watchedHandler) Input(f []byte) {
+	if h.p.DecodeLayers(f, &h.decoded) == nil && slices.Contains(h.decoded, layers.LayerTypeTCP) && (h.tcp.FIN || h.tcp.RST) {
+		h.w.received(&h.tcp)
+	}
+	h.Handler.Input(f)
+}
+
+func (w *wireWatch) received(tcp *layers.TCP) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fin == nil {
+		w.fin, w.finAgain = map[[2]uint16]uint32{}, map[[2]uint16]bool{}
+	}
+	k := [2]uint16{uint16(tcp.DstPort), uint16(tcp.SrcPort)}
+	switch end := tcp.Seq + uint32(len(tcp.Payload)) + 1; {
+	case tcp.RST && !w.finAgain[k] && len(w.badRST) < 10:
+		w.badRST = append(w.badRST, fmt.Sprintf("%d→%d", k[1], k[0]))
+	case tcp.FIN && w.fin[k] == end:
+		w.finAgain[k] = true
+	case tcp.FIN:
+		w.fin[k] = end
+	}
 }
 
 // out wraps the send function of host.
@@ -750,6 +801,9 @@ func (w *wireWatch) err() error {
 	}
 	if w.resets > 0 {
 		errs = append(errs, fmt.Errorf("the VM sent %d resets", w.resets))
+	}
+	if len(w.badRST) > 0 {
+		errs = append(errs, fmt.Errorf("the kernel reset connections whose FIN the VM had not acknowledged twice: %v", w.badRST))
 	}
 	return errors.Join(errs...)
 }

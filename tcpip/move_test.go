@@ -92,3 +92,25 @@ func TestImportArmsOnlyDueTimers(t *testing.T) {
 		})
 	}
 }
+
+// A session that closed while it was away (a journal replayed its last
+// state, CLOSED) moves with what it received: the application reads it,
+// then the end of the stream.
+func TestImportClosedSession(t *testing.T) {
+	b := newBench(t, StackConfig{})
+	vm, peer := netip.AddrPortFrom(vmIP, 40000), netip.AddrPortFrom(peerIP, 80)
+	s := &Session{ID: 1, Tuple: FiveTuple{Proto: eth.ProtoTCP, Src: vm, Dst: peer}, State: Closed,
+		SndUna: 1000, SndNxt: 1000, RcvNxt: 5000, SndWnd: 1 << 16, RcvWnd: 1 << 16, MSS: 1460, RecvQueue: []byte("tail")}
+	if err := b.st.Import([]*Session{s}); err != nil {
+		t.Fatal(err)
+	}
+	c := b.st.Conn(1)
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if string(buf[:n]) != "tail" || err != nil || c.Live() {
+		t.Fatalf("read %q, %v; live %v", buf[:n], err, c.Live())
+	}
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("after the data: %v, want EOF", err)
+	}
+}

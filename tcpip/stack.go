@@ -492,7 +492,9 @@ func (st *Stack) Export() []*Session {
 }
 
 // Import replaces the stack's connections with the given sessions,
-// re-arming their timers from the clock's reading. A retransmission timer
+// re-arming their timers from the clock's reading. A session in CLOSED is
+// taken as one that ended cleanly: its application reads what it received,
+// then io.EOF. A retransmission timer
 // is armed only where it has something to time (a SYN, bytes or a FIN in
 // flight, a zero window to probe): a session whose timers were taken
 // before its last changes (a replayed journal moved it on) may carry one
@@ -529,6 +531,10 @@ func (st *Stack) Import(sessions []*Session) error {
 		}
 		c.logTS = c.s.TS
 		c.logWnd = [2]uint32{c.s.SndWnd, c.s.RcvWnd}
+		// A session in CLOSED ended cleanly, both FINs exchanged (a reset
+		// or a timeout leaves no session to move): what it received is
+		// read to its end.
+		c.done = s.State == Closed
 		if s.State == SynReceived {
 			c.accept = st.listen[s.Tuple.Src]
 		}

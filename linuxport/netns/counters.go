@@ -91,7 +91,12 @@ type TCP struct {
 	Aborts       int64
 	EstabResets  int64 // TcpEstabResets: established connections reset
 	AttemptFails int64 // TcpAttemptFails: connection attempts that failed
-	OutRsts      int64 // TcpOutRsts: segments sent with RST
+	// OutRsts counts the segments sent with RST, for any reason: those
+	// that end a connection (counted above too) and those that answer a
+	// segment for a connection the kernel has already forgotten, which end
+	// nothing (a peer in TIME_WAIT acknowledging a FIN retransmitted to it
+	// after its first acknowledgement had closed the kernel's side).
+	OutRsts int64
 	// PAWS sums TcpExtPAWSActive, PAWSEstab and PAWSOldAck: segments
 	// dropped because their timestamp went backwards (RFC 7323).
 	PAWS      int64
@@ -115,9 +120,11 @@ func (c Counters) TCP() TCP {
 }
 
 // Clean reports whether the counters show no connection aborted, reset
-// or failed, no PAWS reject and no segment in error.
+// or failed, no PAWS reject and no segment in error. Resets sent to
+// connections already gone (OutRsts alone) end nothing, and count for
+// nothing here.
 func (t TCP) Clean() bool {
-	return t.Aborts == 0 && t.EstabResets == 0 && t.AttemptFails == 0 && t.OutRsts == 0 && t.PAWS == 0 && t.InErrs == 0
+	return t.Aborts == 0 && t.EstabResets == 0 && t.AttemptFails == 0 && t.PAWS == 0 && t.InErrs == 0
 }
 
 func (t TCP) String() string {

@@ -45,8 +45,13 @@ func TestParseCounters(t *testing.T) {
 	if d["TcpRetransSegs"] != 2 || d["TcpActiveOpens"] != 35 {
 		t.Errorf("Sub: %v", d)
 	}
-	if !(netns.Counters{"TcpRetransSegs": 3}).TCP().Clean() {
-		t.Error("retransmissions alone are not unclean")
+	if !(netns.Counters{"TcpRetransSegs": 3, "TcpOutRsts": 1}).TCP().Clean() {
+		t.Error("retransmissions and resets to forgotten connections are not unclean")
+	}
+	for _, k := range []string{"TcpExtTCPAbortOnTimeout", "TcpEstabResets", "TcpAttemptFails", "TcpExtPAWSEstab", "TcpInErrs"} {
+		if (netns.Counters{k: 1}).TCP().Clean() {
+			t.Errorf("%s 1 is clean", k)
+		}
 	}
 }
 
