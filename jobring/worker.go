@@ -34,8 +34,15 @@ type worker[J, R any] struct {
 	batch  []uint64
 	skip   [maxSkipped]uint32 // flow-table indices found busy in this scan
 	nskip  int
-	timer  *time.Timer
-	kinds  [MaxKinds]uint64 // jobs run per kind, mirrored into stats
+	// seen is the set of fallback kinds whose backlog this scan has
+	// loaded, into backlog: see scanBacklog. passed is the set of kinds
+	// of which a job below the cursor was passed as NotSaturated; claim
+	// sets the cursor back to the head when one of them is saturated.
+	seen    KindSet
+	passed  KindSet
+	backlog [MaxKinds]int
+	timer   *time.Timer
+	kinds   [MaxKinds]uint64 // jobs run per kind, mirrored into stats
 
 	stats workerStats
 }
@@ -149,10 +156,14 @@ func (w *worker[J, R]) run() {
 func (w *worker[J, R]) claim() int {
 	r := w.r
 	if g := r.gen.Load(); g != w.gen {
-		w.gen, w.ro, w.cursor = g, r.roster.Load(), r.head.Load()
+		w.gen, w.ro, w.cursor, w.passed = g, r.roster.Load(), r.head.Load(), 0
 	}
 	if !w.ro.live[w.id] {
 		return 0
+	}
+	w.seen = 0
+	if w.passed != 0 {
+		w.recheckPassed()
 	}
 	if h := r.head.Load(); int64(w.cursor-h) < 0 {
 		w.cursor = h
@@ -199,6 +210,8 @@ func (w *worker[J, R]) claim() int {
 		if d != Take {
 			if !d.Lasting() {
 				stuck = min(stuck, p)
+			} else if d == NotSaturated {
+				w.passed |= 1 << k
 			}
 			continue
 		}
@@ -243,6 +256,24 @@ func (w *worker[J, R]) claim() int {
 	return n
 }
 
+// recheckPassed loads the backlog of the kinds in passed for this scan, and
+// sets the cursor back to the head if one of them has reached its
+// threshold: the jobs of that kind the cursor passed may now be taken, and
+// they must be met before the later jobs of their flows. A backlog that
+// reaches the threshold also moves gen, but a scan that loaded gen just
+// before the move could otherwise take a later job while an earlier one
+// of its flow lies behind the cursor. Kinds not in passed need no check:
+// no job of theirs behind the cursor waits for the fallback.
+func (w *worker[J, R]) recheckPassed() {
+	for x := uint64(w.passed); x != 0; x &= x - 1 {
+		k := Kind(bits.TrailingZeros64(x))
+		if w.r.pol.Decide(w.seat, k, 0, View{Holders: w.ro.holders[k], Backlog: w.scanBacklog(k)}) != NotSaturated {
+			w.cursor, w.passed = w.r.head.Load(), 0
+			return
+		}
+	}
+}
+
 // decide applies the rules to the job of kind k and flow f (flow-table
 // index fi, or -1 if k is not Atomic).
 func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32) Decision {
@@ -252,12 +283,25 @@ func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32) Decision {
 	}
 	v := View{AffIndex: int(ro.aff[w.id][k]), AffCount: ro.holders[k], Holders: ro.holders[k]}
 	if r.pol.kinds[k].fallback && !w.seat.Kinds.Has(k) {
-		v.Backlog = int(r.backlog[k].Load())
+		v.Backlog = w.scanBacklog(k)
 	}
 	if fi >= 0 {
 		v.FlowBusy = w.flowBusy(fi)
 	}
 	return r.pol.Decide(w.seat, k, flow, v)
+}
+
+// scanBacklog returns the backlog of fallback kind k as this scan sees it:
+// loaded once per scan (at the first job of k the scan decides on, or by
+// claim for the kinds in passed) and the same for every later job of k in
+// the scan, so that the fallback gives every job of k in one scan the same
+// verdict.
+func (w *worker[J, R]) scanBacklog(k Kind) int {
+	if !w.seen.Has(k) {
+		w.seen |= 1 << k
+		w.backlog[k] = int(w.r.backlog[k].Load())
+	}
+	return w.backlog[k]
 }
 
 // sortCands orders candidates by key, highest first, keeping submission
