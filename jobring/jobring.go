@@ -7,8 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/hist"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/wait"
 )
@@ -43,7 +45,8 @@ type Worker[J, R any] struct {
 	Class Class
 	Kinds KindSet // the kinds the worker runs
 	// Batch is the most jobs the worker claims at once (default 8 for a
-	// core, 32 for a co-processor).
+	// core, 32 for a co-processor). A batch above the ring's slot count
+	// is cut to it: a worker never holds more jobs than the ring.
 	Batch int
 	// Do runs one job. For a co-processor it is the device's real work,
 	// run on each job of a batch once the batch's modelled time has passed.
@@ -72,12 +75,26 @@ type Config[J, R any] struct {
 	// OnRetire, the user retires with Retire or RetireWait, as from
 	// io_uring's completion ring.
 	OnRetire    func(batch []Completion[J, R])
-	RetireBurst int // default 32
+	RetireBurst int // default 32; a burst above Slots is cut to it
 	// SampleEvery sets latency sampling: every SampleEvery-th job is timed
 	// from submission to retirement (default 64; 1 times every job; a
 	// negative value disables timing).
 	SampleEvery int
+	// MaxBytes is the most memory the ring may take: its slots (a power
+	// of two number of them, each a job, a result, an error and 24 bytes
+	// of state), the OnRetire burst, each worker's batch and scan state,
+	// and a latency histogram per kind in use. Zero selects
+	// DefaultMaxBytes. New refuses a ring that would take more, before
+	// allocating anything: Go cannot recover from an allocation the
+	// machine cannot serve, and the process would die with "fatal error:
+	// out of memory".
+	MaxBytes int64
 }
+
+// DefaultMaxBytes is the most memory a ring may take unless
+// Config.MaxBytes says otherwise: 1 GiB (2^23 slots of 32-byte jobs and
+// results take 832 MiB of it).
+const DefaultMaxBytes = 1 << 30
 
 const (
 	closedBit  = 1 << 63
@@ -177,6 +194,21 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	n := uint64(1) << bits.Len64(uint64(cfg.Slots)-1)
+	switch {
+	case cfg.MaxBytes == 0:
+		cfg.MaxBytes = DefaultMaxBytes
+	case cfg.MaxBytes < 0:
+		return nil, fmt.Errorf("%w: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, cfg.MaxBytes)
+	}
+	burst := cfg.RetireBurst
+	if burst <= 0 {
+		burst = 32
+	}
+	burst = min(burst, int(n))
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a ring of %d slots", n),
+		ringBytes(&cfg, n, burst), uint64(cfg.MaxBytes), "Config.MaxBytes"); err != nil {
+		return nil, err
+	}
 	r := &Ring[J, R]{
 		slots: make([]slot[J, R], n),
 		mask:  n - 1,
@@ -188,10 +220,6 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 	}
 	for i := range r.slots {
 		r.slots[i].state.Store(word(uint64(i), 0, stFree))
-	}
-	burst := cfg.RetireBurst
-	if burst <= 0 {
-		burst = 32
 	}
 	r.retBuf = make([]Completion[J, R], burst)
 	switch {
@@ -230,6 +258,24 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		go w.run()
 	}
 	return r, nil
+}
+
+// ringBytes returns the memory New takes for cfg with n slots and an
+// OnRetire burst of burst: what Config.MaxBytes bounds.
+func ringBytes[J, R any](cfg *Config[J, R], n uint64, burst int) uint64 {
+	b := mem.Size(n, uint64(unsafe.Sizeof(slot[J, R]{})))
+	b = mem.Add(b, mem.Size(uint64(burst), uint64(unsafe.Sizeof(Completion[J, R]{}))))
+	var kinds KindSet
+	for _, kr := range cfg.Rules.Kinds {
+		kinds |= Kinds(kr.Kind)
+	}
+	for _, ws := range cfg.Workers {
+		kinds |= ws.Kinds
+		batch := uint64(batchSize(ws, n))
+		each := uint64(unsafe.Sizeof(worker[J, R]{})) + mem.Size(batch, 8) + mem.Size(max(batch, maxCand), uint64(unsafe.Sizeof(cand{})))
+		b = mem.Add(b, each)
+	}
+	return mem.Add(b, mem.Size(uint64(bits.OnesCount64(uint64(kinds))), uint64(unsafe.Sizeof(hist.Histogram{}))))
 }
 
 func (r *Ring[J, R]) makeRoster(live []bool) *roster {

@@ -53,13 +53,21 @@ type cand struct {
 	flow int32 // flow-table index for Atomic jobs, else -1
 }
 
-func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
-	if ws.Batch == 0 {
-		ws.Batch = 8
+// batchSize returns the batch of a worker described by ws on a ring of n
+// slots: Batch, its default, cut to n.
+func batchSize[J, R any](ws Worker[J, R], n uint64) int {
+	b := ws.Batch
+	if b == 0 {
+		b = 8
 		if ws.Class == Coprocessor {
-			ws.Batch = 32
+			b = 32
 		}
 	}
+	return int(min(uint64(b), n))
+}
+
+func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
+	ws.Batch = batchSize(ws, r.size)
 	w := &worker[J, R]{
 		r: r, id: id, spec: ws,
 		seat:   Seat{Class: ws.Class, Kinds: ws.Kinds},
