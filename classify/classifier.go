@@ -63,7 +63,7 @@ func NewClassifier(rs *RuleSet, cacheSize int) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mem.Check(ErrConfig, fmt.Sprintf("a flow cache of %d entries", cacheSize), b, DefaultMaxBytes, "a smaller cache"); err != nil {
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a flow cache of %d entries", cacheSize), b, DefaultMaxBytes, ""); err != nil {
 		return nil, err
 	}
 	if cacheSize == 0 {
