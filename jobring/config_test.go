@@ -64,3 +64,23 @@ func TestSizesCutToSlots(t *testing.T) {
 		t.Errorf("worker stats %+v: want 4 jobs in batches of at most 4", st)
 	}
 }
+
+// TestThresholdAboveSlots: a fallback threshold above the ring's slot
+// count (Slots rounded up to a power of two) could never be reached, so
+// the fallback would never fire; New refuses it with ErrConfig, and
+// accepts a threshold of exactly the slot count.
+func TestThresholdAboveSlots(t *testing.T) {
+	ws := []wk{{Name: "dev", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Do: doer(0, nil)}, {Name: "core", Do: doer(1, nil)}}
+	for _, tc := range []struct {
+		slots, threshold int
+		ok               bool
+	}{{8, 8, true}, {8, 9, false}, {5, 8, true}, {5, 9, false}, {8, 0, true}, {8, -1, true}, {64, 1 << 20, false}} {
+		r, err := jobring.New(cfg{Slots: tc.slots, Workers: ws, Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0, Threshold: tc.threshold}}}})
+		if r != nil {
+			r.Close()
+		}
+		if ok := err == nil; ok != tc.ok || !ok && (!errors.Is(err, jobring.ErrConfig) || !strings.Contains(err.Error(), "Threshold")) {
+			t.Errorf("New of %d slots with a fallback threshold of %d = %v, want ok=%t", tc.slots, tc.threshold, err, tc.ok)
+		}
+	}
+}

@@ -194,6 +194,11 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	n := uint64(1) << bits.Len64(uint64(cfg.Slots)-1)
+	for i, fb := range cfg.Rules.Fallbacks {
+		if fb.Threshold > int(n) {
+			return nil, fmt.Errorf("%w: Rules.Fallbacks[%d] (kind %d): Threshold %d above the %d slots: the backlog can never reach it", ErrConfig, i, fb.Kind, fb.Threshold, n)
+		}
+	}
 	switch {
 	case cfg.MaxBytes == 0:
 		cfg.MaxBytes = DefaultMaxBytes

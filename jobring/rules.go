@@ -44,7 +44,8 @@ type KindRule struct {
 // least Threshold jobs of that kind are waiting to be claimed (the workers
 // holding the kind are saturated), or when no live worker holds it. A
 // Threshold of 0 or less means "never because of the backlog, only when no
-// holder is left".
+// holder is left"; a Threshold above the ring's slot count could never be
+// reached, and New refuses it.
 type Fallback struct {
 	Kind      Kind
 	Threshold int
