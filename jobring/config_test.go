@@ -1,6 +1,7 @@
 package jobring_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -18,7 +19,7 @@ import (
 // which no recover catches); Config.MaxBytes moves the limit.
 func TestNewMemoryLimit(t *testing.T) {
 	type big [64]byte
-	do := func(jobring.Kind, *big, *big) error { return nil }
+	do := func(context.Context, jobring.Kind, *big, *big) error { return nil }
 	ws := []jobring.Worker[big, big]{{Name: "c", Kinds: jobring.Kinds(0), Do: do}}
 	_, err := jobring.New(jobring.Config[big, big]{Slots: 1 << 30, Workers: ws})
 	if !errors.Is(err, jobring.ErrConfig) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,14 @@ type Completion[J, R any] struct {
 
 // Func runs one job of kind k and writes its result into res, which is the
 // job's own slot (the zero R when the job is handed to the worker).
-type Func[J, R any] func(k Kind, job *J, res *R) error
+//
+// ctx is the worker's: it is done when StopWorker stops the worker or when
+// Shutdown gives up draining the ring. A Do that can take long (a device
+// that may hang) should return once ctx is done, with an error wrapping
+// ctx.Err(): the job then goes back to the ring for another worker
+// (StopWorker), or fails with ErrClosed (Shutdown). A Do that wants a
+// deadline per job derives it from ctx (context.WithTimeout).
+type Func[J, R any] func(ctx context.Context, k Kind, job *J, res *R) error
 
 // Worker describes one worker the ring starts.
 type Worker[J, R any] struct {
@@ -134,6 +142,10 @@ type Ring[J, R any] struct {
 
 	pol     *Policy
 	workers []*worker[J, R]
+	// live counts the worker goroutines still running; the one that
+	// brings it to zero closes allDone.
+	live    atomic.Int32
+	allDone chan struct{}
 	retBuf  []Completion[J, R] // OnRetire's burst; owned by the holder of retiring
 	onRet   func([]Completion[J, R])
 	sample  uint64 // sampling mask+1, 0 when off
@@ -169,7 +181,6 @@ type Ring[J, R any] struct {
 	mu        sync.Mutex // serializes roster changes
 	aborting  atomic.Bool
 	abort     chan struct{} // closed when Shutdown gives up draining
-	wg        sync.WaitGroup
 	abortOnce sync.Once
 }
 
@@ -179,6 +190,7 @@ type roster struct {
 	holders [MaxKinds]int     // live workers holding each kind
 	takers  [MaxKinds]int     // live workers that may ever take each kind
 	aff     [][MaxKinds]int16 // aff[w][k]: w's index among the holders of k, or -1
+	cores   int               // live cores: who may retry a job a co-processor failed
 }
 
 // New checks cfg, builds the ring and starts its workers.
@@ -215,13 +227,14 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		return nil, err
 	}
 	r := &Ring[J, R]{
-		slots: make([]slot[J, R], n),
-		mask:  n - 1,
-		size:  n,
-		pol:   pol,
-		onRet: cfg.OnRetire,
-		epoch: time.Now(),
-		abort: make(chan struct{}),
+		slots:   make([]slot[J, R], n),
+		mask:    n - 1,
+		size:    n,
+		pol:     pol,
+		onRet:   cfg.OnRetire,
+		epoch:   time.Now(),
+		abort:   make(chan struct{}),
+		allDone: make(chan struct{}),
 	}
 	for i := range r.slots {
 		r.slots[i].state.Store(word(uint64(i), 0, stFree))
@@ -236,6 +249,7 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 	for _, kr := range cfg.Rules.Kinds {
 		r.lat[kr.Kind] = new(hist.Histogram)
 	}
+	var ctxs []context.Context // each worker's, handed to its goroutine
 	for i, ws := range cfg.Workers {
 		if ws.Do == nil {
 			return nil, fmt.Errorf("%w: worker %d (%q) has no Do", ErrConfig, i, ws.Name)
@@ -251,16 +265,21 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 				r.lat[k] = new(hist.Histogram)
 			}
 		}
-		r.workers = append(r.workers, newWorker(r, i, ws))
+		w, ctx := newWorker(r, i, ws)
+		r.workers = append(r.workers, w)
+		ctxs = append(ctxs, ctx)
 	}
 	live := make([]bool, len(r.workers))
 	for i := range live {
 		live[i] = true
 	}
 	r.roster.Store(r.makeRoster(live))
-	for _, w := range r.workers {
-		r.wg.Add(1)
-		go w.run()
+	r.live.Store(int32(len(r.workers)))
+	if len(r.workers) == 0 {
+		close(r.allDone)
+	}
+	for i, w := range r.workers {
+		go w.run(ctxs[i])
 	}
 	return r, nil
 }
@@ -297,6 +316,9 @@ func (r *Ring[J, R]) makeRoster(live []bool) *roster {
 	for i, w := range r.workers {
 		if !live[i] {
 			continue
+		}
+		if w.seat.Class == Core {
+			ro.cores++
 		}
 		for k := range MaxKinds {
 			if r.pol.CanEverTake(w.seat, Kind(k), ro.holders[k]) {
@@ -539,14 +561,18 @@ func (r *Ring[J, R]) drained() bool {
 // Close stops submissions, lets the workers finish every submitted job, and
 // returns once every worker goroutine has ended. The results stay in the
 // ring for Retire (or have gone to OnRetire). It is Shutdown without a
-// deadline.
+// deadline: a Do that never returns keeps it waiting.
 func (r *Ring[J, R]) Close() error { return r.Shutdown(context.Background()) }
 
 // Shutdown stops submissions and waits for the workers to finish every
-// submitted job. If ctx ends first, the jobs no worker has started fail
-// with ErrClosed (a job already running finishes; the rest of its worker's
-// batch fails), and Shutdown returns ctx.Err() once the workers have ended.
-// No goroutine of the ring outlives Shutdown. Calling it again waits again
+// submitted job. If ctx ends first, Shutdown gives up: it cancels the
+// context of every Do, the jobs no worker has started fail with ErrClosed
+// (as does a job whose Do returns the cancelled context's error; a job
+// whose Do returns otherwise keeps its result), and Shutdown returns an
+// error wrapping ctx.Err() once the workers have ended, or at once, naming
+// them, for the workers still inside a Do that has not returned. Those
+// end when their Do returns; a later Close waits for them. Otherwise no
+// goroutine of the ring outlives Shutdown. Calling it again waits again
 // and returns nil.
 func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
 	for {
@@ -558,32 +584,56 @@ func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
 	r.prodWait.WakeAll()
 	r.workWait.WakeAll()
 	r.doneWait.WakeAll()
-	done := make(chan struct{})
-	go func() {
-		r.wg.Wait()
-		close(done)
-	}()
 	var err error
 	select {
-	case <-done:
+	case <-r.allDone:
 	case <-ctx.Done():
 		err = ctx.Err()
 		r.abortOnce.Do(func() {
 			r.aborting.Store(true)
 			close(r.abort)
+			for _, w := range r.workers {
+				w.cancel()
+			}
 		})
 		r.workWait.WakeAll()
-		<-done
+		if running := r.awaitIdle(); running != "" {
+			err = fmt.Errorf("jobring: shutdown: %w; still running: %s", err, running)
+		}
 	}
-	// Every worker has ended. After a drain nothing is waiting; after an
-	// abort, the jobs no worker started fail here. Whatever is done has
-	// gone to OnRetire by the time Shutdown returns.
+	// Every worker has ended, or is in a Do that has not returned. After
+	// a drain nothing is waiting; after an abort, the jobs no worker
+	// started fail here. Whatever is done has gone to OnRetire by the
+	// time Shutdown returns.
 	r.failWaiting(ErrClosed)
 	if r.onRet != nil {
 		r.retireToCallback()
 	}
 	r.doneWait.WakeAll()
 	return err
+}
+
+// awaitIdle waits, once the ring is aborting, for every worker goroutine
+// to end except those inside a Do, and names those. A worker marks itself
+// busy before it checks aborting and calls Do (see process), so one seen
+// idle here never starts a Do: it ends without waiting on user code.
+func (r *Ring[J, R]) awaitIdle() string {
+	var b strings.Builder
+	for _, w := range r.workers {
+		if p := w.busy.Load(); p != 0 {
+			select {
+			case <-w.exited:
+			default:
+				if b.Len() > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "worker %d (%q) in the Do of job %d", w.id, w.spec.Name, p-1)
+			}
+			continue
+		}
+		<-w.exited
+	}
+	return b.String()
 }
 
 // failWaiting fails every submitted job in [head, tail) with err, waiting

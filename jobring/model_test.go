@@ -1,6 +1,7 @@
 package jobring_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -163,7 +164,7 @@ func TestStress(t *testing.T) {
 		t.Run(fmt.Sprint("GOMAXPROCS=", procs), func(t *testing.T) {
 			bad := make(chan string, 1)
 			do := func(id int) jobring.Func[uint64, uint64] {
-				return func(k jobring.Kind, j *uint64, r *uint64) error { *r = *j; return nil }
+				return func(_ context.Context, k jobring.Kind, j *uint64, r *uint64) error { *r = *j; return nil }
 			}
 			ring, err := jobring.New(jobring.Config[uint64, uint64]{
 				Slots: 256,

@@ -1,10 +1,12 @@
 package jobring
 
 import (
+	"context"
 	"fmt"
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringkit/ringkit/internal/wait"
@@ -21,6 +23,14 @@ type worker[J, R any] struct {
 	stop     chan struct{} // closed by StopWorker
 	stopOnce sync.Once
 	exited   chan struct{} // closed when run returns
+	// cancel cancels the context run passes to Do: called by StopWorker,
+	// by Shutdown when it gives up, and when run returns.
+	cancel context.CancelFunc
+	// busy is p+1 while the worker is in the Do of the job at position
+	// p, 0 otherwise. The worker stores it before it checks aborting and
+	// calls Do (see process); Shutdown loads it after setting aborting,
+	// to tell a worker that will end at once from one it cannot wait for.
+	busy atomic.Uint64
 
 	// Scan state, owned by the worker goroutine. cursor is a position at
 	// or below every slot the worker may still take for a reason that can
@@ -66,8 +76,10 @@ func batchSize[J, R any](ws Worker[J, R], n uint64) int {
 	return int(min(uint64(b), n))
 }
 
-func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
+// newWorker returns worker id and the context its Do calls get.
+func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) (*worker[J, R], context.Context) {
 	ws.Batch = batchSize(ws, r.size)
+	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker[J, R]{
 		r: r, id: id, spec: ws,
 		seat:   Seat{Class: ws.Class, Kinds: ws.Kinds},
@@ -76,25 +88,30 @@ func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
 		exited: make(chan struct{}),
 		batch:  make([]uint64, ws.Batch),
 		gen:    ^uint64(0),
+		cancel: cancel,
 	}
 	w.cand = make([]cand, max(ws.Batch, maxCand))
-	return w
+	return w, ctx
 }
 
 // StopWorker stops worker id (its index in Config.Workers) and returns once
-// its goroutine has ended. The job it is running finishes; the jobs it has
-// claimed and not started go back to the ring for other permitted workers,
-// or fail with ErrWorkerStopped if no live worker may take them; waiting
-// jobs that only it could take fail with ErrNoWorker, as do later
-// submissions of kinds no live worker may take. Stopping a stopped worker does
-// nothing. A Do that never returns makes StopWorker wait forever, and so
-// does a call from Do or OnRetire running on the worker being stopped.
+// its goroutine has ended. It cancels the context of the Do the worker is
+// running: the job finishes, or, if Do returns an error once its context
+// is cancelled, it goes back to the ring as the jobs the worker has
+// claimed and not started do, for other permitted workers, or fails with
+// ErrWorkerStopped if no live worker may take it. Waiting jobs that only
+// the worker could take fail with ErrNoWorker, as do later submissions of
+// kinds no live worker may take. Stopping a stopped worker does nothing.
+// A Do that ignores its context and never returns makes StopWorker wait
+// forever, and so does a call from Do or OnRetire running on the worker
+// being stopped.
 func (r *Ring[J, R]) StopWorker(id int) error {
 	if id < 0 || id >= len(r.workers) {
 		return fmt.Errorf("%w: %d (have %d)", ErrUnknownWorker, id, len(r.workers))
 	}
 	w := r.workers[id]
 	w.stopOnce.Do(func() { close(w.stop) })
+	w.cancel()
 	r.workWait.WakeAll()
 	<-w.exited
 	return nil
@@ -109,10 +126,15 @@ func (w *worker[J, R]) stopping() bool {
 	}
 }
 
-func (w *worker[J, R]) run() {
+func (w *worker[J, R]) run(ctx context.Context) {
 	r := w.r
-	defer r.wg.Done()
-	defer close(w.exited)
+	defer func() {
+		w.cancel()
+		close(w.exited)
+		if r.live.Add(-1) == 0 {
+			close(r.allDone)
+		}
+	}()
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	var b wait.Backoff
@@ -122,7 +144,7 @@ func (w *worker[J, R]) run() {
 			return
 		}
 		if n := w.claim(); n > 0 {
-			if !w.process(n) {
+			if !w.process(ctx, n) {
 				return
 			}
 			b = wait.Backoff{}
@@ -137,7 +159,7 @@ func (w *worker[J, R]) run() {
 		q := r.workWait.Prepare()
 		if n := w.claim(); n > 0 {
 			r.workWait.Cancel(q)
-			if !w.process(n) {
+			if !w.process(ctx, n) {
 				return
 			}
 			b = wait.Backoff{}
@@ -201,7 +223,8 @@ func (w *worker[J, R]) claim() int {
 		case stClaimed, stDone:
 			continue
 		}
-		k, pr, flow := unpackMeta(s.meta.Load())
+		m := s.meta.Load()
+		k, pr, flow := unpackMeta(m)
 		fi := int32(-1)
 		kp := &r.pol.kinds[k%MaxKinds]
 		if gap && kp.order != Parallel {
@@ -214,7 +237,7 @@ func (w *worker[J, R]) claim() int {
 		if kp.order == Atomic {
 			fi = int32(flowIndex(flow))
 		}
-		d := w.decide(k, flow, fi)
+		d := w.decide(k, flow, fi, m&metaRetry != 0)
 		if d != Take {
 			if !d.Lasting() {
 				stuck = min(stuck, p)
@@ -283,13 +306,14 @@ func (w *worker[J, R]) recheckPassed() {
 }
 
 // decide applies the rules to the job of kind k and flow f (flow-table
-// index fi, or -1 if k is not Atomic).
-func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32) Decision {
+// index fi, or -1 if k is not Atomic), which retry says a co-processor
+// failed (Fallback.Retry).
+func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32, retry bool) Decision {
 	r, ro := w.r, w.ro
 	if k >= MaxKinds {
 		return NoCapability
 	}
-	v := View{AffIndex: int(ro.aff[w.id][k]), AffCount: ro.holders[k], Holders: ro.holders[k]}
+	v := View{AffIndex: int(ro.aff[w.id][k]), AffCount: ro.holders[k], Holders: ro.holders[k], Retry: retry}
 	if r.pol.kinds[k].fallback && !w.seat.Kinds.Has(k) {
 		v.Backlog = w.scanBacklog(k)
 	}
@@ -397,8 +421,9 @@ func (w *worker[J, R]) unlockFlow(fi int32) {
 }
 
 // process runs the claimed batch. It returns false if the worker stopped
-// (it has then handed its unfinished jobs back and left the roster).
-func (w *worker[J, R]) process(n int) bool {
+// (it has then handed its unfinished jobs back and left the roster) or the
+// ring aborted.
+func (w *worker[J, R]) process(ctx context.Context, n int) bool {
 	r := w.r
 	batch := w.batch[:n]
 	start := time.Now()
@@ -411,32 +436,53 @@ func (w *worker[J, R]) process(n int) bool {
 	ran := 0
 	var touched KindSet // kinds whose counts record publishes
 	defer func() { w.publishKinds(touched) }()
+	stop := func(rest []uint64) bool {
+		w.record(start, ran, n)
+		r.afterDone()
+		w.leave(rest)
+		return false
+	}
 	for i, p := range batch {
-		if i > 0 && (w.stopping() || r.aborting.Load()) {
-			w.record(start, ran, n)
-			r.afterDone()
-			w.leave(batch[i:])
-			return false
+		if i > 0 && w.stopping() {
+			return stop(batch[i:])
+		}
+		// busy is stored before aborting is loaded: a Shutdown that set
+		// aborting and then saw busy 0 knows this worker will not call Do.
+		w.busy.Store(p + 1)
+		if r.aborting.Load() {
+			w.busy.Store(0)
+			return stop(batch[i:])
 		}
 		s := &r.slots[p&r.mask]
-		k, _, flow := unpackMeta(s.meta.Load())
-		err, panicked := w.call(k, s)
-		s.err = err
-		if r.pol.kinds[k%MaxKinds].order == Atomic {
+		m := s.meta.Load()
+		k, _, flow := unpackMeta(m)
+		err, panicked := w.call(ctx, k, s)
+		w.busy.Store(0)
+		if err != nil && !panicked && ctx.Err() != nil {
+			if w.stopping() {
+				// StopWorker interrupted the job: it goes back to the
+				// ring with the jobs not started.
+				return stop(batch[i:])
+			}
+			err = fmt.Errorf("job %d (kind %d), worker %q: %w: %w", p, k, w.spec.Name, ErrClosed, err)
+		}
+		kp := &r.pol.kinds[k%MaxKinds]
+		if kp.order == Atomic {
 			w.unlockFlow(int32(flowIndex(flow)))
 		}
-		s.state.Store(word(p, w.id, stDone)) // store-release: publishes res and err to the retirer
 		w.kinds[k%MaxKinds]++
 		touched |= 1 << (k % MaxKinds)
 		ran++
 		if err != nil {
 			w.stats.failed.Add(1)
 		}
+		if err != nil && !panicked && kp.retry && w.spec.Class == Coprocessor && m&metaRetry == 0 && w.retry(p, s, m) {
+			continue
+		}
+		s.err = err
+		s.state.Store(word(p, w.id, stDone)) // store-release: publishes res and err to the retirer
 		if panicked {
-			w.record(start, ran, n)
-			r.afterDone()
-			w.leave(batch[i+1:])
-			return false
+			return stop(batch[i+1:])
 		}
 	}
 	w.record(start, ran, n)
@@ -444,15 +490,38 @@ func (w *worker[J, R]) process(n int) bool {
 	return true
 }
 
+// retry hands the job at p, whose Do failed on this co-processor, back to
+// the ring marked for a core (Fallback.Retry), if a live core can take it.
+// The caller has released its flow.
+func (w *worker[J, R]) retry(p uint64, s *slot[J, R], m uint64) bool {
+	r := w.r
+	if r.roster.Load().cores == 0 {
+		return false
+	}
+	var zero R
+	s.res, s.err = zero, nil
+	s.meta.Store(m | metaRetry)
+	if k := Kind(m); r.pol.counted(k) {
+		r.backlog[k].Add(1)
+	}
+	w.stats.retried.Add(1)
+	s.state.Store(word(p, 0, stSubmitted)) // store-release: back to the ring, with its meta
+	r.gen.Add(1)                           // cores may have passed the slot for good: rescan
+	if r.workWait.Waiting() {
+		r.workWait.WakeAll()
+	}
+	return true
+}
+
 // call runs Do on the job in s, turning a panic into ErrPanic.
-func (w *worker[J, R]) call(k Kind, s *slot[J, R]) (err error, panicked bool) {
+func (w *worker[J, R]) call(ctx context.Context, k Kind, s *slot[J, R]) (err error, panicked bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: worker %q: %v", ErrPanic, w.spec.Name, v)
 			panicked = true
 		}
 	}()
-	return w.spec.Do(k, &s.job, &s.res), false
+	return w.spec.Do(ctx, k, &s.job, &s.res), false
 }
 
 // yieldWaitMax is the longest modelled time waited out by yielding rather
@@ -560,7 +629,7 @@ func (w *worker[J, R]) leave(unstarted []uint64) {
 		if r.pol.kinds[k%MaxKinds].order == Atomic {
 			w.unlockFlow(int32(flowIndex(flow)))
 		}
-		if k < MaxKinds && ro.takers[k] > 0 {
+		if k < MaxKinds && ro.takers[k] > 0 && (s.meta.Load()&metaRetry == 0 || ro.cores > 0) {
 			var zero R
 			s.res, s.err = zero, nil
 			if r.pol.counted(k) {
@@ -582,7 +651,8 @@ func (w *worker[J, R]) leave(unstarted []uint64) {
 		if wordPos(st) != p&posMask48 || wordState(st) != stSubmitted {
 			continue
 		}
-		if k := Kind(s.meta.Load()); k >= MaxKinds || ro.takers[k] == 0 {
+		m := s.meta.Load()
+		if k := Kind(m); k >= MaxKinds || ro.takers[k] == 0 || m&metaRetry != 0 && ro.cores == 0 {
 			failed = r.failSlot(p, ErrNoWorker) || failed
 		}
 	}
