@@ -7,79 +7,92 @@ import (
 	"testing"
 )
 
-// A suite is what one benchmark function covers: the shapes its ring type
-// allows, and ringkit's ring with the peers that fit those shapes. xsync's
-// bounded MPMCQueue stands in for MPSC and SPMC, as it has no bounded queue
-// specialized for them; Workiva's RingBuffer is MPMC throughout.
+// A suite is one ring type within a table: the shapes its type allows,
+// and ringkit's ring with the peers that fit those shapes. xsync's bounded
+// MPMCQueue stands in for MPSC and SPMC, as it has no bounded queue
+// specialized for them.
 type suite struct {
 	name   string
 	shapes []shape
 	impls  []impl
 }
 
-func spscSuite() suite {
-	return suite{"SPSC",
-		[]shape{uncontended, pc(1, 1)},
-		[]impl{ringkitSPSC(), chanImpl(), xsyncSPSC(), workiva()}}
+var (
+	oneToOne = []shape{uncontended, pc(1, 1)}
+	many     = []shape{uncontended, pc(1, 1), pc(4, 4), pc(16, 16)}
+)
+
+// tryTable is the like-for-like table: every contender through calls that
+// make one attempt and return, each failed attempt followed by the one
+// shared backoff. Workiva is not in it (no try-take; see peers_test.go).
+func tryTable() []suite {
+	return []suite{
+		{"SPSC", oneToOne, []impl{ringkitTrySPSC(), chanTry(), xsyncTrySPSC()}},
+		{"MPSC", []shape{uncontended, pc(1, 1), pc(4, 1), pc(16, 1)}, []impl{ringkitTryMPSC(), chanTry(), xsyncTryMPMC()}},
+		{"SPMC", []shape{uncontended, pc(1, 1), pc(1, 4), pc(1, 16)}, []impl{ringkitTrySPMC(), chanTry(), xsyncTryMPMC()}},
+		{"MPMC", many, []impl{ringkitTryMPMC(), chanTry(), xsyncTryMPMC()}},
+	}
 }
 
-func mpscSuite() suite {
-	return suite{"MPSC",
-		[]shape{uncontended, pc(1, 1), pc(4, 1), pc(16, 1)},
-		[]impl{ringkitMPSC(), chanImpl(), xsyncMPMC(), workiva()}}
+// bestTable is the each-at-its-best table: every contender through its
+// blocking calls, waiting the way it waits. xsync is not in it: v4 has no
+// blocking calls.
+func bestTable() []suite {
+	return []suite{
+		{"SPSC", oneToOne, []impl{ringkitBestSPSC(), chanBest(), workivaBest()}},
+		{"MPMC", many, []impl{ringkitBestMPMC(), chanBest(), workivaBest()}},
+	}
 }
 
-func spmcSuite() suite {
-	return suite{"SPMC",
-		[]shape{uncontended, pc(1, 1), pc(1, 4), pc(1, 16)},
-		[]impl{ringkitSPMC(), chanImpl(), xsyncMPMC(), workiva()}}
-}
+// BenchmarkTry is the like-for-like table, BenchmarkTry/RING/SHAPE/burst=N/IMPL.
+func BenchmarkTry(b *testing.B) { bench(b, tryTable()) }
 
-func mpmcSuite() suite {
-	return suite{"MPMC",
-		[]shape{uncontended, pc(1, 1), pc(4, 4), pc(16, 16)},
-		[]impl{ringkitMPMC(), chanImpl(), xsyncMPMC(), workiva()}}
-}
-
-func BenchmarkSPSC(b *testing.B) { bench(b, spscSuite()) }
-func BenchmarkMPSC(b *testing.B) { bench(b, mpscSuite()) }
-func BenchmarkSPMC(b *testing.B) { bench(b, spmcSuite()) }
-func BenchmarkMPMC(b *testing.B) { bench(b, mpmcSuite()) }
+// BenchmarkBest is the each-at-its-best table, BenchmarkBest/RING/SHAPE/burst=N/IMPL.
+func BenchmarkBest(b *testing.B) { bench(b, bestTable()) }
 
 // TestSmoke runs every loop the benchmarks time, briefly, and checks that
 // each element sent was received exactly once. The counts are not multiples
 // of the burst or of the number of goroutines, and exceed the capacity, so
 // partial bursts, uneven shares and full and empty queues all occur.
 func TestSmoke(t *testing.T) {
+	for _, table := range []struct {
+		name   string
+		suites []suite
+	}{{"Try", tryTable()}, {"Best", bestTable()}} {
+		for _, s := range table.suites {
+			for _, sh := range s.shapes {
+				for _, burst := range bursts {
+					for _, im := range s.impls {
+						name := fmt.Sprintf("%s/%s/%s/burst=%d/%s", table.name, s.name, sh.name, burst, im.name)
+						t.Run(name, func(t *testing.T) { smoke(t, im, sh, burst) })
+					}
+				}
+			}
+		}
+	}
+}
+
+// smoke runs one implementation's loop for one shape and burst.
+func smoke(t *testing.T, im impl, sh shape, burst int) {
 	const (
 		roundTrips = 101
 		elements   = 10_007
 	)
-	for _, s := range []suite{spscSuite(), mpscSuite(), spmcSuite(), mpmcSuite()} {
-		for _, sh := range s.shapes {
-			for _, burst := range bursts {
-				for _, im := range s.impls {
-					t.Run(fmt.Sprintf("%s/%s/burst=%d/%s", s.name, sh.name, burst, im.name), func(t *testing.T) {
-						if sh == uncontended {
-							var calls uint64
-							more := func() bool { calls++; return calls <= roundTrips }
-							n, sum := im.roundTrip(more, burst)
-							want := min(calls, roundTrips) * uint64(burst)
-							if err := verify(want, want, n, sum); err != nil {
-								t.Fatal(err)
-							}
-							return
-						}
-						p := im.pipe(burst)
-						defer p.close()
-						sent, got, sum := pump(p, sh.producers, sh.consumers, elements, func() {})
-						if err := verify(elements, sent, got, sum); err != nil {
-							t.Fatal(err)
-						}
-					})
-				}
-			}
+	if sh == uncontended {
+		var calls uint64
+		more := func() bool { calls++; return calls <= roundTrips }
+		n, sum := im.roundTrip(more, burst)
+		want := min(calls, roundTrips) * uint64(burst)
+		if err := verify(want, want, n, sum); err != nil {
+			t.Fatal(err)
 		}
+		return
+	}
+	p := im.pipe(burst)
+	defer p.close()
+	sent, got, sum := pump(p, sh.producers, sh.consumers, elements, func() {})
+	if err := verify(elements, sent, got, sum); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -137,8 +150,9 @@ func TestCopiesAgree(t *testing.T) {
 		file, prefix string
 		types        []string
 	}{
-		{"ringkit_test.go", "ringkit", []string{"SPSC", "MPSC", "SPMC", "MPMC"}},
-		{"peers_test.go", "xsync", []string{"SPSC", "MPMC"}},
+		{"ringkit_test.go", "ringkitTry", []string{"SPSC", "MPSC", "SPMC", "MPMC"}},
+		{"ringkit_test.go", "ringkitBest", []string{"SPSC", "MPMC"}},
+		{"peers_test.go", "xsyncTry", []string{"SPSC", "MPMC"}},
 	} {
 		src, err := os.ReadFile(c.file)
 		if err != nil {

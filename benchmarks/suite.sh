@@ -35,7 +35,7 @@ set -euo pipefail
 count=${COUNT:-10}
 benchtime=${BENCHTIME:-1s}
 only=${ONLY:-.}
-rings=${RINGS:-'^Benchmark(SPSC|MPSC|SPMC|MPMC)$'}
+rings=${RINGS:-'^Benchmark(Try|Best)$'}
 docs=${DOCS:-../docs}
 
 cd "$(dirname "$0")"
