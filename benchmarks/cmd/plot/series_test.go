@@ -46,13 +46,13 @@ func TestRingSeries(t *testing.T) {
 		ringResult("Try/MPMC/p1c1/burst=1/ringkit", 2, 20),
 		ringResult("Try/MPMC/p4c4/burst=1/ringkit", 2, 25),
 		ringResult("Try/MPMC/p16c16/burst=1/ringkit", 2, 50),
-		ringResult("Try/MPMC/p4c1/burst=1/ringkit", 2, 999),                                     // consumers do not follow producers
-		ringResult("Try/MPMC/p1c1/burst=32/ringkit", 2, 999),                                    // another burst
-		ringResult("Try/MPMC/uncontended/burst=1/ringkit", 2, 999),                              // no producers
-		ringResult("Try/MPSC/p4c1/burst=1/ringkit", 2, 999),                                     // another ring type
-		ringResult("Best/MPMC/p4c4/burst=1/ringkit", 2, 999),                                    // another table
-		ringResult("MPMC/p4c4/burst=1/ringkit", 2, 999),                                         // no table
-		ringResult("Try/MPMC/p4c4/burst=1", 2, 999),                                             // no implementation
+		ringResult("Try/MPMC/p4c1/burst=1/ringkit", 2, 999),                                                  // consumers do not follow producers
+		ringResult("Try/MPMC/p1c1/burst=32/ringkit", 2, 999),                                                 // another burst
+		ringResult("Try/MPMC/uncontended/burst=1/ringkit", 2, 999),                                           // no producers
+		ringResult("Try/MPSC/p4c1/burst=1/ringkit", 2, 999),                                                  // another ring type
+		ringResult("Best/MPMC/p4c4/burst=1/ringkit", 2, 999),                                                 // another table
+		ringResult("MPMC/p4c4/burst=1/ringkit", 2, 999),                                                      // no table
+		ringResult("Try/MPMC/p4c4/burst=1", 2, 999),                                                          // no implementation
 		{Name: "Try/MPMC/p4c4/burst=1/chan", Procs: 2, N: 1, Metrics: []Metric{{Value: 999, Unit: "ns/op"}}}, // no ns/elem
 	}
 	got := RingSeries(results, "Try", "MPMC", 1)
