@@ -67,7 +67,7 @@ func TestCalibrationState(t *testing.T) {
 		want string
 	}{
 		{55, "fast"}, {75, "fast"}, {fastUpTo, "fast"}, {97.7, "between the two"},
-		{140, "between the two"}, {slowAbove, "slow"}, {210, "slow"},
+		{140, "between the two"}, {slowFrom, "slow"}, {210, "slow"}, {busyFrom, "busy"}, {3469, "busy"},
 	} {
 		if got := (Calibration{OneWayNs: tc.ns}).State(); got != tc.want {
 			t.Errorf("State(%v ns) = %q, want %q", tc.ns, got, tc.want)

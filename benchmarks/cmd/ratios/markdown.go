@@ -125,7 +125,8 @@ func WriteCalibration(w io.Writer, cals []Calibration) {
 		writeRow(w, []string{label, fmt.Sprintf("%.1f ns", c.OneWayNs), c.State()})
 		states[c.State()] = true
 	}
-	fmt.Fprintf(w, "\nStates: fast ≤ %.0f ns, slow ≥ %.0f ns one-way (these VMs move between about 55–75 and 190–210 ns). ", fastUpTo, slowAbove)
+	fmt.Fprintf(w, "\nStates: fast ≤ %.0f ns, slow %.0f–%.0f ns one-way (these VMs move between about 55–75 and 190–210 ns); busy ≥ %.0f ns means other work had the CPUs and the figures are not to be trusted. ",
+		fastUpTo, slowFrom, busyFrom, busyFrom)
 	if len(states) == 1 {
 		fmt.Fprintf(w, "Every calibration shows one state: %s.\n\n", cals[0].State())
 	} else {
