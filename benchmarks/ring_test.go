@@ -142,6 +142,23 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+// implSource returns the body of the function in file that makes impl
+// name: "func name() impl {" up to the closing brace at the start of a line.
+func implSource(t *testing.T, file, name string) string {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decl := "func " + name + "() impl {"
+	_, fn, ok := strings.Cut(string(src), decl)
+	fn, _, closed := strings.Cut(fn, "\n}\n")
+	if !ok || !closed {
+		t.Fatalf("%s: no %s ... } found", file, decl)
+	}
+	return fn
+}
+
 // TestCopiesAgree checks that the per-type copies of the loops (see impl)
 // are still one loop under different type names: a change made to one copy
 // and not the others would make the benchmarks compare different work.
@@ -154,25 +171,48 @@ func TestCopiesAgree(t *testing.T) {
 		{"ringkit_test.go", "ringkitBest", []string{"SPSC", "MPMC"}},
 		{"peers_test.go", "xsyncTry", []string{"SPSC", "MPMC"}},
 	} {
-		src, err := os.ReadFile(c.file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// body returns the function that makes the impl of typ, with the
-		// type's name replaced by T.
+		// body is the function that makes the impl of typ, with the type's
+		// name replaced by T.
 		body := func(typ string) string {
-			decl := "func " + c.prefix + typ + "() impl {"
-			_, fn, ok := strings.Cut(string(src), decl)
-			fn, _, closed := strings.Cut(fn, "\n}\n")
-			if !ok || !closed {
-				t.Fatalf("%s: no %s ... } found", c.file, decl)
-			}
-			return strings.ReplaceAll(fn, typ, "T")
+			return strings.ReplaceAll(implSource(t, c.file, c.prefix+typ), typ, "T")
 		}
 		want := body(c.types[0])
 		for _, typ := range c.types[1:] {
 			if body(typ) != want {
 				t.Errorf("%s: %s%s is not a copy of %s%s with the type renamed", c.file, c.prefix, typ, c.prefix, c.types[0])
+			}
+		}
+	}
+}
+
+// TestTryLoopsNeverBlock checks the claim of the like-for-like table: its
+// loops call nothing that waits. Every channel operation of chanTry is a
+// case of a select (which has a default case), and no ring loop calls
+// Enqueue or Dequeue, whose waiting would replace the shared backoff.
+func TestTryLoopsNeverBlock(t *testing.T) {
+	for _, fn := range []struct{ file, name string }{
+		{"peers_test.go", "chanTry"},
+		{"peers_test.go", "xsyncTrySPSC"},
+		{"peers_test.go", "xsyncTryMPMC"},
+		{"ringkit_test.go", "ringkitTrySPSC"},
+		{"ringkit_test.go", "ringkitTryMPSC"},
+		{"ringkit_test.go", "ringkitTrySPMC"},
+		{"ringkit_test.go", "ringkitTryMPMC"},
+	} {
+		src := implSource(t, fn.file, fn.name)
+		selects, defaults := strings.Count(src, "select {"), strings.Count(src, "default:")
+		if selects != defaults {
+			t.Errorf("%s: %d selects, %d default cases", fn.name, selects, defaults)
+		}
+		for i, line := range strings.Split(src, "\n") {
+			line = strings.TrimSpace(line)
+			if strings.Contains(line, "<-") && !strings.HasPrefix(line, "case ") {
+				t.Errorf("%s, line %d of its body: %q blocks on a channel", fn.name, i+1, line)
+			}
+			for _, call := range []string{".Enqueue(", ".Dequeue(", ".Put(", ".Get("} {
+				if strings.Contains(line, call) {
+					t.Errorf("%s, line %d of its body: %q calls a blocking %s", fn.name, i+1, line, call)
+				}
 			}
 		}
 	}
