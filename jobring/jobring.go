@@ -75,6 +75,11 @@ type Config[J, R any] struct {
 	Slots   int
 	Rules   Rules
 	Workers []Worker[J, R]
+	// CallerRuns makes New start no goroutine: the caller runs each worker
+	// on a goroutine it owns with RunWorker, or drives it step by step
+	// with StepWorker (deterministic tests, a poll loop of its own). By
+	// default New starts one goroutine per worker, which Close ends.
+	CallerRuns bool
 	// OnRetire, if set, receives retired jobs in submission order, in
 	// bursts of at most RetireBurst, on whichever worker goroutine
 	// completed the job at the head (calls never overlap). The slice is
@@ -146,14 +151,15 @@ type Ring[J, R any] struct {
 	workers []*worker[J, R]
 	// live counts the worker goroutines still running; the one that
 	// brings it to zero closes allDone.
-	live    atomic.Int32
-	allDone chan struct{}
-	retBuf  []Completion[J, R] // OnRetire's burst; owned by the holder of retiring
-	onRet   func([]Completion[J, R])
-	sample  uint64 // sampling mask+1, 0 when off
-	epoch   time.Time
-	lat     [MaxKinds]*hist.Histogram
-	kstats  [MaxKinds]kindCounters
+	live       atomic.Int32
+	allDone    chan struct{}
+	callerRuns bool               // Config.CallerRuns: workers run in RunWorker and StepWorker
+	retBuf     []Completion[J, R] // OnRetire's burst; owned by the holder of retiring
+	onRet      func([]Completion[J, R])
+	sample     uint64 // sampling mask+1, 0 when off
+	epoch      time.Time
+	lat        [MaxKinds]*hist.Histogram
+	kstats     [MaxKinds]kindCounters
 	// backlog counts the waiting (submitted, unclaimed) jobs of each kind
 	// that has a fallback: producers and requeues add, claims and failures
 	// subtract. Cores load it to apply the threshold; it is a count, not a
@@ -235,6 +241,8 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		epoch:   time.Now(),
 		abort:   make(chan struct{}),
 		allDone: make(chan struct{}),
+
+		callerRuns: cfg.CallerRuns,
 	}
 	for i := range r.slots {
 		r.slots[i].state.Store(word(uint64(i), 0, stFree))
@@ -279,7 +287,11 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		close(r.allDone)
 	}
 	for i, w := range r.workers {
-		go w.run(ctxs[i])
+		w.jobCtx = ctxs[i]
+		if !r.callerRuns {
+			w.mode.Store(wRunning)
+			go w.run(ctxs[i])
+		}
 	}
 	return r, nil
 }
@@ -548,6 +560,14 @@ func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
 	r.prodWait.WakeAll()
 	r.workWait.WakeAll()
 	r.doneWait.WakeAll()
+	if r.callerRuns {
+		// Workers the caller is not running now never will: they leave,
+		// so the ones in RunWorker do not wait for jobs only those could
+		// take (those fail with ErrNoWorker).
+		for _, w := range r.workers {
+			w.endIdle()
+		}
+	}
 	var err error
 	select {
 	case <-r.allDone:

@@ -22,7 +22,12 @@ type worker[J, R any] struct {
 
 	stop     chan struct{} // closed by StopWorker
 	stopOnce sync.Once
-	exited   chan struct{} // closed when run returns
+	exited   chan struct{} // closed when the worker has ended (see exit)
+	// mode is wIdle, wRunning, wStepping or wEnded. A worker of the
+	// ring's own starts wRunning; one the caller runs (Config.CallerRuns)
+	// moves between wIdle and wRunning or wStepping, and ends once.
+	mode   atomic.Int32
+	jobCtx context.Context // the context run and Step pass to Do
 	// cancel cancels the context run passes to Do: called by StopWorker,
 	// by Shutdown when it gives up, and when run returns.
 	cancel context.CancelFunc
@@ -95,7 +100,8 @@ func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) (*worker[J, R],
 }
 
 // StopWorker stops worker id (its index in Config.Workers) and returns once
-// its goroutine has ended. It cancels the context of the Do the worker is
+// it has ended: its goroutine, or the RunWorker running it (a worker the
+// caller runs and nobody is running ends at once). It cancels the context of the Do the worker is
 // running: the job finishes, or, if Do returns an error once its context
 // is cancelled, it goes back to the ring as the jobs the worker has
 // claimed and not started do, for other permitted workers, or fails with
@@ -113,6 +119,9 @@ func (r *Ring[J, R]) StopWorker(id int) error {
 	w.stopOnce.Do(func() { close(w.stop) })
 	w.cancel()
 	r.workWait.WakeAll()
+	if r.callerRuns {
+		w.endIdle() // a worker no RunWorker runs ends here
+	}
 	<-w.exited
 	return nil
 }
@@ -126,17 +135,136 @@ func (w *worker[J, R]) stopping() bool {
 	}
 }
 
+// Worker modes.
+const (
+	wIdle int32 = iota
+	wRunning
+	wStepping
+	wEnded
+)
+
+// exit ends the worker for good: its Do context is cancelled, StopWorker's
+// wait is over, and the last worker to end lets Shutdown go on.
+func (w *worker[J, R]) exit() {
+	w.mode.Store(wEnded)
+	w.cancel()
+	close(w.exited)
+	if w.r.live.Add(-1) == 0 {
+		close(w.r.allDone)
+	}
+}
+
+// endIdle ends a worker the caller runs that no RunWorker or StepWorker
+// is running: it leaves the roster as a stopped worker does. It waits out
+// a StepWorker in progress, and leaves a running worker to its RunWorker.
+func (w *worker[J, R]) endIdle() {
+	for {
+		switch w.mode.Load() {
+		case wIdle:
+			if w.mode.CompareAndSwap(wIdle, wEnded) {
+				w.leave(nil)
+				w.exit()
+				return
+			}
+		case wStepping:
+			runtime.Gosched() // a step is one batch: it ends soon
+		default:
+			return
+		}
+	}
+}
+
+// RunWorker runs worker id on the calling goroutine, for a ring made with
+// Config.CallerRuns: it takes and runs jobs as the ring's own worker
+// goroutines do, parking when there are none, until StopWorker stops it or
+// the ring is closed and every job is done (it returns nil), or ctx ends
+// (the worker stops as StopWorker stops it, and RunWorker returns
+// ctx.Err()). A worker ends once: RunWorker on an ended worker returns
+// ErrWorkerStopped, or ErrClosed after Close; on a worker another call is
+// running, ErrWorkerBusy. Close waits for every RunWorker to return.
+func (r *Ring[J, R]) RunWorker(ctx context.Context, id int) error {
+	w, err := r.callerWorker(id, wRunning)
+	if err != nil {
+		return err
+	}
+	stopped := context.AfterFunc(ctx, func() {
+		w.stopOnce.Do(func() { close(w.stop) })
+		w.cancel()
+		r.workWait.WakeAll()
+	})
+	w.run(w.jobCtx)
+	if !stopped() {
+		return ctx.Err() // ctx ended and stopped the worker
+	}
+	return nil
+}
+
+// StepWorker makes worker id of a ring made with Config.CallerRuns take one
+// batch of the jobs its rules permit and run them on the calling goroutine,
+// without waiting: it returns how many jobs it took, 0 when none was
+// waiting for it. Once the worker has ended it returns ErrWorkerStopped,
+// or ErrClosed when the ring is closed and every job is done; on a worker
+// another call is running, ErrWorkerBusy. Jobs that only a stepped worker
+// may take keep Close waiting only until Close ends the worker: they then
+// fail with ErrNoWorker.
+func (r *Ring[J, R]) StepWorker(id int) (int, error) {
+	w, err := r.callerWorker(id, wStepping)
+	if err != nil {
+		return 0, err
+	}
+	if w.stopping() || r.aborting.Load() {
+		w.leave(nil)
+		w.exit()
+		return 0, ErrWorkerStopped
+	}
+	n := w.claim()
+	if n > 0 && !w.process(w.jobCtx, n) {
+		w.exit() // stopped or panicked during the batch; process left
+		return n, ErrWorkerStopped
+	}
+	if n == 0 && r.closed() && r.drained() {
+		w.exit()
+		return 0, ErrClosed
+	}
+	w.mode.Store(wIdle)
+	return n, nil
+}
+
+// callerWorker moves worker id from idle to mode for RunWorker or
+// StepWorker.
+func (r *Ring[J, R]) callerWorker(id int, mode int32) (*worker[J, R], error) {
+	if !r.callerRuns {
+		return nil, fmt.Errorf("%w: the ring runs its workers on goroutines of its own (set Config.CallerRuns to run them yourself)", ErrConfig)
+	}
+	if id < 0 || id >= len(r.workers) {
+		return nil, fmt.Errorf("%w: %d (have %d)", ErrUnknownWorker, id, len(r.workers))
+	}
+	w := r.workers[id]
+	if w.mode.CompareAndSwap(wIdle, mode) {
+		if w.timer == nil {
+			w.timer = time.NewTimer(time.Hour)
+			w.timer.Stop()
+		}
+		return w, nil
+	}
+	switch w.mode.Load() {
+	case wEnded:
+		if r.closed() {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("worker %d (%q): %w", id, w.spec.Name, ErrWorkerStopped)
+	default:
+		return nil, fmt.Errorf("worker %d (%q): %w", id, w.spec.Name, ErrWorkerBusy)
+	}
+}
+
 func (w *worker[J, R]) run(ctx context.Context) {
 	r := w.r
-	defer func() {
-		w.cancel()
-		close(w.exited)
-		if r.live.Add(-1) == 0 {
-			close(r.allDone)
-		}
-	}()
-	w.timer = time.NewTimer(time.Hour)
-	w.timer.Stop()
+	defer w.exit()
+	if w.timer == nil {
+		w.timer = time.NewTimer(time.Hour)
+		w.timer.Stop()
+	}
 	for {
 		if w.stopping() || r.aborting.Load() {
 			w.leave(nil)
