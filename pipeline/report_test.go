@@ -35,7 +35,7 @@ func TestReportJSONRoundTrip(t *testing.T) {
 	if err := rep.WriteText(&txt); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Mpps", "configured", "latency", "drops by reason", "accounting: generated", "offload", "migration"} {
+	for _, s := range []string{"Mpps", "configured", "latency", "drops by cause", "shaping", "accounting: generated", "offload", "migration"} {
 		if !strings.Contains(txt.String(), s) {
 			t.Errorf("text report lacks %q", s)
 		}
