@@ -9,4 +9,9 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require golang.org/x/term v0.48.0
+require (
+	github.com/cilium/ebpf v0.22.0
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
+	golang.org/x/term v0.48.0
+)

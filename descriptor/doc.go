@@ -12,7 +12,10 @@
 // Bytes and Data give a buffer's bytes as a []byte without allocating. A
 // Buf carries its Pool's id in its upper bits, so a Buf of another Pool is
 // refused cheaply; with PoolConfig.Check a per-buffer ownership word also
-// catches every double free.
+// catches every double free. Under the race detector (go test -race) every
+// Pool keeps that word, so tests catch a double free however full the
+// Pool is; without it, and without Check, only a double free that would
+// overfill the Pool is caught.
 //
 // # Receive and transmit rings
 //

@@ -29,3 +29,14 @@ func (p *Pool) PoolID() uint32 { return p.id }
 
 // IndexBits is the number of low bits of a Buf holding the buffer index.
 const IndexBits = indexBits
+
+// Holds reports whether b is the buffer of a descriptor between clean and
+// tail. Driver side.
+func (r *TxRing) Holds(b Buf) bool {
+	for q := r.clean; q != r.posted; q++ {
+		if r.descs[q&r.mask].pkt.Buf == b {
+			return true
+		}
+	}
+	return false
+}

@@ -3,8 +3,11 @@ package descriptor
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"sync/atomic"
 
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/ring"
 )
@@ -27,6 +30,10 @@ const (
 	DefaultDataRoom  = 2048
 	DefaultHeadroom  = 128
 	DefaultCacheSize = 256
+	// DefaultMaxBytes is the most memory a Pool may take (its slab, its
+	// free list and its ownership words) unless PoolConfig.MaxBytes says
+	// otherwise: 4 GiB, about two million buffers of the default size.
+	DefaultMaxBytes = 4 << 30
 )
 
 // A Buf is the pool's id in its upper idBits and the buffer's index in the
@@ -64,10 +71,24 @@ type PoolConfig struct {
 	// (DefaultCacheSize). It holds up to 1.5 × CacheSize before it flushes.
 	CacheSize int
 	// Check keeps an ownership state per buffer, so that every double free
-	// is detected (one compare-and-swap per get and per put). Without it, a
-	// foreign or out-of-range Buf is still always detected, and a double
-	// free is detected only when it would overfill the Pool.
+	// is detected (one compare-and-swap per get and per put, on a word
+	// other goroutines' gets and puts share, and 4 bytes per buffer).
+	// Without it, a foreign or out-of-range Buf is still always detected,
+	// and a double free is detected only when it would overfill the Pool.
+	// In a build with the race detector (go test -race), where that cost is
+	// lost in the detector's own, the checks are on whatever Check says.
 	Check bool
+	// Align, if not 0, is the alignment in bytes of the slab's first byte,
+	// a power of two up to 1 MiB: a slab registered with a kernel as an
+	// AF_XDP UMEM must start on a page (see Slab).
+	Align int
+	// MaxBytes is the most memory the Pool may take: Buffers × (Headroom
+	// + DataRoom) bytes of slab, 16 bytes per buffer (rounded up to a
+	// power of two) of free list, and 4 per buffer of ownership words when
+	// checked. Zero selects DefaultMaxBytes. NewPool refuses a Pool that
+	// would take more, before allocating anything: Go cannot recover from
+	// an allocation the machine cannot serve, and the process would die.
+	MaxBytes int64
 }
 
 // Pool is a set of fixed-size packet buffers in one slab, with a lock-free
@@ -154,16 +175,28 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if cfg.CacheSize < 1 || cfg.CacheSize > MaxBuffers {
 		return nil, fmt.Errorf("%w: cache size %d (want 1..%d)", ErrConfig, cfg.CacheSize, MaxBuffers)
 	}
-	stride := cfg.Headroom + cfg.DataRoom
-	if uint64(stride)*uint64(cfg.Buffers) > 1<<40 {
-		return nil, fmt.Errorf("%w: %d buffers of %d bytes exceed 1 TiB", ErrConfig, cfg.Buffers, stride)
+	switch {
+	case cfg.MaxBytes == 0:
+		cfg.MaxBytes = DefaultMaxBytes
+	case cfg.MaxBytes < 0:
+		return nil, fmt.Errorf("%w: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, cfg.MaxBytes)
 	}
-	free, err := ring.NewMPMC[Buf](cfg.Buffers)
+	stride := cfg.Headroom + cfg.DataRoom
+	check := cfg.Check || raceEnabled
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a pool of %d buffers of %d bytes", cfg.Buffers, stride),
+		poolBytes(cfg.Buffers, stride, check), uint64(cfg.MaxBytes), "PoolConfig.MaxBytes"); err != nil {
+		return nil, err
+	}
+	slab, err := newSlab(stride*cfg.Buffers, cfg.Align)
+	if err != nil {
+		return nil, err
+	}
+	free, err := ring.NewMPMC[Buf](cfg.Buffers, ring.WithMaxBytes(int(min(cfg.MaxBytes, math.MaxInt))))
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: free list: %w", err)
 	}
 	p := &Pool{
-		slab:     make([]byte, stride*cfg.Buffers),
+		slab:     slab,
 		stride:   stride,
 		headroom: cfg.Headroom,
 		dataRoom: cfg.DataRoom,
@@ -172,7 +205,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		cacheSz:  cfg.CacheSize,
 		free:     free,
 	}
-	if cfg.Check {
+	if check {
 		p.state = make([]atomic.Uint32, cfg.Buffers)
 	}
 	var batch [64]Buf
@@ -186,6 +219,19 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	return p, nil
 }
 
+// poolBytes returns the memory of a Pool of n buffers of stride bytes: the
+// slab, the free list (a ring.MPMC of Bufs: a power of two number of slots
+// of a 4-byte Buf and an 8-byte sequence number, padded to 16) and, when
+// checked, one 4-byte ownership word per buffer.
+func poolBytes(n, stride int, checked bool) uint64 {
+	slots := uint64(1) << bits.Len64(uint64(n)-1)
+	b := mem.Add(mem.Size(uint64(n), uint64(stride)), mem.Size(max(slots, 2), 16))
+	if checked {
+		b = mem.Add(b, mem.Size(uint64(n), 4))
+	}
+	return b
+}
+
 // Buffers returns the number of buffers of the Pool.
 func (p *Pool) Buffers() int { return p.n }
 
@@ -195,8 +241,8 @@ func (p *Pool) DataRoom() int { return p.dataRoom }
 // Headroom returns the bytes reserved in front of each buffer's data room.
 func (p *Pool) Headroom() int { return p.headroom }
 
-// Checked reports whether the Pool keeps per-buffer ownership state
-// (PoolConfig.Check).
+// Checked reports whether the Pool keeps per-buffer ownership state:
+// PoolConfig.Check, or any Pool in a build with the race detector.
 func (p *Pool) Checked() bool { return p.state != nil }
 
 // index returns b's buffer index, or false if b is not a Buf of p.

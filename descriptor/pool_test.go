@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -550,4 +551,73 @@ func BenchmarkPool(b *testing.B) {
 			_ = p.Put(x)
 		}
 	})
+}
+
+// TestDoubleFreeCaughtUnderRace: under -race the Pool keeps ownership
+// state whatever PoolConfig.Check says, so a double free is refused while
+// the pool is far from full, through the Pool and through a Cache; a test
+// of code that frees a buffer twice fails there, rather than hand the
+// buffer out twice later.
+func TestDoubleFreeCaughtUnderRace(t *testing.T) {
+	p := newPool(t, descriptor.PoolConfig{Buffers: 64, CacheSize: 4})
+	if p.Checked() != raceEnabled {
+		t.Fatalf("Checked() = %v without PoolConfig.Check, want %v (on exactly under -race)", p.Checked(), raceEnabled)
+	}
+	if !raceEnabled {
+		t.Skip("ownership checks are on without PoolConfig.Check only under -race")
+	}
+	held := make([]descriptor.Buf, 8)
+	if !p.GetBulk(held) {
+		t.Fatal("GetBulk failed on a full pool")
+	}
+	if err := p.Put(held[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Put(held[0]); !errors.Is(err, descriptor.ErrDoubleFree) {
+		t.Fatalf("second Put with 57 of 64 buffers free = %v, want ErrDoubleFree", err)
+	}
+	c := p.NewCache()
+	if err := c.Put(held[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(held[1]); !errors.Is(err, descriptor.ErrDoubleFree) {
+		t.Fatalf("second Cache.Put = %v, want ErrDoubleFree", err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.PutBulk(held[2:]); err != nil {
+		t.Fatal(err)
+	}
+	wantFull(t, p)
+}
+
+// TestNewPoolMemoryLimit: a Pool of legal sizes whose memory would exceed
+// its limit is refused with an error wrapping ErrConfig that says the bytes
+// asked for and the limit, before anything is allocated (the process would
+// otherwise die with "fatal error: out of memory", which no recover
+// catches); PoolConfig.MaxBytes moves the limit.
+func TestNewPoolMemoryLimit(t *testing.T) {
+	_, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: descriptor.MaxBuffers, DataRoom: 60000})
+	if err == nil {
+		t.Fatal("NewPool of MaxBuffers buffers of 60000 bytes succeeded")
+	}
+	if !errors.Is(err, descriptor.ErrConfig) {
+		t.Fatalf("NewPool of %d buffers of 60000 bytes = %v, want ErrConfig", descriptor.MaxBuffers, err)
+	}
+	for _, want := range []string{"bytes", fmt.Sprintf("limit of %d bytes", descriptor.DefaultMaxBytes), "PoolConfig.MaxBytes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// Eight buffers of 128+2048 bytes take more than 16 KiB.
+	if _, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8, MaxBytes: 16 << 10}); !errors.Is(err, descriptor.ErrConfig) {
+		t.Errorf("NewPool of 8 default buffers with MaxBytes 16 KiB = %v, want ErrConfig", err)
+	}
+	if _, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8, MaxBytes: 32 << 10}); err != nil {
+		t.Errorf("NewPool of 8 default buffers with MaxBytes 32 KiB = %v", err)
+	}
+	if _, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8, MaxBytes: -1}); !errors.Is(err, descriptor.ErrConfig) {
+		t.Errorf("NewPool with MaxBytes -1 = %v, want ErrConfig", err)
+	}
 }

@@ -122,6 +122,11 @@ type RxRing struct {
 	// NIC side, private to the NIC goroutine.
 	head      uint64 // next position to fill
 	tailCache uint64 // the NIC's copy of tail; head ≤ tailCache ≤ tail
+	// taken is the NIC's next position to take a buffer from (NICTake):
+	// the buffers of [head, taken) are out with the NIC's zero-copy
+	// receiver (an AF_XDP fill ring). It trails head on a ring whose NIC
+	// side copies (NICPlace), and is then read as head.
+	taken uint64
 	// missed and errors count frames the NIC could not place: no descriptor
 	// owned, or a frame that is empty or longer than the data room. Written
 	// by the NIC, read by Stats.
@@ -193,7 +198,7 @@ func ringConfig(kind string, pool *Pool, descs, burst, thresh int, cache *Cache)
 // set to what its slot held one lap before p (never the stamp of a
 // position the driver will examine in the first lap).
 func (r *RxRing) setPos(p uint64) {
-	r.next, r.posted, r.head, r.tailCache = p, p, p, p
+	r.next, r.posted, r.head, r.tailCache, r.taken = p, p, p, p, p
 	r.tail.Store(p)
 	for i := range r.descs {
 		q := p + (uint64(i)-p)&r.mask // the position in [p, p+N) that uses slot i

@@ -17,6 +17,9 @@
 //	buf := make([]byte, 0, 2048)
 //	buf = frame.Build(buf[:0], &spec) // reuse buf for the next frame
 //
+// A frame without IP carries Spec.Payload after its EtherType: AppendARP
+// writes an ARP or RARP packet there, and ParseARP reads one.
+//
 // Append is the same with an error for a Spec that cannot be built (options
 // too long, a frame over 65535 bytes); Build panics on such a Spec, as
 // regexp.MustCompile does, because a Spec is usually a constant of the

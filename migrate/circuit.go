@@ -2,10 +2,12 @@ package migrate
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"sync"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // CircuitMode is what a circuit does with the frames of its VM.
@@ -32,11 +34,10 @@ func (m CircuitMode) String() string {
 
 // CircuitConfig describes a VM's network presence on its source host.
 type CircuitConfig struct {
-	// Addrs are the VM's IPv4 addresses (announced by the destination).
-	Addrs []netip.Addr
-	// Stack configures the VM's TCP stack; the circuit runs one like it,
-	// with the journal, while the VM is suspended.
-	Stack StackConfig
+	// Stack configures the VM's TCP stack: its MAC, addresses and
+	// gateway are the VM's, and move with it. The circuit runs a stack
+	// like it, with the journal, while the VM is suspended.
+	Stack tcpip.StackConfig
 	// JournalSize is the journal's capacity in bytes (4 MiB): how much
 	// session change and inbound payload the circuit can hold for the
 	// destination. Its advertised windows shrink as it fills.
@@ -48,7 +49,9 @@ type CircuitConfig struct {
 // Circuit is the live-migration circuit of US11537419B2: it sits between a
 // host's NIC and a VM's TCP stack. While the VM runs, frames pass through.
 // While the VM is suspended, the circuit runs the VM's sessions itself with
-// a Stack in journal mode: it answers keepalives and window probes,
+// a stand-in tcpip.Stack whose write-ahead log is the journal, with the
+// VM's MAC, addresses and neighbour cache: it answers ARP, keepalives and
+// window probes,
 // acknowledges only payload it has written to the journal (write-ahead),
 // buffers that payload in the journal, advertises a window no larger than
 // the journal's room (zero when full), and follows the peers' FINs and
@@ -63,15 +66,15 @@ type Circuit struct {
 	cfg   CircuitConfig
 	out   func([]byte)
 	mode  CircuitMode
-	vm    *Stack // the VM's stack: frozen (not fed) unless Running
-	ckt   *Stack // the circuit's stack while Suspended
+	vm    *tcpip.Stack // the VM's stack: frozen (not fed) unless Running
+	ckt   *tcpip.Stack // the circuit's stack while Suspended
 	j     *Journal
 	epoch uint32
 
 	pre    []byte            // the pre-copy: the table as last sent
 	preGen map[uint64]uint64 // each session's change count when pre was taken
 
-	cktStats StackStats // the last circuit stack's counters
+	cktStats tcpip.StackStats // the last circuit stack's counters
 	// Dropped counts frames for the VM that arrived while nobody answered
 	// for it (sealed or moved).
 	dropped uint64
@@ -89,10 +92,10 @@ func NewCircuit(cfg CircuitConfig, out func([]byte)) (*Circuit, error) {
 	if cfg.Epoch == 0 {
 		cfg.Epoch = 1
 	}
-	if cfg.Stack.Journal != nil {
-		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a journal: %w", ErrConfig)
+	if cfg.Stack.WriteAhead != nil || cfg.Stack.StandIn {
+		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a write-ahead log: %w", ErrConfig)
 	}
-	vm, err := NewStack(cfg.Stack, out)
+	vm, err := tcpip.NewStack(cfg.Stack, out)
 	if err != nil {
 		return nil, err
 	}
@@ -113,15 +116,12 @@ func (c *Circuit) Epoch() uint32 {
 	return c.epoch
 }
 
-// Addrs returns the VM's addresses.
-func (c *Circuit) Addrs() []netip.Addr { return slices.Clone(c.cfg.Addrs) }
-
 // Clock is the clock of the VM's stack.
-func (c *Circuit) Clock() Clock { return c.vm.cfg.Clock }
+func (c *Circuit) Clock() tcpip.Clock { return c.vm.Config().Clock }
 
 // Do runs fn with the VM's stack if the VM runs here, and reports whether
 // it did: the VM's applications run inside fn, ordered with the frames.
-func (c *Circuit) Do(fn func(vm *Stack)) bool {
+func (c *Circuit) Do(fn func(vm *tcpip.Stack)) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mode != Running {
@@ -145,22 +145,26 @@ func (c *Circuit) Input(f []byte) {
 	}
 }
 
-// Tick runs the VM's timers while it runs here.
+// Tick runs the VM's timers while it runs here, and the stand-in's
+// neighbour cache while the VM is suspended.
 func (c *Circuit) Tick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mode == Running {
+	switch c.mode {
+	case Running:
 		if c.announce {
 			c.announce = false
-			c.vm.Announce()
+			c.vm.AckAll()
 		}
 		c.vm.Tick()
+	case Suspended:
+		c.ckt.Tick()
 	}
 }
 
-// PreCopy snapshots the running VM's sessions and returns them encoded
-// (AppendTable), remembering what each looked like so that Suspend
-// journals only the sessions changed since.
+// PreCopy snapshots the running VM's sessions and interface and returns
+// them encoded (AppendTable), remembering what each session looked like
+// so that Suspend journals only the sessions changed since.
 func (c *Circuit) PreCopy() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -168,20 +172,23 @@ func (c *Circuit) PreCopy() ([]byte, error) {
 		return nil, fmt.Errorf("migrate: pre-copy while %v: %w", c.mode, ErrMigration)
 	}
 	t := NewTable(c.epoch)
+	t.Interface = InterfaceOf(c.vm)
 	c.preGen = make(map[uint64]uint64)
 	for _, s := range c.vm.Export() {
 		t.Sessions[s.ID] = s
-		c.preGen[s.ID] = c.vm.byID[s.ID].gen
+		c.preGen[s.ID] = c.vm.Conn(s.ID).Changes()
 	}
 	c.pre = AppendTable(nil, t)
 	return c.pre, nil
 }
 
 // Suspend freezes the VM and hands its sessions to the circuit. The
-// journal, in the new migration epoch, starts with what changed since the
-// pre-copy: each session created or changed since is journaled whole (a
-// close and a create), each one gone is closed, as the last round of a
-// memory pre-copy resends the pages dirtied since the one before.
+// journal, in the new migration epoch, starts with the VM's interface as
+// it is now (its neighbour cache may have changed since the pre-copy),
+// then what changed since the pre-copy: each session created or changed
+// since is journaled whole (a close and a create), each one gone is
+// closed, as the last round of a memory pre-copy resends the pages
+// dirtied since the one before.
 func (c *Circuit) Suspend(epoch uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -199,13 +206,17 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if err != nil {
 		return err
 	}
+	ifc := InterfaceOf(c.vm)
+	if _, err := j.AppendInterface(&ifc); err != nil {
+		return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
+	}
 	sessions := c.vm.Export()
 	seen := make(map[uint64]bool, len(sessions))
 	var enc []byte
 	for _, s := range sessions {
 		seen[s.ID] = true
 		gen, ok := c.preGen[s.ID]
-		if ok && gen == c.vm.byID[s.ID].gen {
+		if ok && gen == c.vm.Conn(s.ID).Changes() {
 			continue
 		}
 		if ok {
@@ -225,15 +236,18 @@ func (c *Circuit) Suspend(epoch uint32) error {
 			}
 		}
 	}
-	cfg := c.vm.cfg
-	cfg.Journal = j
-	ckt, err := NewStack(cfg, c.out)
+	// The stand-in takes the VM's configuration, its timestamp origin
+	// included (TSvals go on from the VM's), and the sessions Export made.
+	cfg := c.vm.Config()
+	cfg.WriteAhead, cfg.StandIn = journalLog{j}, true
+	ckt, err := tcpip.NewStack(cfg, c.out)
 	if err != nil {
 		return err
 	}
-	ckt.origin = c.vm.origin // one timestamp clock: TSvals go on from the VM's
-	// Export made the sessions: the circuit takes them without a copy.
-	if err := ckt.importSessions(sessions, false); err != nil {
+	if err := ckt.Import(sessions); err != nil {
+		return err
+	}
+	if err := ckt.ImportNeighbors(ifc.Neighbors); err != nil {
 		return err
 	}
 	c.ckt, c.j, c.mode = ckt, j, Suspended
@@ -248,18 +262,33 @@ func (c *Circuit) Seal() error {
 	if c.mode != Suspended {
 		return fmt.Errorf("migrate: seal while %v: %w", c.mode, ErrMigration)
 	}
+	if err := c.sealJournal(); err != nil {
+		return err
+	}
+	c.mode = Sealed
+	return nil
+}
+
+// sealJournal journals the stand-in's interface, whose neighbour cache
+// learned what the suspension taught it (a full journal keeps the one
+// journaled at the suspension: neighbour entries are refreshed by
+// resolution anyway), seals the journal and retires the stand-in.
+func (c *Circuit) sealJournal() error {
+	ifc := InterfaceOf(c.ckt)
+	if _, err := c.j.AppendInterface(&ifc); err != nil && !errors.Is(err, ErrJournalFull) {
+		return err
+	}
 	if _, err := c.j.Seal(); err != nil {
 		return err
 	}
 	c.retireCircuit()
-	c.mode = Sealed
 	return nil
 }
 
 func (c *Circuit) retireCircuit() {
 	c.cktStats = c.ckt.Stats()
-	for _, cn := range c.ckt.order {
-		if cn.err != nil {
+	for _, cn := range c.ckt.Conns() {
+		if cn.Err() != nil {
 			c.lost++
 		}
 	}
@@ -275,9 +304,9 @@ func (c *Circuit) Journal() *Journal {
 
 // CircuitStats are what a circuit did during the last suspension.
 type CircuitStats struct {
-	Stack   StackStats // the circuit's stack: keepalives answered, windows closed, journal full
-	Dropped uint64     // frames for the VM dropped while nobody answered for it
-	Lost    int        // sessions reset by their peer during the suspension
+	Stack   tcpip.StackStats // the circuit's stack: keepalives answered, windows closed, journal full
+	Dropped uint64           // frames for the VM dropped while nobody answered for it
+	Lost    int              // sessions reset by their peer during the suspension
 }
 
 // Stats returns the circuit's counters.
@@ -300,10 +329,9 @@ func (c *Circuit) ResumeLocal() error {
 	defer c.mu.Unlock()
 	switch c.mode {
 	case Suspended:
-		if _, err := c.j.Seal(); err != nil {
+		if err := c.sealJournal(); err != nil {
 			return err
 		}
-		c.retireCircuit()
 	case Sealed:
 	default:
 		return fmt.Errorf("migrate: resume locally while %v: %w", c.mode, ErrMigration)
@@ -316,8 +344,11 @@ func (c *Circuit) ResumeLocal() error {
 	if _, err := Restore(t, c.j.Bytes()); err != nil {
 		return err
 	}
-	t.Activate(c.vm.tick())
-	if err := c.vm.importSessions(sortedSessions(t), false); err != nil {
+	t.Activate(c.vm.TSClock())
+	if err := c.vm.Import(sortedSessions(t)); err != nil {
+		return err
+	}
+	if err := c.vm.ImportNeighbors(t.Interface.Neighbors); err != nil {
 		return err
 	}
 	c.epoch = t.Epoch
@@ -338,12 +369,12 @@ func (c *Circuit) HandOff() {
 	c.mode = Moved
 }
 
-func sortedSessions(t *Table) []*Session {
-	out := make([]*Session, 0, len(t.Sessions))
+func sortedSessions(t *Table) []*tcpip.Session {
+	out := make([]*tcpip.Session, 0, len(t.Sessions))
 	for _, s := range t.Sessions {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b *Session) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b *tcpip.Session) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ringkit/ringkit/migrate"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // A circuit keeps a session going while its VM is suspended: it
@@ -13,16 +14,17 @@ import (
 // local resume (a cancelled migration) replays the journal into the VM,
 // whose application then reads them.
 func ExampleCircuit() {
-	clock := migrate.NewSimClock(time.Unix(0, 0))
+	clock := tcpip.NewSimClock(time.Unix(0, 0))
 	var toPeer, toVM [][]byte
 	queue := func(q *[][]byte) func([]byte) {
 		return func(f []byte) { *q = append(*q, append([]byte(nil), f...)) }
 	}
-	peers, _ := migrate.NewStack(migrate.StackConfig{Clock: clock}, queue(&toVM))
 	vmAddr := netip.MustParseAddr("10.0.0.10")
-	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{
-		Addrs: []netip.Addr{vmAddr}, Stack: migrate.StackConfig{Clock: clock},
-	}, queue(&toPeer))
+	server := netip.MustParseAddrPort("10.0.0.1:80")
+	peers, _ := tcpip.NewStack(tcpip.StackConfig{Clock: clock,
+		Addrs: []netip.Prefix{netip.PrefixFrom(server.Addr(), 24)}}, queue(&toVM))
+	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{Stack: tcpip.StackConfig{Clock: clock,
+		Addrs: []netip.Prefix{netip.PrefixFrom(vmAddr, 24)}}}, queue(&toPeer))
 	deliver := func() { // a wire: frames both ways until quiet
 		for len(toPeer)+len(toVM) > 0 {
 			in, out := toVM, toPeer
@@ -36,10 +38,9 @@ func ExampleCircuit() {
 		}
 	}
 
-	var peer *migrate.Conn
-	server := netip.MustParseAddrPort("10.0.1.1:80")
-	_ = peers.Listen(server, func(c *migrate.Conn) { peer = c })
-	circuit.Do(func(vm *migrate.Stack) { _, _ = vm.Dial(netip.AddrPortFrom(vmAddr, 40000), server) })
+	var peer *tcpip.Conn
+	_ = peers.Listen(server, func(c *tcpip.Conn) { peer = c })
+	circuit.Do(func(vm *tcpip.Stack) { _, _ = vm.Dial(netip.AddrPortFrom(vmAddr, 40000), server) })
 	deliver()
 
 	_, _ = circuit.PreCopy()
@@ -54,13 +55,14 @@ func ExampleCircuit() {
 	}
 
 	_ = circuit.ResumeLocal() // the migration is cancelled
-	circuit.Do(func(vm *migrate.Stack) {
+	circuit.Do(func(vm *tcpip.Stack) {
 		buf := make([]byte, 64)
 		n, _ := vm.Conns()[0].Read(buf)
 		fmt.Printf("the VM reads: %q\n", buf[:n])
 	})
 	// Output:
 	// peer's bytes acknowledged: true
+	// journaled: interface
 	// journaled: recv
 	// journaled: timestamp
 	// the VM reads: "sent while the VM is suspended"

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net/netip"
 )
 
 // Streams of a migration's transfers (Sender and Receiver names).
@@ -18,10 +17,8 @@ const (
 //
 //	magic "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64
 //
-// then, for a hello only, b IPv4 addresses of 4 bytes.
-//
 //	kind        from  a            b               c
-//	hello    1  src   epoch        address count   migration id
+//	hello    1  src   epoch        -               migration id
 //	ready    2  dst   applied      skipped         live sessions
 //	fail     3  dst   -            -               -          (the journal did not restore)
 //	go       4  src   -            -               -          (the source gives the VM up)
@@ -37,8 +34,7 @@ const (
 	ctlServed = 6
 	ctlResume = 7
 
-	ctlLen      = 32
-	maxCtlAddrs = 4096
+	ctlLen = 32
 )
 
 var ctlMagic = [4]byte{'R', 'K', 'M', 'C'}
@@ -46,22 +42,17 @@ var ctlMagic = [4]byte{'R', 'K', 'M', 'C'}
 type ctlMsg struct {
 	kind    uint8
 	a, b, c uint64
-	addrs   []netip.Addr
 }
 
 func writeCtl(w io.Writer, m ctlMsg) error {
-	buf := make([]byte, ctlLen, ctlLen+4*len(m.addrs))
-	copy(buf, ctlMagic[:])
+	var buf [ctlLen]byte
+	copy(buf[:], ctlMagic[:])
 	buf[4] = m.kind
 	le := binary.LittleEndian
 	le.PutUint64(buf[8:], m.a)
 	le.PutUint64(buf[16:], m.b)
 	le.PutUint64(buf[24:], m.c)
-	for _, a := range m.addrs {
-		b := a.As4()
-		buf = append(buf, b[:]...)
-	}
-	_, err := w.Write(buf)
+	_, err := w.Write(buf[:])
 	if err != nil {
 		return fmt.Errorf("migrate: control message %d: %w: %w", m.kind, ErrConnection, err)
 	}
@@ -87,18 +78,6 @@ func readCtlAny(r io.Reader) (ctlMsg, error) {
 	m := ctlMsg{kind: b[4], a: le.Uint64(b[8:]), b: le.Uint64(b[16:]), c: le.Uint64(b[24:])}
 	if [4]byte(b[:4]) != ctlMagic || b[5]|b[6]|b[7] != 0 {
 		return m, fmt.Errorf("migrate: control message: bad magic or reserved bytes: %w", ErrProtocol)
-	}
-	if m.kind == ctlHello {
-		if m.b > maxCtlAddrs {
-			return m, fmt.Errorf("migrate: hello with %d addresses: %w", m.b, ErrProtocol)
-		}
-		raw := make([]byte, 4*m.b)
-		if _, err := io.ReadFull(r, raw); err != nil {
-			return m, fmt.Errorf("migrate: hello addresses: %w: %w", ErrConnection, err)
-		}
-		for i := 0; i < len(raw); i += 4 {
-			m.addrs = append(m.addrs, netip.AddrFrom4([4]byte(raw[i:])))
-		}
 	}
 	return m, nil
 }

@@ -5,16 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // DestinationConfig describes the host a VM moves to.
 type DestinationConfig struct {
 	// Stack configures the VM's stack here (its Clock is the destination's
-	// clock). Journal must be nil.
-	Stack StackConfig
+	// clock). The VM's MAC, addresses and gateway come with the VM and
+	// replace those given here. WriteAhead must be nil and StandIn false.
+	Stack tcpip.StackConfig
+	// Announce is the schedule on which the VM is announced once it runs
+	// here (QEMU's defaults).
+	Announce tcpip.AnnounceConfig
 	// ResumeWait is how long a journal transfer cut short waits for the
 	// source to come back on a new connection (5 s).
 	ResumeWait time.Duration
@@ -28,26 +33,20 @@ type DestinationConfig struct {
 // Destination is the receiving host of a migration: Serve takes one
 // migration over a connection (the pre-copy, the journal, the go-ahead),
 // and from its activation on the Destination is the host's handler for the
-// VM: frames go to the VM's restored stack, and it announces the VM's
-// addresses AnnounceRounds times at growing intervals, the first with the
-// first frame it serves.
+// VM: frames go to the VM's restored stack, which announces the VM where
+// it now is (gratuitous ARP and RARP from its MAC, on QEMU's schedule),
+// the first round with the first frames it serves.
 //
 // Input and Tick belong to the host's goroutine; Serve runs in its own.
 type Destination struct {
-	mu   sync.Mutex
-	cfg  DestinationConfig
-	out  func([]byte)
-	vm   *Stack
-	mac  [6]byte
-	addr []netip.Addr
+	mu  sync.Mutex
+	cfg DestinationConfig
+	out func([]byte)
+	vm  *tcpip.Stack
 
-	announced  int
-	announceAt time.Time
-	gap        time.Duration
-	servedAt   time.Time
-	served     chan struct{} // closed when the first frame is served
-	replay     ReplayStats
-	buf        []byte
+	servedAt time.Time
+	served   chan struct{} // closed when the first frame is served
+	replay   ReplayStats
 	// resumes hands the connections a source opens after a cut to the
 	// Serve of the migration they continue, by migration id.
 	resumes map[uint64]chan resumedConn
@@ -63,10 +62,10 @@ type resumedConn struct {
 // NewDestination returns a destination with no VM yet; out sends frames
 // (called from Tick and Input only).
 func NewDestination(cfg DestinationConfig, out func([]byte)) (*Destination, error) {
-	if cfg.Stack.Journal != nil {
-		return nil, fmt.Errorf("migrate: destination stack config carries a journal: %w", ErrConfig)
+	if cfg.Stack.WriteAhead != nil || cfg.Stack.StandIn {
+		return nil, fmt.Errorf("migrate: destination stack config carries a write-ahead log: %w", ErrConfig)
 	}
-	if _, err := cfg.Stack.withDefaults(); err != nil {
+	if err := cfg.Stack.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.ResumeWait == 0 {
@@ -78,12 +77,15 @@ func NewDestination(cfg DestinationConfig, out func([]byte)) (*Destination, erro
 	if cfg.MaxJournal == 0 {
 		cfg.MaxJournal = 64 << 20
 	}
-	return &Destination{cfg: cfg, out: out, mac: cfg.Stack.MAC}, nil
+	if err := cfg.Announce.Validate(); err != nil {
+		return nil, err
+	}
+	return &Destination{cfg: cfg, out: out}, nil
 }
 
 // Do runs fn with the VM's stack once the VM runs here, and reports
 // whether it did.
-func (d *Destination) Do(fn func(vm *Stack)) bool {
+func (d *Destination) Do(fn func(vm *tcpip.Stack)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.vm == nil {
@@ -107,11 +109,14 @@ func (d *Destination) Replay() ReplayStats {
 	return d.replay
 }
 
-// Announced returns the number of announcements sent.
+// Announced returns the number of announcement rounds sent.
 func (d *Destination) Announced() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.announced
+	if d.vm == nil {
+		return 0
+	}
+	return d.vm.Announced()
 }
 
 // Input gives a frame to the VM once it runs here; before, frames are
@@ -125,26 +130,20 @@ func (d *Destination) Input(f []byte) {
 }
 
 // Tick serves the VM: the first tick after activation sends the first
-// announcement and an acknowledgement on every session (the first frames
-// served), later ones the remaining announcements and the VM's timers.
+// announcement round and an acknowledgement on every session (the first
+// frames served); every tick runs the VM's timers, the later
+// announcement rounds included.
 func (d *Destination) Tick() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.vm == nil {
 		return
 	}
-	now := d.vm.cfg.Clock.Now()
-	if d.announced < AnnounceRounds && !now.Before(d.announceAt) {
-		d.buf = Announcement(d.buf[:0], d.mac, d.addr)
-		d.out(d.buf)
-		if d.announced == 0 {
-			d.servedAt = now
-			d.vm.Announce()
-			close(d.served)
-		}
-		d.announced++
-		d.announceAt = now.Add(d.gap)
-		d.gap += AnnounceStep
+	if d.servedAt.IsZero() {
+		d.servedAt = d.vm.Config().Clock.Now()
+		_ = d.vm.AnnounceSelf(d.cfg.Announce) // checked by NewDestination
+		d.vm.AckAll()
+		close(d.served)
 	}
 	d.vm.Tick()
 }
@@ -215,7 +214,7 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 	live := 0
 	for _, s := range t.Sessions {
-		if s.State != Closed {
+		if s.State != tcpip.Closed {
 			live++
 		}
 	}
@@ -226,18 +225,22 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 		return fmt.Errorf("migrate: destination: no go-ahead, not activating: %w", err)
 	}
 
-	vm, err := NewStack(d.cfg.Stack, d.out)
+	cfg := d.cfg.Stack
+	t.Interface.apply(&cfg)
+	vm, err := tcpip.NewStack(cfg, d.out)
 	if err != nil {
 		return err
 	}
-	t.Activate(vm.tick())
-	if err := vm.importSessions(sortedSessions(t), false); err != nil {
+	t.Activate(vm.TSClock())
+	if err := vm.Import(sortedSessions(t)); err != nil {
+		return err
+	}
+	if err := vm.ImportNeighbors(t.Interface.Neighbors); err != nil {
 		return err
 	}
 	served := make(chan struct{})
 	d.mu.Lock()
-	d.vm, d.addr, d.served, d.replay = vm, hello.addrs, served, st
-	d.announced, d.announceAt, d.gap = 0, time.Time{}, AnnounceInitial
+	d.vm, d.served, d.replay, d.servedAt = vm, served, st, time.Time{}
 	d.mu.Unlock()
 	if err := writeCtl(rw, ctlMsg{kind: ctlActive}); err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // A destination given a journal with one flipped bit (sent as is: the
@@ -15,8 +17,8 @@ import (
 // never activates the VM. A sound journal of the same migration activates.
 func TestDestinationRefusesCorruptJournal(t *testing.T) {
 	for _, corrupt := range []bool{true, false} {
-		clock := NewSimClock(time.Unix(0, 0))
-		vm, err := NewStack(StackConfig{Clock: clock}, func([]byte) {})
+		clock := tcpip.NewSimClock(time.Unix(0, 0))
+		vm, err := tcpip.NewStack(tcpip.StackConfig{Clock: clock}, func([]byte) {})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +43,7 @@ func TestDestinationRefusesCorruptJournal(t *testing.T) {
 		if corrupt {
 			jb[len(jb)/2] ^= 0x10
 		}
-		dest, err := NewDestination(DestinationConfig{Stack: StackConfig{Clock: clock}}, func([]byte) {})
+		dest, err := NewDestination(DestinationConfig{Stack: tcpip.StackConfig{Clock: clock}}, func([]byte) {})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +52,7 @@ func TestDestinationRefusesCorruptJournal(t *testing.T) {
 		go func() { done <- dest.Serve(context.Background(), b); b.Close() }()
 
 		ctx := context.Background()
-		if err := writeCtl(a, ctlMsg{kind: ctlHello, a: 2, b: 1, addrs: []netip.Addr{netip.MustParseAddr("10.0.0.10")}}); err != nil {
+		if err := writeCtl(a, ctlMsg{kind: ctlHello, a: 2}); err != nil {
 			t.Fatal(err)
 		}
 		for _, st := range []struct {
@@ -95,8 +97,8 @@ func TestDestinationRefusesCorruptJournal(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		var s *Session
-		dest.Do(func(vm *Stack) { s = vm.Conn(1).Session() })
+		var s *tcpip.Session
+		dest.Do(func(vm *tcpip.Stack) { s = vm.Conn(1).Session() })
 		if s.TS.Recent != 7 || s.Epoch != 2 {
 			t.Errorf("restored session %+v", s.TS)
 		}

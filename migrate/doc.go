@@ -1,7 +1,9 @@
 // Package migrate keeps a VM's network sessions alive while the VM is moved
-// to another host: the session state a TCP stack carries, a journal of the
-// changes made to it while the VM is suspended, the transfer of both to the
-// destination over any io.ReadWriter, and an idempotent replay there.
+// to another host: the session state its TCP stack (package tcpip)
+// carries and its network interface (MAC, addresses, neighbour cache), a
+// journal of the changes made to them while the VM is suspended, the
+// transfer of both to the destination over any io.ReadWriter, and an
+// idempotent replay there.
 //
 // It follows the design of US11537419B2 and US20210117224A1. The source
 // sends the full session table while the VM still runs (the pre-copy). The
@@ -17,7 +19,9 @@
 // peer's retransmissions cover the gap; the state saved here is what CRIU's
 // tcp_stream_entry saves (sequence numbers, queues, windows, window scale,
 // MSS, timestamps) plus the timers, an optional record-protocol context and
-// the migration epoch.
+// the migration epoch; the interface is what QEMU keeps of a VM's NIC (its
+// MAC) and the guest's neighbour cache, which moves with the guest's
+// memory.
 //
 //	// Source, before suspension: the pre-copy.
 //	pre := migrate.AppendTable(nil, table)
@@ -51,7 +55,7 @@
 //	     8     4  length   payload length in bytes, at most MaxPayload (1 MiB)
 //	    12     1  type     RecordType
 //	    13     3  zero     reserved, must be zero
-//	    16     8  session  session id (0 for a seal)
+//	    16     8  session  session id (0 for a seal or an interface)
 //	    24     8  seq      sequence number: the previous record's plus one
 //	    32     4  epoch    migration epoch the record was written in
 //	    36     4  zero     reserved, must be zero
@@ -73,6 +77,7 @@
 //	timestamp       8    ts_recent u32 | ts_last_sent u32
 //	crypto          9    key_epoch u32 | zero u32 | tx_seq u64 | rx_seq u64
 //	timers         10    keepalive_in i64 | retransmit_in i64 | rto i64 (nanoseconds)
+//	interface      11    the VM's interface, as AppendInterface encodes it (session 0)
 //	seal           15    count u64 | last_seq u64 | crc u32 | zero u32
 //
 // A seal closes a journal: count is the number of records before it since
@@ -107,43 +112,36 @@
 // Receiver as numbered chunks with cumulative acknowledgements, go-back-N:
 // NAKs and timeouts make it resend from the first missing chunk, the
 // receiver discards duplicates and chunks past a gap. After a cut, Resume
-// on a new connection goes on from the last acknowledged chunk. Frames are
-// a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
+// on a new connection goes on from the last acknowledged chunk. Messages
+// are a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
 // zero u32, crc being CRC32C of bytes [0, 16) and the payload) and a
 // payload: hello (stream u64 | size u64 | chunk u32 | zero u32), hello-ack
 // (seq = next chunk expected; stream u64), data (seq = chunk number), ack
 // and nak (seq = next chunk expected), bye and bye-ack.
 //
-// # Sessions on the wire: Stack, Circuit, Destination
+// # Sessions on the wire: Circuit, Destination
 //
-// Stack is a small TCP endpoint over Ethernet/IPv4 frames built with real
-// headers and checksums (frame) and parsed with classify: the
-// handshake both ways, in-order delivery, go-back-N recovery after a
-// timeout paced by acknowledgements, zero-window probes, keepalive, the
-// MSS, window scale and timestamp options, sequence numbers compared
-// modulo 2^32. Each connection's state is a Session, so Export and Import
-// move connections as they are. The VM and its peers both run one; a peer
-// declares a connection lost after MaxRetries timeouts with nothing heard
-// from the other side, or KeepaliveProbes unanswered probes, so "no
-// connection lost" is measured from the peer's side. Time comes from a
-// Clock: tests run on a SimClock, with the NICs stepped (nicsim's Step).
-//
-// Link drives one nicsim queue pair; Host polls links, learns from
-// announcements which link reaches an address (as a switch learns a moved
-// MAC address) and hands frames to a Handler: a Stack, a Circuit or a
-// Destination.
+// The VM's TCP endpoint is package tcpip: a tcpip.Stack whose connections'
+// state is a tcpip.Session, so that Export and Import move them as they
+// are (Neighbors and ImportNeighbors move its neighbour cache), driven by
+// a tcpip.Host over the queues of a port. This package moves that state;
+// the endpoint knows nothing of migrations but a write-ahead hook
+// (tcpip.WriteAhead) that the circuit's journal fills.
 //
 // A Circuit sits between the source host's NIC and the VM's stack. While
 // the VM runs it passes frames through. Suspend freezes the VM and runs its
-// sessions in a Stack in journal mode: every change is journaled before
-// the segment that reveals it is sent (write-ahead), inbound payload is
-// acknowledged only once journaled, the advertised window is at most the
-// journal's room (zero when full), keepalives and window probes are
-// answered, FINs and acknowledgements move the sessions through their
-// states. Seal closes the journal; from then on nobody answers for the VM
+// sessions in a stand-in tcpip.Stack with the VM's MAC, addresses and
+// neighbour cache, whose WriteAhead log is the journal: every change is
+// journaled before it is made and before the segment that reveals it is
+// sent (write-ahead), inbound payload is acknowledged only once
+// journaled, the advertised window is at most the journal's room (zero
+// when full), ARP requests for the VM's addresses, keepalives and window
+// probes are answered, FINs and acknowledgements move the sessions through
+// their states. Seal closes the journal; from then on nobody answers for the VM
 // until the destination does, so there are never two active owners.
 //
-//	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{Addrs: addrs}, srcHost.Send)
+//	vm := tcpip.StackConfig{MAC: mac, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.10/24")}}
+//	circuit, _ := migrate.NewCircuit(migrate.CircuitConfig{Stack: vm}, srcHost.Send)
 //	srcHost.SetHandler(circuit)
 //	dest, _ := migrate.NewDestination(migrate.DestinationConfig{}, dstHost.Send)
 //	dstHost.SetHandler(dest)
@@ -152,14 +150,18 @@
 //	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{})
 //	fmt.Println(&m) // downtime, bytes, records, keepalives, retries, sessions lost
 //
-// Migrate: the pre-copy of the session table while the VM runs; Suspend
-// (the journal starts with the sessions changed since the pre-copy, whole);
-// the Hold while the rest of the VM would move; Seal; the journal; the
-// destination's Restore (a corrupt, torn or unsealed journal is refused and
-// nothing activates); the go-ahead; activation; the destination's first
-// announcement and an acknowledgement on every session (the first frames
-// served), then AnnounceRounds announcements at growing intervals, as QEMU
-// does. A destination that fails before the go-ahead is dropped and the next
+// Migrate: the pre-copy of the session table and the VM's interface while
+// the VM runs; Suspend (the journal starts with the interface and the
+// sessions changed since the pre-copy, whole); the Hold while the rest of
+// the VM would move; Seal (after the interface again: the stand-in's
+// neighbour cache learned from the suspension); the journal; the
+// destination's Restore (a corrupt, torn or unsealed journal is refused
+// and nothing activates); the go-ahead; activation of a stack with the
+// VM's MAC, addresses and neighbour cache; the first announcement round
+// (gratuitous ARP for each address and QEMU's RARP, from the VM's MAC, so
+// that switches learn where the MAC went) and an acknowledgement on every
+// session (the first frames served), then the rest of QEMU's schedule
+// (tcpip.AnnounceConfig: five rounds, gaps of 50, 150, 250, 350 ms). A destination that fails before the go-ahead is dropped and the next
 // gets the pre-copy and the journal (a journal transfer cut short is first
 // resumed on a new connection to the same destination, from the last chunk
 // acknowledged: MigrateConfig.Reconnects); with none left, or on cancellation,
@@ -169,15 +171,15 @@
 //
 // Control messages between the transfers on the migration connection are
 // 32 bytes: "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64 (hello
-// carries the epoch, the migration id and the VM's IPv4 addresses, ready
-// the replay's counts, served the destination's clock reading of its first
-// frame, resume the migration id on a new connection after a cut).
+// carries the epoch and the migration id, ready the replay's counts,
+// served the destination's clock reading of its first frame, resume the
+// migration id on a new connection after a cut).
 //
 // # Concurrency
 //
 // A Journal has one appending goroutine and one reading goroutine (the
-// transfer); its fullness may be read by any. Tables, Readers, Senders,
-// Receivers, Stacks, Links and Hosts belong to one goroutine at a time.
+// transfer); its fullness may be read by any. Tables, Readers, Senders
+// and Receivers belong to one goroutine at a time.
 // A Circuit's and a Destination's Input and Tick belong to their host's
 // goroutine, the only one that sends on its links; the migration steps run
 // in another, ordered with the frames by a mutex (Do runs the VM's

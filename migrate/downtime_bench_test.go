@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // directNet joins a VM (its circuit, then its destination) and its peers
@@ -49,33 +51,35 @@ func (n *directNet) recycle(fs [][]byte) {
 // migrate to a destination served by a goroutine.
 type downtimeRig struct {
 	net     directNet
-	peers   *Stack
+	peers   *tcpip.Stack
 	circuit *Circuit
 	dest    *Destination
-	senders []*Conn
+	senders []*tcpip.Conn
 }
 
 func newDowntimeRig(tb testing.TB, sessions int) *downtimeRig {
 	r := &downtimeRig{}
 	var err error
-	cfg := StackConfig{RTO: time.Second, MaxRTO: 4 * time.Second, RecvBuffer: 64 << 10}
-	if r.peers, err = NewStack(cfg, func(f []byte) { r.net.push(&r.net.toVM, f) }); err != nil {
+	vmAddr, peerAddr := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.1.1")
+	cfg := tcpip.StackConfig{RTO: time.Second, MaxRTO: 4 * time.Second, RecvBuffer: 64 << 10,
+		Addrs: []netip.Prefix{netip.PrefixFrom(peerAddr, 16)}}
+	if r.peers, err = tcpip.NewStack(cfg, func(f []byte) { r.net.push(&r.net.toVM, f) }); err != nil {
 		tb.Fatal(err)
 	}
-	vmAddr, peerAddr := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.1.1")
+	cfg.Addrs = []netip.Prefix{netip.PrefixFrom(vmAddr, 16)}
 	toPeers := func(f []byte) { r.net.push(&r.net.toPeers, f) }
-	if r.circuit, err = NewCircuit(CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: cfg, JournalSize: 32 << 20}, toPeers); err != nil {
+	if r.circuit, err = NewCircuit(CircuitConfig{Stack: cfg, JournalSize: 32 << 20}, toPeers); err != nil {
 		tb.Fatal(err)
 	}
 	if r.dest, err = NewDestination(DestinationConfig{Stack: cfg}, toPeers); err != nil {
 		tb.Fatal(err)
 	}
-	if err := r.peers.Listen(netip.AddrPortFrom(peerAddr, 80), func(c *Conn) { r.senders = append(r.senders, c) }); err != nil {
+	if err := r.peers.Listen(netip.AddrPortFrom(peerAddr, 80), func(c *tcpip.Conn) { r.senders = append(r.senders, c) }); err != nil {
 		tb.Fatal(err)
 	}
 	for i := range sessions {
 		port := uint16(10000 + i)
-		r.circuit.Do(func(vm *Stack) {
+		r.circuit.Do(func(vm *tcpip.Stack) {
 			if _, err := vm.Dial(netip.AddrPortFrom(vmAddr, port), netip.AddrPortFrom(peerAddr, 80)); err != nil {
 				tb.Fatal(err)
 			}

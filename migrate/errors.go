@@ -8,9 +8,6 @@ import (
 // Sentinel errors. Functions wrap them with the record, session or chunk
 // they concern; test them with errors.Is.
 var (
-	// ErrInvalidSession: a session's fields hold what no TCP stack could
-	// (a state out of range, snd_nxt before snd_una, a window scale above 14).
-	ErrInvalidSession = errors.New("migrate: invalid session")
 	// ErrMalformed: an encoded session or table does not decode.
 	ErrMalformed = errors.New("migrate: malformed encoding")
 
@@ -42,7 +39,7 @@ var (
 	// outside the session's window).
 	ErrBadRecord = errors.New("migrate: record does not apply")
 
-	// ErrProtocol: the peer of a transfer sent a frame that breaks the
+	// ErrProtocol: the peer of a transfer sent a message that breaks the
 	// chunk protocol.
 	ErrProtocol = errors.New("migrate: transfer protocol error")
 	// ErrStalled: a transfer made no progress through MaxRetries timeouts.
@@ -67,17 +64,8 @@ func (e *TornTailError) Error() string {
 // Unwrap makes errors.Is(err, ErrTornTail) true.
 func (e *TornTailError) Unwrap() error { return ErrTornTail }
 
-// Errors of the TCP endpoint, the circuit and the migration.
+// Errors of the circuit and the migration.
 var (
-	// ErrBadSegment: a TCP/IPv4 frame whose checksum or header does not hold.
-	ErrBadSegment = errors.New("migrate: bad TCP segment")
-	// ErrReset: the peer reset the connection.
-	ErrReset = errors.New("migrate: connection reset")
-	// ErrTimeout: the peer stopped answering retransmissions or keepalive
-	// probes; the connection is lost.
-	ErrTimeout = errors.New("migrate: connection timed out")
-	// ErrConnState: an operation the connection's TCP state does not allow.
-	ErrConnState = errors.New("migrate: operation not allowed in this TCP state")
 	// ErrConfig: a constructor argument out of range.
 	ErrConfig = errors.New("migrate: bad configuration")
 	// ErrMigration: a migration step failed (the destination refused or

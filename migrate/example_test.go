@@ -8,12 +8,13 @@ import (
 	"net"
 
 	"github.com/ringkit/ringkit/migrate"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // A session's changes are journaled while its VM is suspended, then
 // restored on the destination from the pre-copy table and the journal.
 func Example() {
-	s := &migrate.Session{ID: 1, State: migrate.Established, SndUna: 1000, SndNxt: 1000, RcvNxt: 0xfffffffe, MSS: 1460}
+	s := &tcpip.Session{ID: 1, State: tcpip.Established, SndUna: 1000, SndNxt: 1000, RcvNxt: 0xfffffffe, MSS: 1460}
 	src := migrate.NewTable(7)
 	src.Sessions[s.ID] = s
 	pre := migrate.AppendTable(nil, src) // sent before the suspension

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // FuzzJournalReader feeds arbitrary bytes to the reader: it must never
@@ -70,7 +72,7 @@ func FuzzSessionDecode(f *testing.F) {
 	for id := uint64(1); id <= 6; id++ {
 		f.Add(AppendSession(nil, randSession(rng, id)))
 	}
-	f.Add(AppendSession(nil, &Session{}))
+	f.Add(AppendSession(nil, &tcpip.Session{}))
 	f.Add([]byte{sessionVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeSession(b)
@@ -96,7 +98,7 @@ func FuzzTableDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tbl, err := DecodeTable(b)
 		if err != nil {
-			if tbl != nil || !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidSession) {
+			if tbl != nil || !errors.Is(err, ErrMalformed) && !errors.Is(err, tcpip.ErrInvalidSession) {
 				t.Fatalf("DecodeTable = %v, %v", tbl, err)
 			}
 			return

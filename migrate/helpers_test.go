@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -22,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const nearWrap = 0xffffff00
 
 // randSession returns a valid session with every field set from rng.
-func randSession(rng *rand.Rand, id uint64) *Session {
+func randSession(rng *rand.Rand, id uint64) *tcpip.Session {
 	v4 := netip.AddrFrom4([4]byte{10, 0, byte(id >> 8), byte(id)})
 	v6 := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(id)})
 	src, dst := netip.AddrPortFrom(v4, 443), netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 7}), uint16(rng.Uint32()))
@@ -31,14 +33,14 @@ func randSession(rng *rand.Rand, id uint64) *Session {
 	}
 	una := nearWrap + rng.Uint32N(0x80)
 	sendQ := randBytes(rng, rng.IntN(100))
-	s := &Session{
+	s := &tcpip.Session{
 		ID:     id,
-		Tuple:  FiveTuple{Proto: 6, Src: src, Dst: dst},
-		State:  Established,
+		Tuple:  tcpip.FiveTuple{Proto: 6, Src: src, Dst: dst},
+		State:  tcpip.Established,
 		SndUna: una, SndNxt: una + uint32(len(sendQ)), RcvNxt: nearWrap + rng.Uint32N(0x80),
 		SndWnd: 65535 << 3, RcvWnd: 29200 << 2, SndWScale: 3, RcvWScale: 2, MSS: 1460,
-		TS: Timestamps{Enabled: true, Offset: rng.Uint32(), LastSent: rng.Uint32(), Recent: rng.Uint32()},
-		Timers: Timers{
+		TS: tcpip.Timestamps{Enabled: true, Offset: rng.Uint32(), LastSent: rng.Uint32(), Recent: rng.Uint32()},
+		Timers: tcpip.Timers{
 			KeepaliveIdle: 2 * time.Hour, KeepaliveInterval: 75 * time.Second, KeepaliveProbes: 9,
 			KeepaliveIn: time.Duration(rng.Int64N(int64(time.Hour))), RTO: 200 * time.Millisecond,
 			RetransmitIn: time.Duration(rng.Int64N(int64(time.Second))),
@@ -48,7 +50,7 @@ func randSession(rng *rand.Rand, id uint64) *Session {
 		Epoch:     3,
 	}
 	if id%3 == 0 {
-		s.Crypto = &Crypto{KeyEpoch: 2, TxSeq: rng.Uint64(), RxSeq: rng.Uint64()}
+		s.Crypto = &tcpip.Crypto{KeyEpoch: 2, TxSeq: rng.Uint64(), RxSeq: rng.Uint64()}
 	}
 	return s
 }
@@ -70,8 +72,28 @@ func randBytes(rng *rand.Rand, n int) []byte {
 type workload struct {
 	precopy *Table
 	journal []byte
-	model   map[uint64]*Session
-	records int // records in the journal, seal included
+	model   map[uint64]*tcpip.Session
+	iface   Interface // the VM's interface at the end
+	records int       // records in the journal, seal included
+}
+
+// randInterface returns an interface with every field set from rng.
+func randInterface(rng *rand.Rand) Interface {
+	ifc := Interface{MAC: [6]byte{2, byte(rng.Uint32()), 0, 0, 0, byte(rng.Uint32())}}
+	for i := range 1 + rng.IntN(3) {
+		ifc.Addrs = append(ifc.Addrs, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, byte(rng.Uint32())}), 8+rng.IntN(25)))
+	}
+	if rng.IntN(2) == 0 {
+		ifc.Gateway = netip.AddrFrom4([4]byte{10, 0, 0, 254})
+	}
+	states := []tcpip.NeighborState{tcpip.NeighborReachable, tcpip.NeighborStale, tcpip.NeighborDelay, tcpip.NeighborProbe}
+	for i := range rng.IntN(5) {
+		ifc.Neighbors = append(ifc.Neighbors, tcpip.Neighbor{
+			Addr: netip.AddrFrom4([4]byte{10, 0, 1, byte(i)}), MAC: [6]byte{2, 0, 0, 1, 0, byte(i)},
+			State: states[rng.IntN(len(states))], TimerIn: time.Duration(rng.Int64N(int64(time.Minute))), Probes: uint8(rng.IntN(3)),
+		})
+	}
+	return ifc
 }
 
 // newWorkload builds a workload of n changes over a few sessions, every
@@ -81,7 +103,10 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	pre := NewTable(epoch)
 	pre.Applied = 100
-	model := map[uint64]*Session{}
+	irng := rand.New(rand.NewPCG(seed, 2)) // the interfaces draw apart from the sessions' stream
+	pre.Interface = randInterface(irng)
+	iface := pre.Interface
+	model := map[uint64]*tcpip.Session{}
 	for id := uint64(1); id <= 4; id++ {
 		s := randSession(rng, id)
 		pre.Sessions[id] = s.Clone()
@@ -98,7 +123,13 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 			t.Fatal(err)
 		}
 	}
-	for range n {
+	extra := 0
+	for i := range n {
+		if i%64 == 32 { // now and then the VM's neighbour cache changes
+			iface = randInterface(irng)
+			must(j.AppendInterface(&iface))
+			extra++
+		}
 		ids := make([]uint64, 0, len(model))
 		for id := range model {
 			ids = append(ids, id)
@@ -135,7 +166,7 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 			s.TS.Recent, s.TS.LastSent = rng.Uint32(), s.TS.LastSent+rng.Uint32N(1000)
 			must(j.AppendTimestamp(s.ID, s.TS.Recent, s.TS.LastSent))
 		case 7:
-			c := Crypto{KeyEpoch: rng.Uint32N(4), TxSeq: rng.Uint64(), RxSeq: rng.Uint64()}
+			c := tcpip.Crypto{KeyEpoch: rng.Uint32N(4), TxSeq: rng.Uint64(), RxSeq: rng.Uint64()}
 			s.Crypto = &c
 			must(j.AppendCrypto(s.ID, c))
 		case 8:
@@ -145,10 +176,10 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 			must(j.AppendTimers(s.ID, s.Timers.KeepaliveIn, s.Timers.RetransmitIn, s.Timers.RTO))
 		case 9:
 			switch {
-			case s.State == Established:
-				s.State, s.RcvNxt = CloseWait, s.RcvNxt+1 // the peer's FIN
-			case s.State == CloseWait && int(s.SndNxt-s.SndUna) == len(s.SendQueue):
-				s.State, s.SndNxt = LastAck, s.SndNxt+1 // our FIN
+			case s.State == tcpip.Established:
+				s.State, s.RcvNxt = tcpip.CloseWait, s.RcvNxt+1 // the peer's FIN
+			case s.State == tcpip.CloseWait && int(s.SndNxt-s.SndUna) == len(s.SendQueue):
+				s.State, s.SndNxt = tcpip.LastAck, s.SndNxt+1 // our FIN
 			default:
 				must(j.AppendClose(s.ID))
 				delete(model, s.ID)
@@ -160,7 +191,7 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 	if _, err := j.Seal(); err != nil {
 		t.Fatal(err)
 	}
-	return &workload{precopy: pre, journal: j.Bytes(), model: model, records: n + 1}
+	return &workload{precopy: pre, journal: j.Bytes(), model: model, iface: iface, records: n + extra + 1}
 }
 
 // destination decodes a fresh copy of the pre-copy table, as the receiving
@@ -176,8 +207,8 @@ func (w *workload) destination(t testing.TB) *Table {
 
 // normalize maps empty queues to nil, so that a model that trimmed a queue
 // to nothing compares equal to a table that holds none.
-func normalize(m map[uint64]*Session) map[uint64]*Session {
-	out := make(map[uint64]*Session, len(m))
+func normalize(m map[uint64]*tcpip.Session) map[uint64]*tcpip.Session {
+	out := make(map[uint64]*tcpip.Session, len(m))
 	for id, s := range m {
 		c := s.Clone()
 		if len(c.RecvQueue) == 0 {
@@ -191,7 +222,7 @@ func normalize(m map[uint64]*Session) map[uint64]*Session {
 	return out
 }
 
-func checkSessions(t testing.TB, want, got map[uint64]*Session) {
+func checkSessions(t testing.TB, want, got map[uint64]*tcpip.Session) {
 	t.Helper()
 	w, g := normalize(want), normalize(got)
 	if reflect.DeepEqual(w, g) {
@@ -282,16 +313,16 @@ func (p *pipe) Close() error {
 	return nil
 }
 
-// faults says how often a faultConn disturbs the frames written through it.
+// faults says how often a faultConn disturbs the messages written through it.
 type faults struct {
-	Drop, Dup, Reorder float64 // probability per frame
+	Drop, Dup, Reorder float64 // probability per message
 	CutAfter           int     // close the connection at this write (0: never)
-	Kinds              []uint8 // disturb only frames of these kinds (nil: all)
+	Kinds              []uint8 // disturb only messages of these kinds (nil: all)
 }
 
 // faultConn wraps a connection and, from a seeded generator, drops,
-// duplicates, reorders (holds a frame back until after the next one) and
-// cuts the frames written through it. Each Write is one frame, as the
+// duplicates, reorders (holds a message back until after the next one) and
+// cuts the messages written through it. Each Write is one message, as the
 // transfer protocol writes them. Reads pass through.
 type faultConn struct {
 	c      io.ReadWriteCloser
@@ -318,7 +349,7 @@ func (fc *faultConn) Write(b []byte) (int, error) {
 	}
 	p := fc.rng.Float64()
 	if fc.f.Kinds != nil && (len(b) == 0 || !slices.Contains(fc.f.Kinds, b[0])) {
-		p = 1 // a frame kind left alone
+		p = 1 // a message kind left alone
 	}
 	switch {
 	case p < fc.f.Drop:
@@ -359,6 +390,6 @@ func (fc *faultConn) count(kind string) int {
 
 func (fc *faultConn) String() string { return fmt.Sprint(fc.log) }
 
-func randSessionForAllocs() *Session {
+func randSessionForAllocs() *tcpip.Session {
 	return randSession(rand.New(rand.NewPCG(9, 9)), 1)
 }

@@ -3,6 +3,8 @@ package migrate
 import (
 	"encoding/binary"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // The typed appends below are what a circuit journals while a VM is
@@ -11,9 +13,16 @@ import (
 // returns the record's sequence number or Append's error.
 
 // AppendCreate journals a new session: its whole encoded state.
-func (j *Journal) AppendCreate(s *Session) (uint64, error) {
+func (j *Journal) AppendCreate(s *tcpip.Session) (uint64, error) {
 	j.scratch = AppendSession(j.scratch[:0], s)
 	return j.append(RecCreate, s.ID, nil, j.scratch, sealSize)
+}
+
+// AppendInterface journals the VM's interface (session 0): its MAC,
+// addresses, gateway and neighbour cache.
+func (j *Journal) AppendInterface(ifc *Interface) (uint64, error) {
+	j.scratch = AppendInterface(j.scratch[:0], ifc)
+	return j.append(RecInterface, 0, nil, j.scratch, sealSize)
 }
 
 // AppendClose journals that a session is gone.
@@ -23,7 +32,7 @@ func (j *Journal) AppendClose(id uint64) (uint64, error) {
 
 // AppendState journals a TCP state change, with snd_nxt and rcv_nxt after
 // it (a FIN sent or received takes one sequence number).
-func (j *Journal) AppendState(id uint64, st TCPState, sndNxt, rcvNxt uint32) (uint64, error) {
+func (j *Journal) AppendState(id uint64, st tcpip.TCPState, sndNxt, rcvNxt uint32) (uint64, error) {
 	p := j.small[:stateLen]
 	clear(p)
 	p[0] = byte(st)
@@ -73,7 +82,7 @@ func (j *Journal) AppendTimestamp(id uint64, recent, lastSent uint32) (uint64, e
 }
 
 // AppendCrypto journals the key epoch and record sequence numbers.
-func (j *Journal) AppendCrypto(id uint64, c Crypto) (uint64, error) {
+func (j *Journal) AppendCrypto(id uint64, c tcpip.Crypto) (uint64, error) {
 	p := j.small[:cryptoLen]
 	clear(p)
 	binary.LittleEndian.PutUint32(p[0:], c.KeyEpoch)

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // Dialer opens a connection to a destination host.
@@ -78,7 +80,7 @@ func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig
 	}
 	epoch := c.Epoch() + 1
 	id := rand.Uint64()
-	hello := ctlMsg{kind: ctlHello, a: uint64(epoch), b: uint64(len(c.cfg.Addrs)), c: id, addrs: c.cfg.Addrs}
+	hello := ctlMsg{kind: ctlHello, a: uint64(epoch), c: id}
 
 	// The pre-copy goes to the first destination that takes it.
 	var conn io.ReadWriteCloser
@@ -267,7 +269,7 @@ func (c *Circuit) liveAtSeal() int {
 	}
 	n := 0
 	for _, s := range t.Sessions {
-		if s.State != Closed {
+		if s.State != tcpip.Closed {
 			n++
 		}
 	}

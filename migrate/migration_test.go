@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // Sixty-four sessions whose peers keep sending at a steady rate through a
@@ -46,8 +48,8 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	if dstTxAtSeal != 0 {
 		t.Errorf("the destination sent %d frames before it was activated", dstTxAtSeal)
 	}
-	if w.peerHost.Route(w.vmAddr) != 1 {
-		t.Errorf("peers still route the VM to port %d", w.peerHost.Route(w.vmAddr))
+	if link, ok := w.peerHost.LinkOf(vmMAC); link != 1 || !ok {
+		t.Errorf("the peers' host sends to the VM's MAC out of link %d (learned %v), want 1", link, ok)
 	}
 	if m.Downtime != 200*time.Millisecond {
 		t.Errorf("downtime %v, want the 200ms hold (simulated time stands still during the transfer)", m.Downtime)
@@ -82,7 +84,7 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 // 110 ms of silence) and no data: through a 500 ms suspension the circuit
 // answers their probes and none declares its session dead.
 func TestMigrateKeepalivesThroughSuspension(t *testing.T) {
-	peer := StackConfig{KeepaliveIdle: 50 * time.Millisecond, KeepaliveInterval: 20 * time.Millisecond, KeepaliveProbes: 3}
+	peer := tcpip.StackConfig{KeepaliveIdle: 50 * time.Millisecond, KeepaliveInterval: 20 * time.Millisecond, KeepaliveProbes: 3}
 	w := newWorld(t, worldConfig{sessions: 16, peer: peer})
 	w.run(100 * time.Millisecond)
 	dial, wait := serve(w.dest, nil)
@@ -98,8 +100,8 @@ func TestMigrateKeepalivesThroughSuspension(t *testing.T) {
 		t.Errorf("destination announced %d times 300ms after the move, want 3 (at 0, 50 and 200 ms)", n)
 	}
 	w.run(550 * time.Millisecond) // then 450 and 800 ms
-	if n := w.dest.Announced(); n != AnnounceRounds {
-		t.Errorf("destination announced %d times, want %d", n, AnnounceRounds)
+	if n := w.dest.Announced(); n != tcpip.AnnounceRounds {
+		t.Errorf("destination announced %d times, want %d", n, tcpip.AnnounceRounds)
 	}
 	w.checkStreams()
 	sent := w.peers.Stats().KeepalivesSent
@@ -107,7 +109,7 @@ func TestMigrateKeepalivesThroughSuspension(t *testing.T) {
 		t.Errorf("circuit answered %d keepalives, peers sent %d", m.KeepalivesAnswered, sent)
 	}
 	for p, s := range w.senders {
-		if s.conn.State() != Established {
+		if s.conn.State() != tcpip.Established {
 			t.Errorf("port %d: peer in %v", p, s.conn.State())
 		}
 	}
@@ -161,7 +163,7 @@ func TestMigrateDestinationFailure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, worldConfig{sessions: 16, rate: 1000})
 			w.run(30 * time.Millisecond)
-			broken, err := NewDestination(DestinationConfig{Stack: StackConfig{Clock: w.clock}, ResumeWait: 50 * time.Millisecond}, func([]byte) {})
+			broken, err := NewDestination(DestinationConfig{Stack: tcpip.StackConfig{Clock: w.clock}, ResumeWait: 50 * time.Millisecond}, func([]byte) {})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,11 +250,11 @@ type cutConn struct {
 }
 
 func (c *cutConn) Write(b []byte) (int, error) {
-	if len(b) > 0 && b[0] == kindHelloAck {
+	if len(b) > 0 && b[0] == msgHelloAck {
 		c.greetings++
 	}
-	cut := c.greetings == c.at && (c.acks == 0 && b[0] == kindHelloAck ||
-		c.acks > 0 && b[0] == kindAck && func() bool { c.seen++; return c.seen == c.acks }())
+	cut := c.greetings == c.at && (c.acks == 0 && b[0] == msgHelloAck ||
+		c.acks > 0 && b[0] == msgAck && func() bool { c.seen++; return c.seen == c.acks }())
 	if cut {
 		c.Close()
 		return 0, io.ErrClosedPipe

@@ -21,13 +21,14 @@ const (
 	RecTimestamp RecordType = 8  // TS.Recent and the last TSval sent
 	RecCrypto    RecordType = 9  // key epoch and record sequence numbers
 	RecTimers    RecordType = 10 // keepalive and retransmit timers re-armed
+	RecInterface RecordType = 11 // the VM's interface: MAC, addresses, gateway, neighbour cache
 	RecSeal      RecordType = 15 // closes a journal: count, last sequence number, chained CRC
 )
 
 var recordTypeNames = map[RecordType]string{
 	RecCreate: "create", RecClose: "close", RecState: "state", RecAck: "ack", RecSend: "send",
 	RecRecv: "recv", RecWindow: "window", RecTimestamp: "timestamp", RecCrypto: "crypto",
-	RecTimers: "timers", RecSeal: "seal",
+	RecTimers: "timers", RecInterface: "interface", RecSeal: "seal",
 }
 
 func (t RecordType) String() string {

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ringkit/ringkit/internal/seqnum"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
-// Table is the destination's session table: the sessions by id, the
-// migration epoch it accepts records from, and the sequence number of the
-// last record applied. Replay into it is idempotent: a record at or below
+// Table is the destination's session table: the sessions by id, the VM's
+// network interface, the migration epoch it accepts records from, and the
+// sequence number of the last record applied. Replay into it is idempotent: a record at or below
 // Applied is skipped, so replaying a journal twice, or again after a crash
 // in the middle of a replay, ends in the same state.
 //
@@ -17,12 +20,14 @@ import (
 type Table struct {
 	Epoch    uint32
 	Applied  uint64 // sequence number of the last record applied (0: none)
-	Sessions map[uint64]*Session
+	Sessions map[uint64]*tcpip.Session
+	// Interface is the VM's MAC, addresses, gateway and neighbour cache.
+	Interface Interface
 }
 
 // NewTable returns an empty table accepting records of the given epoch.
 func NewTable(epoch uint32) *Table {
-	return &Table{Epoch: epoch, Sessions: make(map[uint64]*Session)}
+	return &Table{Epoch: epoch, Sessions: make(map[uint64]*tcpip.Session)}
 }
 
 // ReplayStats counts what a replay did.
@@ -153,7 +158,18 @@ func (t *Table) apply(r *Record) error {
 		t.Sessions[s.ID] = s
 		return nil
 	}
-	if r.Type == RecSeal {
+	switch r.Type {
+	case RecSeal:
+		return nil
+	case RecInterface:
+		if r.Session != 0 {
+			return fmt.Errorf("interface record for session %d: %w", r.Session, ErrBadRecord)
+		}
+		ifc, err := DecodeInterface(p)
+		if err != nil {
+			return fmt.Errorf("%w (%w)", err, ErrBadRecord)
+		}
+		t.Interface = *ifc
 		return nil
 	}
 	s := t.Sessions[r.Session]
@@ -167,9 +183,9 @@ func (t *Table) apply(r *Record) error {
 	case RecClose:
 		delete(t.Sessions, r.Session)
 	case RecState:
-		st, sndNxt, rcvNxt := TCPState(p[0]), le.Uint32(p[4:]), le.Uint32(p[8:])
-		extra := int64(seqDiff(s.SndUna, sndNxt)) - int64(len(s.SendQueue))
-		d := seqDiff(s.RcvNxt, rcvNxt)
+		st, sndNxt, rcvNxt := tcpip.TCPState(p[0]), le.Uint32(p[4:]), le.Uint32(p[8:])
+		extra := int64(seqnum.Diff(s.SndUna, sndNxt)) - int64(len(s.SendQueue))
+		d := seqnum.Diff(s.RcvNxt, rcvNxt)
 		switch {
 		case !st.Valid() || !allZero(p[1:4]):
 			return fmt.Errorf("state %d: %w", p[0], ErrBadRecord)
@@ -182,22 +198,22 @@ func (t *Table) apply(r *Record) error {
 		s.State, s.SndNxt, s.RcvNxt = st, sndNxt, rcvNxt
 	case RecAck:
 		una := le.Uint32(p)
-		if !seqLEQ(s.SndUna, una) || !seqLEQ(una, s.SndNxt) {
+		if !seqnum.LEQ(s.SndUna, una) || !seqnum.LEQ(una, s.SndNxt) {
 			return fmt.Errorf("ack %d outside [%d, %d]: %w", una, s.SndUna, s.SndNxt, ErrBadRecord)
 		}
-		k := min(int(seqDiff(s.SndUna, una)), len(s.SendQueue))
+		k := min(int(seqnum.Diff(s.SndUna, una)), len(s.SendQueue))
 		s.SendQueue = trimFront(s.SendQueue, k)
 		s.SndUna = una
 	case RecSend:
 		seq, data := le.Uint32(p), p[dataHdrLen:]
-		if seq != s.SndNxt || len(s.SendQueue)+len(data) > MaxQueue {
+		if seq != s.SndNxt || len(s.SendQueue)+len(data) > tcpip.MaxQueue {
 			return fmt.Errorf("send %d bytes at %d, snd_nxt %d: %w", len(data), seq, s.SndNxt, ErrBadRecord)
 		}
 		s.SendQueue = appendBytes(s.SendQueue, data)
 		s.SndNxt += uint32(len(data))
 	case RecRecv:
 		seq, data := le.Uint32(p), p[dataHdrLen:]
-		if seq != s.RcvNxt || len(s.RecvQueue)+len(data) > MaxQueue {
+		if seq != s.RcvNxt || len(s.RecvQueue)+len(data) > tcpip.MaxQueue {
 			return fmt.Errorf("receive %d bytes at %d, rcv_nxt %d: %w", len(data), seq, s.RcvNxt, ErrBadRecord)
 		}
 		s.RecvQueue = appendBytes(s.RecvQueue, data)
@@ -210,7 +226,7 @@ func (t *Table) apply(r *Record) error {
 		if !allZero(p[4:8]) {
 			return fmt.Errorf("crypto reserved bytes: %w", ErrBadRecord)
 		}
-		s.Crypto = &Crypto{KeyEpoch: le.Uint32(p[0:]), TxSeq: le.Uint64(p[8:]), RxSeq: le.Uint64(p[16:])}
+		s.Crypto = &tcpip.Crypto{KeyEpoch: le.Uint32(p[0:]), TxSeq: le.Uint64(p[8:]), RxSeq: le.Uint64(p[16:])}
 	case RecTimers:
 		ka, rt, rto := time.Duration(le.Uint64(p[0:])), time.Duration(le.Uint64(p[8:])), time.Duration(le.Uint64(p[16:]))
 		if ka < 0 || rt < 0 || rto < 0 {
@@ -250,7 +266,7 @@ func growRecvQueues(t *Table, recs []Record) {
 		}
 	}
 	for id, n := range need {
-		if s := t.Sessions[id]; s != nil && n <= MaxQueue {
+		if s := t.Sessions[id]; s != nil && n <= tcpip.MaxQueue {
 			s.RecvQueue = slices.Grow(s.RecvQueue, n)
 		}
 	}

@@ -2,8 +2,11 @@ package migrate
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 func TestReplayMatchesModel(t *testing.T) {
@@ -18,6 +21,9 @@ func TestReplayMatchesModel(t *testing.T) {
 			t.Fatalf("seed %d: %+v, want %d applied", seed, st, w.records)
 		}
 		checkSessions(t, w.model, tbl.Sessions)
+		if !reflect.DeepEqual(tbl.Interface, w.iface) {
+			t.Fatalf("seed %d: interface\n got %+v\nwant %+v", seed, tbl.Interface, w.iface)
+		}
 	}
 }
 
@@ -63,14 +69,14 @@ func TestReplayIdempotent(t *testing.T) {
 // TestReplaySequenceWrap moves a session's sequence numbers across 2^32 in
 // both directions through journaled changes.
 func TestReplaySequenceWrap(t *testing.T) {
-	base := &Session{ID: 1, State: Established, SndUna: 0xfffffffa, SndNxt: 0xfffffffa, RcvNxt: 0xfffffff0, Epoch: 2}
+	base := &tcpip.Session{ID: 1, State: tcpip.Established, SndUna: 0xfffffffa, SndNxt: 0xfffffffa, RcvNxt: 0xfffffff0, Epoch: 2}
 	j, _ := NewJournal(4096, 2, 1)
 	j.AppendCreate(base)
 	j.AppendRecv(1, 0xfffffff0, []byte("0123456789abcdef")) // ends at 0
 	j.AppendRecv(1, 0, []byte("after-wrap"))
 	j.AppendSend(1, 0xfffffffa, []byte("0123456789")) // snd_nxt 4
 	j.AppendAck(1, 2)                                 // acknowledges 8 bytes across the wrap
-	j.AppendState(1, CloseWait, 4, 11)                // the peer's FIN at 10
+	j.AppendState(1, tcpip.CloseWait, 4, 11)          // the peer's FIN at 10
 	j.Seal()
 
 	tbl := NewTable(2)
@@ -78,9 +84,9 @@ func TestReplaySequenceWrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := tbl.Sessions[1]
-	want := &Session{ID: 1, State: CloseWait, SndUna: 2, SndNxt: 4, RcvNxt: 11, Epoch: 2,
+	want := &tcpip.Session{ID: 1, State: tcpip.CloseWait, SndUna: 2, SndNxt: 4, RcvNxt: 11, Epoch: 2,
 		RecvQueue: []byte("0123456789abcdefafter-wrap"), SendQueue: []byte("89")}
-	checkSessions(t, map[uint64]*Session{1: want}, tbl.Sessions)
+	checkSessions(t, map[uint64]*tcpip.Session{1: want}, tbl.Sessions)
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +152,7 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 	mk := func(typ RecordType, session uint64, p []byte) Record {
 		return Record{Type: typ, Session: session, Seq: 1, Epoch: 1, Payload: p}
 	}
-	s := &Session{ID: 1, State: Established, SndUna: 100, SndNxt: 103, RcvNxt: 500, SendQueue: []byte("abc")}
+	s := &tcpip.Session{ID: 1, State: tcpip.Established, SndUna: 100, SndNxt: 103, RcvNxt: 500, SendQueue: []byte("abc")}
 	tests := []struct {
 		name string
 		rec  Record
@@ -170,7 +176,7 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 			if ok || !errors.Is(err, ErrBadRecord) && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("Apply = %v, %v", ok, err)
 			}
-			checkSessions(t, map[uint64]*Session{1: s}, tbl.Sessions)
+			checkSessions(t, map[uint64]*tcpip.Session{1: s}, tbl.Sessions)
 			if tbl.Applied != 0 {
 				t.Fatal("applied moved")
 			}

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // sessionVersion is the first byte of an encoded Session.
 const sessionVersion = 1
-
-// MaxQueue bounds RecvQueue and SendQueue in an encoded session, so that a
-// corrupt length cannot make the decoder allocate gigabytes.
-const MaxQueue = 64 << 20
 
 // sessionFixed is the size of an encoded session without its queues.
 const sessionFixed = 1 + 8 + 1 + 2*19 + 1 + 3*4 + 2*4 + 2 + 2 + 1 + 3*4 + 5*8 + 1 + 1 + 4 + 8 + 8 + 4 + 4 + 4
@@ -31,7 +29,7 @@ const sessionFixed = 1 + 8 + 1 + 2*19 + 1 + 3*4 + 2*4 + 2 + 2 + 1 + 3*4 + 5*8 + 
 // An address is family u8 (0 none, 4, 6), 16 address bytes (IPv4 in the
 // first four, the rest zero) and port u16. The crypto fields are zero when
 // crypto_flag is 0.
-func AppendSession(dst []byte, s *Session) []byte {
+func AppendSession(dst []byte, s *tcpip.Session) []byte {
 	le := binary.LittleEndian
 	dst = append(dst, sessionVersion)
 	dst = le.AppendUint64(dst, s.ID)
@@ -59,7 +57,7 @@ func AppendSession(dst []byte, s *Session) []byte {
 		dst = le.AppendUint64(dst, uint64(d))
 	}
 	dst = append(dst, t.KeepaliveProbes)
-	var cr Crypto
+	var cr tcpip.Crypto
 	var crFlag uint8
 	if s.Crypto != nil {
 		cr, crFlag = *s.Crypto, 1
@@ -92,24 +90,6 @@ func appendAddrPort(dst []byte, ap netip.AddrPort) []byte {
 	dst = append(dst, fam)
 	dst = append(dst, raw[:]...)
 	return binary.LittleEndian.AppendUint16(dst, ap.Port())
-}
-
-// MarshalBinary encodes s as AppendSession does.
-func (s *Session) MarshalBinary() ([]byte, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return AppendSession(make([]byte, 0, sessionFixed+len(s.RecvQueue)+len(s.SendQueue)), s), nil
-}
-
-// UnmarshalBinary decodes b into s; see DecodeSession.
-func (s *Session) UnmarshalBinary(b []byte) error {
-	d, err := DecodeSession(b)
-	if err != nil {
-		return err
-	}
-	*s = *d
-	return nil
 }
 
 // decoder reads little-endian fields and remembers the first shortfall, so
@@ -172,7 +152,7 @@ func (d *decoder) err(kind string) error {
 // it: every field is range-checked, reserved bytes must be zero, queue
 // lengths must fit the input and MaxQueue, trailing bytes are an error. The
 // returned session shares no memory with b. It never panics.
-func DecodeSession(b []byte) (*Session, error) {
+func DecodeSession(b []byte) (*tcpip.Session, error) {
 	d := decoder{b: b}
 	s, err := decodeSession(&d)
 	if err != nil {
@@ -184,11 +164,11 @@ func DecodeSession(b []byte) (*Session, error) {
 	return s, nil
 }
 
-func decodeSession(d *decoder) (*Session, error) {
+func decodeSession(d *decoder) (*tcpip.Session, error) {
 	if v := d.u8("version"); d.what == "" && v != sessionVersion {
 		return nil, fmt.Errorf("session: version %d, want %d: %w", v, sessionVersion, ErrMalformed)
 	}
-	s := &Session{}
+	s := &tcpip.Session{}
 	s.ID = d.u64("id")
 	s.Tuple.Proto = d.u8("proto")
 	var err error
@@ -198,7 +178,7 @@ func decodeSession(d *decoder) (*Session, error) {
 	if s.Tuple.Dst, err = decodeAddrPort(d, "dst"); err != nil {
 		return nil, err
 	}
-	s.State = TCPState(d.u8("state"))
+	s.State = tcpip.TCPState(d.u8("state"))
 	s.SndUna = d.u32("snd_una")
 	s.SndNxt = d.u32("snd_nxt")
 	s.RcvNxt = d.u32("rcv_nxt")
@@ -223,13 +203,13 @@ func decodeSession(d *decoder) (*Session, error) {
 	s.Timers.RetransmitIn = time.Duration(d.u64("retransmit_in"))
 	s.Timers.KeepaliveProbes = d.u8("keepalive_probes")
 	crFlag := d.u8("crypto_flag")
-	cr := Crypto{KeyEpoch: d.u32("key_epoch"), TxSeq: d.u64("tx_seq"), RxSeq: d.u64("rx_seq")}
+	cr := tcpip.Crypto{KeyEpoch: d.u32("key_epoch"), TxSeq: d.u64("tx_seq"), RxSeq: d.u64("rx_seq")}
 	switch {
 	case crFlag == 1:
 		s.Crypto = &cr
 	case crFlag != 0:
 		return nil, fmt.Errorf("session %d: crypto flag %d: %w", s.ID, crFlag, ErrMalformed)
-	case cr != Crypto{}:
+	case cr != tcpip.Crypto{}:
 		return nil, fmt.Errorf("session %d: crypto fields set without crypto flag: %w", s.ID, ErrMalformed)
 	}
 	s.Epoch = d.u32("epoch")
@@ -253,8 +233,8 @@ func decodeQueue(d *decoder, id uint64, what string) ([]byte, error) {
 	if d.what != "" {
 		return nil, d.err("session")
 	}
-	if n > MaxQueue {
-		return nil, fmt.Errorf("session %d: %s queue of %d bytes above %d: %w", id, what, n, MaxQueue, ErrMalformed)
+	if n > tcpip.MaxQueue {
+		return nil, fmt.Errorf("session %d: %s queue of %d bytes above %d: %w", id, what, n, tcpip.MaxQueue, ErrMalformed)
 	}
 	p := d.take(int(n), what+" bytes")
 	if p == nil {

@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/internal/seqnum"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // Every transitional TCP state survives a 200 ms suspension: a session in
@@ -28,21 +31,21 @@ func TestMigrateTransitionalStates(t *testing.T) {
 	}
 	// Before the migration: the VM closes finWait2, the peers close
 	// closeWait and lastAck.
-	w.vm(func(vm *Stack) { mustClose(t, vmConn(vm, finWait2)) })
+	w.vm(func(vm *tcpip.Stack) { mustClose(t, vmConn(vm, finWait2)) })
 	mustClose(t, w.senders[closeWait].conn)
 	mustClose(t, w.senders[lastAck].conn)
 	w.run(30 * time.Millisecond)
 
 	dial, wait := serve(w.dest, nil)
 	var suspendAt time.Time
-	atSuspend := map[uint16]TCPState{}
-	want := map[uint16]TCPState{finWait1: FinWait1, finWait2: FinWait2, closeWait: CloseWait,
-		lastAck: LastAck, established: Established, synSent: SynSent}
+	atSuspend := map[uint16]tcpip.TCPState{}
+	want := map[uint16]tcpip.TCPState{finWait1: tcpip.FinWait1, finWait2: tcpip.FinWait2, closeWait: tcpip.CloseWait,
+		lastAck: tcpip.LastAck, established: tcpip.Established, synSent: tcpip.SynSent}
 	cfg := MigrateConfig{Phase: func(p Phase) {
 		switch p {
 		case PhasePreCopy:
 			w.mu.Lock() // no round until the VM is suspended
-			w.vm(func(vm *Stack) {
+			w.vm(func(vm *tcpip.Stack) {
 				mustClose(t, vmConn(vm, finWait1))
 				mustClose(t, vmConn(vm, lastAck))
 			})
@@ -61,7 +64,7 @@ func TestMigrateTransitionalStates(t *testing.T) {
 		if suspendAt.IsZero() {
 			return
 		}
-		if c := w.senders[finWait1].conn; c.State() == CloseWait {
+		if c := w.senders[finWait1].conn; c.State() == tcpip.CloseWait {
 			mustClose(t, c)
 		}
 		if w.clock.Now().Sub(suspendAt) == 50*time.Millisecond {
@@ -90,7 +93,7 @@ func TestMigrateTransitionalStates(t *testing.T) {
 	for i := range last {
 		last[i] = pattern(closeWait+10000, i)
 	}
-	w.vm(func(vm *Stack) {
+	w.vm(func(vm *tcpip.Stack) {
 		if n, err := vmConn(vm, closeWait).Write(last); n != len(last) || err != nil {
 			t.Fatalf("write in CLOSE_WAIT after the move: %d, %v", n, err)
 		}
@@ -105,11 +108,11 @@ func TestMigrateTransitionalStates(t *testing.T) {
 	w.run(500 * time.Millisecond)
 	w.drain(time.Second)
 
-	wantVM := map[uint16]TCPState{finWait1: TimeWait, finWait2: TimeWait, closeWait: Closed,
-		lastAck: Closed, established: CloseWait, synSent: Established}
-	wantPeer := map[uint16]TCPState{finWait1: Closed, finWait2: Closed, closeWait: TimeWait,
-		lastAck: TimeWait, established: FinWait2, synSent: Established}
-	w.dest.Do(func(vm *Stack) {
+	wantVM := map[uint16]tcpip.TCPState{finWait1: tcpip.TimeWait, finWait2: tcpip.TimeWait, closeWait: tcpip.Closed,
+		lastAck: tcpip.Closed, established: tcpip.CloseWait, synSent: tcpip.Established}
+	wantPeer := map[uint16]tcpip.TCPState{finWait1: tcpip.Closed, finWait2: tcpip.Closed, closeWait: tcpip.TimeWait,
+		lastAck: tcpip.TimeWait, established: tcpip.FinWait2, synSent: tcpip.Established}
+	w.dest.Do(func(vm *tcpip.Stack) {
 		for p, st := range wantVM {
 			c := vmConn(vm, p)
 			if c == nil || c.State() != st || c.Err() != nil {
@@ -147,7 +150,7 @@ func TestMigrateSequenceWrap(t *testing.T) {
 	// At 1000 bytes per ms, the peers' streams reach 2^32 about 100 ms
 	// into the 200 ms suspension.
 	isn := func(local, remote netip.AddrPort) uint32 { return 1<<32 - 1000*200 }
-	w := newWorld(t, worldConfig{sessions: 8, rate: 1000, peer: StackConfig{ISN: isn}})
+	w := newWorld(t, worldConfig{sessions: 8, rate: 1000, peer: tcpip.StackConfig{ISN: isn}})
 	w.run(50 * time.Millisecond)
 	dial, wait := serve(w.dest, nil)
 	at := map[Phase]map[uint16]uint32{}
@@ -175,7 +178,7 @@ func TestMigrateSequenceWrap(t *testing.T) {
 	}
 	for port, before := range at[PhaseSuspended] {
 		after := at[PhaseSealed][port]
-		if !(after < before && seqLT(before, after)) {
+		if !(after < before && seqnum.LT(before, after)) {
 			t.Errorf("port %d: snd_nxt %d at the suspension, %d at the seal: no wrap", port, before, after)
 		}
 	}
@@ -184,7 +187,7 @@ func TestMigrateSequenceWrap(t *testing.T) {
 	w.checkStreams()
 }
 
-func vmConn(vm *Stack, port uint16) *Conn {
+func vmConn(vm *tcpip.Stack, port uint16) *tcpip.Conn {
 	for _, c := range vm.Conns() {
 		if c.Tuple().Src.Port() == port {
 			return c

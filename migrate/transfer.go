@@ -48,7 +48,7 @@ func (c TransferConfig) withDefaults() (TransferConfig, error) {
 // TransferStats counts what one side of a transfer did, over all its
 // connections.
 type TransferStats struct {
-	Bytes       int64  // frame bytes written, headers and resends included
+	Bytes       int64  // message bytes written, headers and resends included
 	Chunks      uint64 // data chunks written, resends included
 	Retransmits uint64 // data chunks written again
 	Timeouts    uint64 // resends for lack of progress
@@ -67,9 +67,9 @@ type TransferStats struct {
 // connection goes on from the last acknowledged chunk (the receiver says
 // which in its greeting).
 //
-// Each frame is written with one Write call. The connection must not lose,
-// duplicate or reorder bytes inside a frame (a stream such as TCP never
-// does). The protocol recovers from whole frames lost, duplicated or
+// Each message is written with one Write call. The connection must not lose,
+// duplicate or reorder bytes inside a message (a stream such as TCP never
+// does). The protocol recovers from whole messages lost, duplicated or
 // reordered in either direction, with one exception: the receiver returns
 // once it has written its answer to the end, so if that answer is lost
 // while the connection stays up, the sender stalls (ErrStalled). On a
@@ -153,27 +153,27 @@ func (a *acks) poke() {
 }
 
 func (s *Sender) readAcks(ctx context.Context, rw io.ReadWriter, a *acks) {
-	fr := frameReader{r: rw, max: helloLen}
+	mr := msgReader{r: rw, max: helloLen}
 	for {
-		f, err := fr.read()
+		m, err := mr.read()
 		a.mu.Lock()
 		switch {
 		case err != nil:
 			a.err = err
-		case f.kind == kindHelloAck && len(f.payload) == 8 && binary.LittleEndian.Uint64(f.payload) == s.stream && f.seq <= s.total:
+		case m.kind == msgHelloAck && len(m.payload) == 8 && binary.LittleEndian.Uint64(m.payload) == s.stream && m.seq <= s.total:
 			a.hello = true
-			a.ack = max(a.ack, f.seq)
-		case f.kind == kindAck && f.seq <= s.total && len(f.payload) == 0:
-			a.ack = max(a.ack, f.seq)
-		case f.kind == kindNak && f.seq <= s.total && len(f.payload) == 0:
-			a.ack = max(a.ack, f.seq) // the receiver holds every chunk before the gap
-			a.nak = f.seq
+			a.ack = max(a.ack, m.seq)
+		case m.kind == msgAck && m.seq <= s.total && len(m.payload) == 0:
+			a.ack = max(a.ack, m.seq)
+		case m.kind == msgNak && m.seq <= s.total && len(m.payload) == 0:
+			a.ack = max(a.ack, m.seq) // the receiver holds every chunk before the gap
+			a.nak = m.seq
 			a.nakCount++
-		case f.kind == kindByeAck && len(f.payload) == 0:
+		case m.kind == msgByeAck && len(m.payload) == 0:
 			a.bye = true
 		default:
-			a.err = fmt.Errorf("migrate: stream %d: unexpected frame kind %d seq %d (%d bytes) from the receiver: %w",
-				s.stream, f.kind, f.seq, len(f.payload), ErrProtocol)
+			a.err = fmt.Errorf("migrate: stream %d: unexpected message kind %d seq %d (%d bytes) from the receiver: %w",
+				s.stream, m.kind, m.seq, len(m.payload), ErrProtocol)
 		}
 		stop := a.err != nil || a.bye
 		a.mu.Unlock()
@@ -206,7 +206,7 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 		<-readerDone
 	}()
 
-	fw := frameWriter{w: rw, buf: make([]byte, 0, frameHeader+s.cfg.ChunkSize)}
+	mw := msgWriter{w: rw, buf: make([]byte, 0, msgHeader+s.cfg.ChunkSize)}
 	timer := time.NewTimer(s.cfg.Timeout)
 	defer timer.Stop()
 	retries := 0
@@ -240,7 +240,7 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 	binary.LittleEndian.PutUint64(hello[8:], uint64(s.size))
 	binary.LittleEndian.PutUint32(hello[16:], uint32(s.cfg.ChunkSize))
 	for greeted := false; !greeted; {
-		if err := s.count(fw.write(kindHello, 0, hello[:]), len(hello)); err != nil {
+		if err := s.count(mw.write(msgHello, 0, hello[:]), len(hello)); err != nil {
 			return err
 		}
 		for {
@@ -269,7 +269,7 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 	var nakSeen uint64
 	for s.acked < s.total {
 		for next < s.total && next < s.acked+uint64(s.cfg.Window) {
-			if err := s.sendChunk(&fw, next); err != nil {
+			if err := s.sendChunk(&mw, next); err != nil {
 				return err
 			}
 			next++
@@ -302,7 +302,7 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 
 	// End: the receiver answers the bye and writes nothing after it.
 	for {
-		if err := s.count(fw.write(kindBye, s.total, nil), 0); err != nil {
+		if err := s.count(mw.write(msgBye, s.total, nil), 0); err != nil {
 			return err
 		}
 		for {
@@ -337,7 +337,7 @@ func (s *Sender) advance(ack uint64) {
 	}
 }
 
-func (s *Sender) sendChunk(fw *frameWriter, seq uint64) error {
+func (s *Sender) sendChunk(mw *msgWriter, seq uint64) error {
 	off := int64(seq) * int64(s.cfg.ChunkSize)
 	n := int(min(int64(s.cfg.ChunkSize), s.size-off))
 	got, err := s.src.ReadAt(s.buf[:n], off)
@@ -350,12 +350,12 @@ func (s *Sender) sendChunk(fw *frameWriter, seq uint64) error {
 		s.high = seq + 1
 	}
 	s.stats.Chunks++
-	return s.count(fw.write(kindData, seq, s.buf[:n]), n)
+	return s.count(mw.write(msgData, seq, s.buf[:n]), n)
 }
 
 func (s *Sender) count(err error, payload int) error {
 	if err == nil {
-		s.stats.Bytes += int64(frameHeader + payload)
+		s.stats.Bytes += int64(msgHeader + payload)
 	}
 	return err
 }
@@ -419,45 +419,45 @@ func (r *Receiver) run(ctx context.Context, rw io.ReadWriter) error {
 	r.stats.Connections++
 	stop := context.AfterFunc(ctx, func() { closeRW(rw) })
 	defer stop()
-	fr := frameReader{r: rw, max: MaxChunk}
-	fw := frameWriter{w: rw, buf: make([]byte, 0, frameHeader+8)}
+	mr := msgReader{r: rw, max: MaxChunk}
+	mw := msgWriter{w: rw, buf: make([]byte, 0, msgHeader+8)}
 	reply := func(kind uint8, seq uint64, payload []byte) error {
-		err := fw.write(kind, seq, payload)
+		err := mw.write(kind, seq, payload)
 		if err == nil {
-			r.stats.Bytes += int64(frameHeader + len(payload))
+			r.stats.Bytes += int64(msgHeader + len(payload))
 		}
 		return err
 	}
 	for {
-		f, err := fr.read()
+		m, err := mr.read()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return err
 		}
-		switch f.kind {
-		case kindHello:
-			if err := r.greet(f); err != nil {
+		switch m.kind {
+		case msgHello:
+			if err := r.greet(m); err != nil {
 				return err
 			}
 			var p [8]byte
 			binary.LittleEndian.PutUint64(p[:], r.stream)
-			err = reply(kindHelloAck, r.expected, p[:])
-		case kindData:
-			err = r.chunkIn(f, reply)
-		case kindBye:
-			if !r.greeted || r.expected != r.total || f.seq != r.total || len(f.payload) != 0 {
+			err = reply(msgHelloAck, r.expected, p[:])
+		case msgData:
+			err = r.chunkIn(m, reply)
+		case msgBye:
+			if !r.greeted || r.expected != r.total || m.seq != r.total || len(m.payload) != 0 {
 				return fmt.Errorf("migrate: stream %d: end at chunk %d of %d, %d received: %w",
-					r.stream, f.seq, r.total, r.expected, ErrProtocol)
+					r.stream, m.seq, r.total, r.expected, ErrProtocol)
 			}
-			if err := reply(kindByeAck, r.total, nil); err != nil {
+			if err := reply(msgByeAck, r.total, nil); err != nil {
 				return err
 			}
 			r.done = true
 			return nil
 		default:
-			return fmt.Errorf("migrate: stream %d: frame kind %d from the sender: %w", r.stream, f.kind, ErrProtocol)
+			return fmt.Errorf("migrate: stream %d: message kind %d from the sender: %w", r.stream, m.kind, ErrProtocol)
 		}
 		if err != nil {
 			return err
@@ -465,16 +465,16 @@ func (r *Receiver) run(ctx context.Context, rw io.ReadWriter) error {
 	}
 }
 
-func (r *Receiver) greet(f frame) error {
-	if len(f.payload) != helloLen {
-		return fmt.Errorf("migrate: stream %d: greeting of %d bytes: %w", r.stream, len(f.payload), ErrProtocol)
+func (r *Receiver) greet(m message) error {
+	if len(m.payload) != helloLen {
+		return fmt.Errorf("migrate: stream %d: greeting of %d bytes: %w", r.stream, len(m.payload), ErrProtocol)
 	}
 	le := binary.LittleEndian
-	stream, size, chunk := le.Uint64(f.payload[0:]), int64(le.Uint64(f.payload[8:])), int(le.Uint32(f.payload[16:]))
+	stream, size, chunk := le.Uint64(m.payload[0:]), int64(le.Uint64(m.payload[8:])), int(le.Uint32(m.payload[16:]))
 	switch {
 	case stream != r.stream:
 		return fmt.Errorf("migrate: greeting for stream %d, want %d: %w", stream, r.stream, ErrProtocol)
-	case size < 0 || size > r.maxSize || chunk <= 0 || chunk > MaxChunk || !allZero(f.payload[20:]):
+	case size < 0 || size > r.maxSize || chunk <= 0 || chunk > MaxChunk || !allZero(m.payload[20:]):
 		return fmt.Errorf("migrate: stream %d: greeting with size %d (max %d), chunk %d: %w",
 			stream, size, r.maxSize, chunk, ErrProtocol)
 	case r.greeted && (size != r.size || chunk != r.chunk):
@@ -489,25 +489,25 @@ func (r *Receiver) greet(f frame) error {
 	return nil
 }
 
-func (r *Receiver) chunkIn(f frame, reply func(uint8, uint64, []byte) error) error {
+func (r *Receiver) chunkIn(m message, reply func(uint8, uint64, []byte) error) error {
 	if !r.greeted {
-		return fmt.Errorf("migrate: stream %d: chunk %d before the greeting: %w", r.stream, f.seq, ErrProtocol)
+		return fmt.Errorf("migrate: stream %d: chunk %d before the greeting: %w", r.stream, m.seq, ErrProtocol)
 	}
-	if f.seq >= r.total {
-		return fmt.Errorf("migrate: stream %d: chunk %d of %d: %w", r.stream, f.seq, r.total, ErrProtocol)
+	if m.seq >= r.total {
+		return fmt.Errorf("migrate: stream %d: chunk %d of %d: %w", r.stream, m.seq, r.total, ErrProtocol)
 	}
-	want := int(min(int64(r.chunk), r.size-int64(f.seq)*int64(r.chunk)))
-	if len(f.payload) != want {
-		return fmt.Errorf("migrate: stream %d: chunk %d of %d bytes, want %d: %w", r.stream, f.seq, len(f.payload), want, ErrProtocol)
+	want := int(min(int64(r.chunk), r.size-int64(m.seq)*int64(r.chunk)))
+	if len(m.payload) != want {
+		return fmt.Errorf("migrate: stream %d: chunk %d of %d bytes, want %d: %w", r.stream, m.seq, len(m.payload), want, ErrProtocol)
 	}
 	switch {
-	case f.seq == r.expected:
-		r.data = append(r.data, f.payload...)
+	case m.seq == r.expected:
+		r.data = append(r.data, m.payload...)
 		r.expected++
-		return reply(kindAck, r.expected, nil)
-	case f.seq < r.expected:
+		return reply(msgAck, r.expected, nil)
+	case m.seq < r.expected:
 		r.stats.Duplicates++
-		return reply(kindAck, r.expected, nil)
+		return reply(msgAck, r.expected, nil)
 	default:
 		r.stats.OutOfOrder++
 		if r.nakFor == r.expected+1 {
@@ -515,6 +515,6 @@ func (r *Receiver) chunkIn(f frame, reply func(uint8, uint64, []byte) error) err
 		}
 		r.nakFor = r.expected + 1
 		r.stats.Naks++
-		return reply(kindNak, r.expected, nil)
+		return reply(msgNak, r.expected, nil)
 	}
 }

@@ -32,7 +32,7 @@ func runTransfer(t *testing.T, stream uint64, src Source, cfg TransferConfig, se
 	return runTransfer2(t, stream, src, cfg, seed, f, nil)
 }
 
-// runTransfer2 also disturbs the receiver's frames with rf, when set.
+// runTransfer2 also disturbs the receiver's messages with rf, when set.
 func runTransfer2(t *testing.T, stream uint64, src Source, cfg TransferConfig, seed uint64, f, rf func(conn int) faults) transferRun {
 	t.Helper()
 	ctx := context.Background()
@@ -152,7 +152,7 @@ func TestTransferClean(t *testing.T) {
 }
 
 // TestTransferFaults moves the same migration through connections that
-// drop, duplicate, reorder and cut frames: the destination ends with the
+// drop, duplicate, reorder and cut messages: the destination ends with the
 // same bytes and the same sessions as a clean run.
 func TestTransferFaults(t *testing.T) {
 	w := newWorkload(t, 42, 300, 9)
@@ -205,7 +205,7 @@ func TestTransferFaults(t *testing.T) {
 func TestTransferAckFaults(t *testing.T) {
 	data := bytes.Repeat([]byte("ack faults "), 9000)
 	ackFaults := func(int) faults {
-		return faults{Drop: 0.1, Dup: 0.1, Reorder: 0.1, Kinds: []uint8{kindHelloAck, kindAck, kindNak}}
+		return faults{Drop: 0.1, Dup: 0.1, Reorder: 0.1, Kinds: []uint8{msgHelloAck, msgAck, msgNak}}
 	}
 	for seed := uint64(1); seed <= 3; seed++ {
 		r := runTransfer2(t, 3, bytes.NewReader(data), testCfg, seed,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/nicsim"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // A world is the test bed of a migration, all of it on a simulated clock
@@ -29,12 +30,12 @@ import (
 // suspension starts when Migrate is called and lasts exactly the hold).
 type world struct {
 	t     testing.TB
-	clock *SimClock
+	clock *tcpip.SimClock
 	mu    sync.Mutex // held by each round of the loop
 
 	peerNIC, srcNIC, dstNIC    *nicsim.NIC
-	peerHost, srcHost, dstHost *Host
-	peers                      *Stack
+	peerHost, srcHost, dstHost *tcpip.Host
+	peers                      *tcpip.Stack
 	circuit                    *Circuit
 	dest                       *Destination
 
@@ -56,14 +57,14 @@ type worldConfig struct {
 	rate        int
 	vmRate      int
 	journalSize int
-	peer        StackConfig // Clock, MAC are set by the world
-	vm          StackConfig
+	peer        tcpip.StackConfig // Clock, MAC are set by the world
+	vm          tcpip.StackConfig
 }
 
 // sender is a peer application writing a deterministic stream.
 type sender struct {
 	port   uint16
-	conn   *Conn
+	conn   *tcpip.Conn
 	off    int // bytes the connection took
 	budget int
 	crc    uint32
@@ -87,7 +88,7 @@ func pattern(port uint16, off int) byte {
 	return byte(x>>24) ^ byte(off>>8)
 }
 
-func (r *reader) take(c *Conn) {
+func (r *reader) take(c *tcpip.Conn) {
 	for {
 		n, err := c.Read(r.scratch[:])
 		for i := range n {
@@ -110,7 +111,7 @@ func (s *sender) write(buf []byte, rate int) {
 	if s.conn == nil || s.stop || !s.conn.Live() {
 		return
 	}
-	if st := s.conn.State(); st != Established && st != CloseWait {
+	if st := s.conn.State(); st != tcpip.Established && st != tcpip.CloseWait {
 		return
 	}
 	s.budget = min(s.budget+rate, 64<<10)
@@ -142,9 +143,18 @@ func newNIC(t testing.TB, ports int) *nicsim.NIC {
 	return n
 }
 
+// newLink drives queue 0 of p.
+func newLink(t testing.TB, p *nicsim.Port) *tcpip.Link {
+	l, err := tcpip.NewLink(p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func newWorld(t testing.TB, cfg worldConfig) *world {
 	w := &world{
-		t: t, clock: NewSimClock(time.Unix(1_700_000_000, 0)),
+		t: t, clock: tcpip.NewSimClock(time.Unix(1_700_000_000, 0)),
 		vmAddr: netip.MustParseAddr("10.0.0.10"), peerAddr: netip.MustParseAddr("10.0.1.1"),
 		senders: map[uint16]*sender{}, readers: map[uint16]*reader{}, peerWriters: map[uint16]*reader{}, vmOff: map[uint16]int{},
 		holdDone: make(chan struct{}), rate: cfg.rate, vmRate: cfg.vmRate,
@@ -155,18 +165,19 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 			t.Fatal(err)
 		}
 	}
-	w.peerHost = NewHost(NewLink(w.peerNIC.Port(0), 0), NewLink(w.peerNIC.Port(1), 0))
-	w.srcHost = NewHost(NewLink(w.srcNIC.Port(0), 0))
-	w.dstHost = NewHost(NewLink(w.dstNIC.Port(0), 0))
+	w.peerHost = tcpip.NewHost(newLink(t, w.peerNIC.Port(0)), newLink(t, w.peerNIC.Port(1)))
+	w.srcHost = tcpip.NewHost(newLink(t, w.srcNIC.Port(0)))
+	w.dstHost = tcpip.NewHost(newLink(t, w.dstNIC.Port(0)))
 
 	pc := cfg.peer
 	pc.Clock, pc.MAC, pc.Seed = w.clock, peerMAC, 1
+	pc.Addrs = []netip.Prefix{netip.PrefixFrom(w.peerAddr, 16)}
 	var err error
-	if w.peers, err = NewStack(pc, w.peerHost.Send); err != nil {
+	if w.peers, err = tcpip.NewStack(pc, w.peerHost.Send); err != nil {
 		t.Fatal(err)
 	}
 	w.peerHost.SetHandler(w.peers)
-	accept := func(c *Conn) {
+	accept := func(c *tcpip.Conn) {
 		p := c.Tuple().Dst.Port()
 		w.senders[p] = &sender{port: p, conn: c}
 		w.peerWriters[p] = &reader{port: p}
@@ -176,12 +187,13 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 	}
 	vc := cfg.vm
 	vc.Clock, vc.MAC, vc.Seed = w.clock, vmMAC, 2
-	if w.circuit, err = NewCircuit(CircuitConfig{Addrs: []netip.Addr{w.vmAddr}, Stack: vc, JournalSize: cfg.journalSize}, w.srcHost.Send); err != nil {
+	vc.Addrs = []netip.Prefix{netip.PrefixFrom(w.vmAddr, 16)}
+	if w.circuit, err = NewCircuit(CircuitConfig{Stack: vc, JournalSize: cfg.journalSize}, w.srcHost.Send); err != nil {
 		t.Fatal(err)
 	}
 	w.srcHost.SetHandler(w.circuit)
-	dc := vc
-	dc.MAC, dc.Seed = dstMAC, 3
+	dc := vc // the VM's MAC and addresses come with it
+	dc.MAC, dc.Addrs, dc.Seed = dstMAC, nil, 3
 	if w.dest, err = NewDestination(DestinationConfig{Stack: dc}, w.dstHost.Send); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +204,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 	}
 	w.run(20 * time.Millisecond)
 	for p := range w.readers {
-		if s := w.senders[p]; s == nil || s.conn.State() != Established {
+		if s := w.senders[p]; s == nil || s.conn.State() != tcpip.Established {
 			t.Fatalf("session on port %d not established", p)
 		}
 	}
@@ -201,7 +213,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 
 // dial opens a session from the VM to the peers (inside a round).
 func (w *world) dial(port uint16) {
-	w.vm(func(vm *Stack) {
+	w.vm(func(vm *tcpip.Stack) {
 		if _, err := vm.Dial(netip.AddrPortFrom(w.vmAddr, port), netip.AddrPortFrom(w.peerAddr, 80)); err != nil {
 			w.t.Fatal(err)
 		}
@@ -211,7 +223,7 @@ func (w *world) dial(port uint16) {
 
 // vm runs fn with the VM's stack wherever it runs; false if it runs
 // nowhere (suspended or moving).
-func (w *world) vm(fn func(vm *Stack)) bool {
+func (w *world) vm(fn func(vm *tcpip.Stack)) bool {
 	return w.circuit.Do(fn) || w.dest.Do(fn)
 }
 
@@ -235,13 +247,13 @@ func (w *world) round() {
 	for s := range w.senders {
 		w.senders[s].write(buf[:], w.rate)
 	}
-	w.vm(func(vm *Stack) {
+	w.vm(func(vm *tcpip.Stack) {
 		for _, c := range vm.Conns() {
 			p := c.Tuple().Src.Port()
 			if r := w.readers[p]; r != nil {
 				r.take(c)
 			}
-			if w.vmRate > 0 && c.State() == Established {
+			if w.vmRate > 0 && c.State() == tcpip.Established {
 				s := &sender{port: p + 10000, conn: c}
 				w.vmSend(s, buf[:])
 			}

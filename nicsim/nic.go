@@ -243,8 +243,8 @@ func (n *NIC) Run(ctx context.Context) error {
 // must have stopped using the rings. It is idempotent.
 func (n *NIC) Close() error {
 	n.closed.Do(func() { close(n.stop) })
-	n.runMu.Lock() // Run has returned
-	n.runMu.Unlock()
+	n.runMu.Lock() // Run has returned; one that starts later sees stop closed
+	defer n.runMu.Unlock()
 	var errs []error
 	for _, p := range n.ports {
 		errs = append(errs, p.Close())

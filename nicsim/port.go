@@ -477,8 +477,8 @@ func (p *Port) Run(ctx context.Context) error {
 // idempotent and returns the first error of a ring's Close.
 func (p *Port) Close() error {
 	p.closed.Do(func() { close(p.stop) })
-	p.runMu.Lock() // the port's Run has returned
-	p.runMu.Unlock()
+	p.runMu.Lock() // the port's Run has returned; one that starts later sees stop closed
+	defer p.runMu.Unlock()
 	p.Disconnect()
 	var errs []error
 	for q := range p.queues {

@@ -15,6 +15,7 @@ import (
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/migrate"
 	"github.com/ringkit/ringkit/nicsim"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // MigrationConfig is the live migration of a run: a VM with Sessions TCP
@@ -73,8 +74,8 @@ type vmWorld struct {
 	cfg MigrationConfig
 
 	peerNIC, srcNIC, dstNIC    *nicsim.NIC
-	peerHost, srcHost, dstHost *migrate.Host
-	peers                      *migrate.Stack
+	peerHost, srcHost, dstHost *tcpip.Host
+	peers                      *tcpip.Stack
 	circuit                    *migrate.Circuit
 	dest                       *migrate.Destination
 	vmAddr, peerAddr           netip.Addr
@@ -96,7 +97,7 @@ type vmWorld struct {
 // from the port and the offset, the VM reads and checks every byte.
 type stream struct {
 	port uint16
-	conn *migrate.Conn
+	conn *tcpip.Conn
 	off  int
 	crc  uint32
 	bad  int // first out-of-place offset + 1
@@ -143,35 +144,41 @@ func newVMWorld(cfg MigrationConfig) (*vmWorld, error) {
 	if err := nicsim.Connect(w.peerNIC.Port(1), w.dstNIC.Port(0)); err != nil {
 		return nil, err
 	}
-	w.peerHost = migrate.NewHost(migrate.NewLink(w.peerNIC.Port(0), 0), migrate.NewLink(w.peerNIC.Port(1), 0))
-	w.srcHost = migrate.NewHost(migrate.NewLink(w.srcNIC.Port(0), 0))
-	w.dstHost = migrate.NewHost(migrate.NewLink(w.dstNIC.Port(0), 0))
-	if w.peers, err = migrate.NewStack(migrate.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 2}, Seed: 1}, w.peerHost.Send); err != nil {
+	var links [4]*tcpip.Link
+	for i, p := range []*nicsim.Port{w.peerNIC.Port(0), w.peerNIC.Port(1), w.srcNIC.Port(0), w.dstNIC.Port(0)} {
+		if links[i], err = tcpip.NewLink(p, 0); err != nil {
+			return nil, err
+		}
+	}
+	w.peerHost = tcpip.NewHost(links[0], links[1])
+	w.srcHost = tcpip.NewHost(links[2])
+	w.dstHost = tcpip.NewHost(links[3])
+	pc := tcpip.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.PrefixFrom(w.peerAddr, 16)}, Seed: 1}
+	if w.peers, err = tcpip.NewStack(pc, w.peerHost.Send); err != nil {
 		return nil, err
 	}
 	w.peerHost.SetHandler(w.peers)
-	accept := func(c *migrate.Conn) {
+	accept := func(c *tcpip.Conn) {
 		p := c.Tuple().Dst.Port()
 		w.senders[p] = &stream{port: p, conn: c}
 	}
 	if err := w.peers.Listen(netip.AddrPortFrom(w.peerAddr, 80), accept); err != nil {
 		return nil, err
 	}
-	vc := migrate.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 1}, Seed: 2}
-	if w.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{w.vmAddr}, Stack: vc}, w.srcHost.Send); err != nil {
+	vc := tcpip.StackConfig{MAC: [6]byte{2, 9, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.PrefixFrom(w.vmAddr, 16)}, Seed: 2}
+	if w.circuit, err = migrate.NewCircuit(migrate.CircuitConfig{Stack: vc}, w.srcHost.Send); err != nil {
 		return nil, err
 	}
 	w.srcHost.SetHandler(w.circuit)
-	dc := vc
-	dc.MAC, dc.Seed = [6]byte{2, 9, 0, 0, 0, 3}, 3
-	if w.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: dc}, w.dstHost.Send); err != nil {
+	// The destination's VM stack takes its MAC and addresses from the VM.
+	if w.dest, err = migrate.NewDestination(migrate.DestinationConfig{Stack: tcpip.StackConfig{Seed: 3}}, w.dstHost.Send); err != nil {
 		return nil, err
 	}
 	w.dstHost.SetHandler(w.dest)
 	for i := range cfg.Sessions {
 		port := uint16(40000 + i)
 		var derr error
-		w.circuit.Do(func(vm *migrate.Stack) {
+		w.circuit.Do(func(vm *tcpip.Stack) {
 			_, derr = vm.Dial(netip.AddrPortFrom(w.vmAddr, port), netip.AddrPortFrom(w.peerAddr, 80))
 		})
 		if derr != nil {
@@ -190,14 +197,14 @@ func newVMWorld(cfg MigrationConfig) (*vmWorld, error) {
 }
 
 // vm runs fn with the VM's stack wherever it runs now.
-func (w *vmWorld) vm(fn func(vm *migrate.Stack)) bool { return w.circuit.Do(fn) || w.dest.Do(fn) }
+func (w *vmWorld) vm(fn func(vm *tcpip.Stack)) bool { return w.circuit.Do(fn) || w.dest.Do(fn) }
 
 // round lets the peers write, the VM read, and the NICs and hosts run
 // until no frame moves.
 func (w *vmWorld) round() {
 	if !w.stopped {
 		for _, s := range w.senders {
-			if s.conn.Live() && s.conn.State() == migrate.Established {
+			if s.conn.Live() && s.conn.State() == tcpip.Established {
 				n := w.cfg.Rate
 				for i := range n {
 					w.buf[i] = pattern(s.port, s.off+i)
@@ -208,7 +215,7 @@ func (w *vmWorld) round() {
 			}
 		}
 	}
-	w.vm(func(vm *migrate.Stack) {
+	w.vm(func(vm *tcpip.Stack) {
 		for _, c := range vm.Conns() {
 			if r := w.readers[c.Tuple().Src.Port()]; r != nil {
 				r.take(c, w.buf)
@@ -228,7 +235,7 @@ func (w *vmWorld) round() {
 	}
 }
 
-func (r *stream) take(c *migrate.Conn, buf []byte) {
+func (r *stream) take(c *tcpip.Conn, buf []byte) {
 	for {
 		n, err := c.Read(buf)
 		for i := range n {

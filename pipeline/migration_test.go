@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ringkit/ringkit/migrate"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 // The VM moves while its peers stream to it: the migration completes, and
@@ -33,7 +34,7 @@ func TestMigrationWorld(t *testing.T) {
 	if !rep.Ran || rep.SessionsLost != 0 || rep.Note != "" || rep.Phase != phaseNames[migrate.PhaseMoved] ||
 		rep.Downtime <= 0 || rep.Records == 0 || rep.StreamBytes == 0 {
 		t.Errorf("migration: %+v", rep)
-		w.dest.Do(func(vm *migrate.Stack) { t.Logf("destination's VM stack: %+v", vm.Stats()) })
+		w.dest.Do(func(vm *tcpip.Stack) { t.Logf("destination's VM stack: %+v", vm.Stats()) })
 		for p, r := range w.readers {
 			s := w.senders[p]
 			t.Logf("port %d: VM read %d, peer sent %d, peer unacked %d, retransmits %d", p, r.off, s.off, s.conn.Unacked(), s.conn.Stats().Retransmits)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ringkit/ringkit/ring"
@@ -125,4 +126,50 @@ func expectCapacityError(t *testing.T, f func() error) {
 		t.Fatalf("constructor returned %v, want an error wrapping ErrCapacity", err)
 	}
 	t.Log(err)
+}
+
+// TestCapacityMemoryLimit: a capacity within MaxCapacity whose slots would
+// not fit in memory is refused with an error wrapping ErrCapacity that
+// says how many bytes were asked for and the limit, before anything is
+// allocated (the process would otherwise die with "fatal error: out of
+// memory", which no recover catches).
+func TestCapacityMemoryLimit(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k kind) {
+		expectCapacityError(t, func() error { _, err := newQueue[[64]byte](k, ring.MaxCapacity); return err })
+	})
+	_, err := ring.NewMPMC[[64]byte](ring.MaxCapacity)
+	for _, want := range []string{"77309411328 bytes", "limit of 1073741824 bytes", "WithMaxBytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewMPMC[[64]byte](MaxCapacity) = %v, want an error saying %q", err, want)
+		}
+	}
+	// The limit is exact, and WithMaxBytes moves it: 8 slots of 8 bytes
+	// for an SPSC of int64, 8 of 16 (value and sequence number) for the
+	// others.
+	slot := map[string]int{"SPSC": 8, "MPSC": 16, "SPMC": 16, "MPMC": 16}
+	for _, k := range kinds {
+		need := 8 * slot[k.name]
+		for _, tc := range []struct {
+			limit int
+			ok    bool
+		}{{need, true}, {need - 1, false}, {0, false}, {1 << 20, true}} {
+			_, err := newQueueOpts[int64](k, 8, ring.WithMaxBytes(tc.limit))
+			if ok := err == nil; ok != tc.ok || !ok && !errors.Is(err, ring.ErrCapacity) {
+				t.Errorf("New%s[int64](8, WithMaxBytes(%d)) = %v, want ok=%v", k.name, tc.limit, err, tc.ok)
+			}
+		}
+	}
+}
+
+// newQueueOpts calls the constructor of kind k with options.
+func newQueueOpts[T any](k kind, capacity int, opts ...ring.Option) (any, error) {
+	switch k.name {
+	case "SPSC":
+		return ring.NewSPSC[T](capacity, opts...)
+	case "MPSC":
+		return ring.NewMPSC[T](capacity, opts...)
+	case "SPMC":
+		return ring.NewSPMC[T](capacity, opts...)
+	}
+	return ring.NewMPMC[T](capacity, opts...)
 }

@@ -28,12 +28,19 @@
 // before"): what the producer wrote before enqueueing
 // is visible to the consumer after dequeueing.
 //
-// Cap is exactly the capacity asked for. A dequeued slot of a type that holds
+// Cap is exactly the capacity asked for. A constructor refuses, with an
+// error wrapping ErrCapacity, a capacity below 1 or above MaxCapacity, and
+// one whose slots would take more memory than DefaultMaxBytes (1 GiB, or
+// the limit given with WithMaxBytes): an allocation the machine cannot
+// serve would kill the process, which no error could report. A dequeued slot of a type that holds
 // pointers is cleared, so the ring keeps no reference to an element it has
 // handed out. An SPSC leaves the slots of pointer-free types as they are
 // (there is nothing to keep alive, and clearing would have the consumer
 // write the cache lines the producer fills next); its Reserve still hands
-// out zeroed slots.
+// out zeroed slots. A reservation that ends without a Commit publishing
+// its slots (a second Reserve, a refused Commit, another enqueue) has
+// them cleared when it ends, so what the producer wrote there is not kept
+// alive either.
 //
 // Try, Burst and Bulk operations never allocate and never block for lack of
 // room or elements. They may wait for a concurrent operation that has already

@@ -50,3 +50,39 @@ func (r *core[T]) Parked() (producers, consumers bool) {
 // HasPointers reports whether the rings treat T as holding pointers, which
 // decides whether an SPSC clears the slots it frees.
 func HasPointers[T any]() bool { return hasPointers[T]() }
+
+// HoldEnqueue claims the next position for one element by the tail's
+// compare-and-swap, as TryEnqueue does, and returns the function that
+// completes the enqueue of v there (waiting for the slot, as TryEnqueue
+// does): between the two, the ring is as it is when a producer is
+// preempted after claiming and before publishing. ok is false, and nothing
+// is claimed, when the ring is full or closed.
+func (r *core[T]) HoldEnqueue() (publish func(v T), ok bool) {
+	for {
+		t := r.tail.Load()
+		if t&closedBit != 0 || dist(t, r.head.Load()) >= int64(r.cap) {
+			return nil, false
+		}
+		if r.tail.CompareAndSwap(t, add(t, 1)) {
+			return func(v T) { r.fillClaimed(t, v) }, true
+		}
+	}
+}
+
+// HoldDequeue claims the oldest element by the head's compare-and-swap, as
+// TryDequeue does, and returns the function that completes the dequeue
+// (waiting for the element, as TryDequeue does): between the two, the ring
+// is as it is when a consumer is preempted after claiming and before
+// releasing the slot. ok is false, and nothing is claimed, when the ring
+// is empty.
+func (r *core[T]) HoldDequeue() (release func() T, ok bool) {
+	for {
+		h := r.head.Load()
+		if r.tail.Load()&posMask == h {
+			return nil, false
+		}
+		if r.head.CompareAndSwap(h, add(h, 1)) {
+			return func() T { return r.takeClaimed(h) }, true
+		}
+	}
+}

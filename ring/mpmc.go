@@ -21,12 +21,30 @@ import (
 //   - A burst claims all its slots with one compare-and-swap of the counter
 //     (DPDK's head/tail reservation), then fills or empties them.
 //   - Producers publish, and consumers release, each slot through its own
-//     sequence number, never through an in-order tail update. A goroutine
-//     preempted between claiming and publishing therefore stalls nobody but
-//     the consumer of that one slot, which waits for exactly that element
-//     (FIFO demands it); other producers go on claiming and publishing, so
+//     sequence number, never through an in-order tail update. A producer
+//     preempted between claiming a position and publishing it therefore
+//     holds up no other producer, and in the end only the consumer of that
+//     one position: a consumer that reaches the position waits for the
+//     element (FIFO demands it), spinning and then yielding the processor
+//     so that the producer can run and finish; if it is still waiting after
+//     a few yields (the wait is stalled, see internal/wait), it claims the
+//     position and waits for exactly that element, and the consumers after
+//     it move on to the elements behind it, or report the ring empty. So
 //     the convoy that DPDK's plain head/tail suffers (and its RTS/HTS modes
-//     address) does not form.
+//     address) does not form. Mirrored, a consumer preempted between
+//     claiming an element and releasing its slot holds up no other
+//     consumer, and in the end only the producer of that slot's next
+//     position. Bursts and bulks claim their positions first and wait for
+//     each slot in turn. (Claiming at once, rather than after a stall, made
+//     an oversubscribed ring several times slower: a waiter that has
+//     claimed must itself be scheduled again, where any waiter could take a
+//     position that is ready.)
+//
+// The consumer of a claimed but unpublished position waits rather than
+// report the ring empty: the enqueue took effect when its producer claimed
+// the position, which a dequeue cannot tell from the slot alone (a burst or
+// bulk enqueue is one operation over several positions: once one of them
+// has been dequeued, the others are in the ring, published or not).
 //
 // An MPMC must not be copied after first use.
 type MPMC[T any] struct{ core[T] }
@@ -43,28 +61,31 @@ type MPSC[T any] struct{ core[T] }
 // as MPSC does.
 type SPMC[T any] struct{ core[T] }
 
-// NewMPMC returns an empty MPMC that holds exactly capacity elements.
-func NewMPMC[T any](capacity int) (*MPMC[T], error) {
+// NewMPMC returns an empty MPMC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewMPMC[T any](capacity int, opts ...Option) (*MPMC[T], error) {
 	r := new(MPMC[T])
-	if err := r.init(capacity); err != nil {
+	if err := r.init(capacity, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// NewMPSC returns an empty MPSC that holds exactly capacity elements.
-func NewMPSC[T any](capacity int) (*MPSC[T], error) {
+// NewMPSC returns an empty MPSC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewMPSC[T any](capacity int, opts ...Option) (*MPSC[T], error) {
 	r := new(MPSC[T])
-	if err := r.init(capacity); err != nil {
+	if err := r.init(capacity, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// NewSPMC returns an empty SPMC that holds exactly capacity elements.
-func NewSPMC[T any](capacity int) (*SPMC[T], error) {
+// NewSPMC returns an empty SPMC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewSPMC[T any](capacity int, opts ...Option) (*SPMC[T], error) {
 	r := new(SPMC[T])
-	if err := r.init(capacity); err != nil {
+	if err := r.init(capacity, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -110,8 +131,8 @@ type slot[T any] struct {
 	val T
 }
 
-func (r *core[T]) init(capacity int) error {
-	n, err := slotCount(capacity, sizeOf[slot[T]]())
+func (r *core[T]) init(capacity int, opts []Option) error {
+	n, err := slotCount(capacity, sizeOf[slot[T]](), opts)
 	if err != nil {
 		return err
 	}
@@ -151,13 +172,36 @@ func (r *core[T]) TryEnqueue(v T) bool {
 				return true
 			}
 		case d < 0: // still holds the element of t-size
-			h := r.head.Load()
-			if dist(t, h) >= int64(r.cap) {
+			switch used := dist(t, r.head.Load()); {
+			case used >= int64(r.cap):
 				return false // full: tail ≥ t and head = h at this load
+			case !b.Stalled():
+				b.Pause() // a consumer has claimed t-size and is emptying it
+			case used >= 0 && r.tail.CompareAndSwap(t, add(t, 1)):
+				// The consumer of t-size has stalled (see wait.Backoff):
+				// wait for it having claimed t, so that the producers
+				// behind this one go on.
+				r.fillClaimed(t, v)
+				return true
 			}
-			b.Pause() // a consumer has claimed t-size and is emptying it
 		}
 		// d > 0: another producer has claimed t; t is stale.
+	}
+}
+
+// fillClaimed completes the enqueue of v at position t, which the caller
+// has claimed: it waits until the consumer of t-size has released the
+// slot, fills it and publishes it.
+func (r *core[T]) fillClaimed(t uint64, v T) {
+	s := &r.slots[t&r.mask]
+	var b wait.Backoff
+	for s.seq.Load() != t {
+		b.Pause() // the consumer of t-size is still emptying the slot
+	}
+	s.val = v
+	s.seq.Store(add(t, 1)) // store-release: publishes val
+	if r.consWait.Waiting() {
+		r.consWait.Wake(1)
 	}
 }
 
@@ -183,13 +227,39 @@ func (r *core[T]) TryDequeue() (v T, ok bool) {
 				return v, true
 			}
 		case d < 0: // the element of h is not published yet
-			if r.tail.Load()&posMask == h {
+			switch {
+			case r.tail.Load()&posMask == h:
 				return v, false // empty: head = h = tail at this load
+			case !b.Stalled():
+				b.Pause() // a producer has claimed h and is filling it
+			case r.head.CompareAndSwap(h, next):
+				// The producer of h has stalled (see wait.Backoff): wait
+				// for it having claimed h, so that the consumers behind
+				// this one go on.
+				return r.takeClaimed(h), true
 			}
-			b.Pause() // a producer has claimed h and is filling it
 		}
 		// d > 0: another consumer has taken h; h is stale.
 	}
+}
+
+// takeClaimed completes the dequeue of position h, which the caller has
+// claimed: it waits until the producer of h has published it, takes the
+// element, clears the slot and hands it to the producer of h+size.
+func (r *core[T]) takeClaimed(h uint64) T {
+	s := &r.slots[h&r.mask]
+	var b wait.Backoff
+	for s.seq.Load() != add(h, 1) {
+		b.Pause() // the producer of h is still filling it
+	}
+	v := s.val
+	var zero T
+	s.val = zero
+	s.seq.Store(add(h, r.size)) // store-release: hands the slot to the producer of h+size
+	if r.prodWait.Waiting() {
+		r.prodWait.Wake(1)
+	}
+	return v
 }
 
 // room returns how many slots producers may claim after position t, up to

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -17,7 +18,8 @@ var ErrClosed = errors.New("ring: closed")
 
 // ErrCapacity is returned, wrapped with the value that was asked for, by the
 // constructors when the capacity is below 1 or above MaxCapacity, or when the
-// ring would not fit in memory.
+// ring's slots would take more memory than its limit (DefaultMaxBytes, or
+// WithMaxBytes).
 var ErrCapacity = errors.New("ring: capacity out of range")
 
 // ErrSpan is returned by SPSC.Commit and SPSC.Release when the count exceeds
@@ -25,12 +27,39 @@ var ErrCapacity = errors.New("ring: capacity out of range")
 // operation has moved the ring since.
 var ErrSpan = errors.New("ring: count outside the reserved or peeked span")
 
-// MaxCapacity is the largest capacity a ring can be created with.
+// MaxCapacity is the largest capacity a ring can be created with, memory
+// permitting (see DefaultMaxBytes).
 const MaxCapacity = 1 << 30
 
-// maxRingBytes bounds the memory of one ring's slots, so that an absurd
-// capacity times a large element type is an error rather than a crash.
-const maxRingBytes = 1 << 40
+// DefaultMaxBytes is the most memory a ring's slots may take unless the
+// constructor is given WithMaxBytes: 1 GiB, 2^25 elements of 32 bytes. A
+// constructor checks the size of the slots (a power of two number of them,
+// times the size of T, plus the 8-byte sequence number of each slot of an
+// MPMC, MPSC or SPMC) against it before allocating, because Go cannot
+// recover from a failed allocation: the process would die with "fatal
+// error: out of memory".
+const DefaultMaxBytes = 1 << 30
+
+// Option is an optional setting of a ring constructor.
+type Option func(*options)
+
+type options struct {
+	maxBytes int
+}
+
+// WithMaxBytes sets the most memory the ring's slots may take, in place of
+// DefaultMaxBytes; a ring that would take more is refused with an error
+// wrapping ErrCapacity. Raise it for a ring larger than DefaultMaxBytes
+// that the machine can hold; n below 1 refuses every ring.
+func WithMaxBytes(n int) Option { return func(o *options) { o.maxBytes = n } }
+
+func resolve(opts []Option) options {
+	o := options{maxBytes: DefaultMaxBytes}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
 
 // Positions are free-running 63-bit counters. Bit 63 of a ring's tail word
 // is the closed flag, so that closing and enqueueing are ordered by the one
@@ -48,15 +77,18 @@ func add(p, n uint64) uint64 { return (p + n) & posMask }
 func dist(a, b uint64) int64 { return int64((a-b)<<1) >> 1 }
 
 // slotCount checks a requested capacity and returns the power-of-two number
-// of slots that holds it.
-func slotCount(capacity int, elemSize uintptr) (uint64, error) {
+// of slots that holds it, each slotSize bytes, after checking that they fit
+// in the memory limit of opts.
+func slotCount(capacity int, slotSize uintptr, opts []Option) (uint64, error) {
 	if capacity < 1 || capacity > MaxCapacity {
 		return 0, fmt.Errorf("%w: %d (want 1..%d)", ErrCapacity, capacity, MaxCapacity)
 	}
 	n := uint64(1) << bits.Len64(uint64(capacity)-1)
 	n = max(n, 2) // one slot cannot tell "holds p" (seq p+1) from "free for p+1" (seq p+1)
-	if hi, lo := bits.Mul64(n, uint64(elemSize)); hi != 0 || lo > maxRingBytes {
-		return 0, fmt.Errorf("%w: %d slots of %d bytes exceed %d bytes", ErrCapacity, n, elemSize, uint64(maxRingBytes))
+	o := resolve(opts)
+	what := fmt.Sprintf("capacity %d: %d slots of %d bytes", capacity, n, slotSize)
+	if err := mem.Check(ErrCapacity, what, mem.Size(n, uint64(slotSize)), uint64(max(o.maxBytes, 0)), "WithMaxBytes"); err != nil {
+		return 0, err
 	}
 	return n, nil
 }

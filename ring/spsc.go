@@ -45,10 +45,14 @@ type SPSC[T any] struct {
 	// consumer's load of tail); Close sets closedBit with one, so an
 	// enqueue either publishes before the close or fails.
 	tail     atomic64
-	writable uint64   // head+cap as last loaded: positions before it are free; producer-owned
-	resvPos  uint64   // tail at the last Reserve; producer-owned
-	resvLen  uint64   // slots handed out by the last Reserve; producer-owned
-	_        pad.Line // producer fields vs the read-mostly fields below
+	writable uint64 // head+cap as last loaded: positions before it are free; producer-owned
+	resvPos  uint64 // tail at the last Reserve; producer-owned
+	// resvLen is the number of slots the open reservation holds, from
+	// resvPos on; 0 when none is open. Every producer operation but a
+	// valid Commit ends an open reservation first (abandon), so the tail
+	// has not moved since the Reserve while resvLen is not 0.
+	resvLen uint64   // producer-owned
+	_       pad.Line // producer fields vs the read-mostly fields below
 
 	buf  []T // position p lives in buf[p&mask]
 	mask uint64
@@ -60,9 +64,10 @@ type SPSC[T any] struct {
 	consWait wait.Queue // consumers parked for an element; woken by the producer
 }
 
-// NewSPSC returns an empty SPSC that holds exactly capacity elements.
-func NewSPSC[T any](capacity int) (*SPSC[T], error) {
-	n, err := slotCount(capacity, sizeOf[T]()+8)
+// NewSPSC returns an empty SPSC that holds exactly capacity elements. Its
+// slots may take at most DefaultMaxBytes unless opts say otherwise.
+func NewSPSC[T any](capacity int, opts ...Option) (*SPSC[T], error) {
+	n, err := slotCount(capacity, sizeOf[T](), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +135,9 @@ func (r *SPSC[T]) release(h, k uint64) {
 // TryEnqueue adds v and reports whether it did; it fails when the ring is
 // full or closed.
 func (r *SPSC[T]) TryEnqueue(v T) bool {
+	if r.resvLen != 0 {
+		r.abandon()
+	}
 	t := r.tail.Load()
 	if t&closedBit != 0 {
 		return false
@@ -187,6 +195,9 @@ func (r *SPSC[T]) EnqueueBulk(src []T) bool {
 }
 
 func (r *SPSC[T]) enqueueN(src []T, all bool) int {
+	if r.resvLen != 0 {
+		r.abandon()
+	}
 	t := r.tail.Load()
 	if t&closedBit != 0 || len(src) == 0 {
 		return 0
@@ -260,8 +271,14 @@ func (r *SPSC[T]) clear(p, k uint64) {
 // belong to the producer alone, until the next Commit, Reserve or other
 // enqueue; the consumer cannot see them before Commit. The slots hold zero
 // values. Reserve returns no slots when the ring is full or closed.
+//
+// A reservation ends at the next Commit, Reserve or other enqueue. Slots
+// it held that no Commit published are cleared then, so a reservation
+// that is given up keeps nothing reachable and hands nothing to the next.
 func (r *SPSC[T]) Reserve(n int) (first, second []T) {
-	r.resvLen = 0
+	if r.resvLen != 0 {
+		r.abandon()
+	}
 	t := r.tail.Load()
 	r.resvPos = t &^ closedBit
 	if t&closedBit != 0 || n <= 0 {
@@ -283,21 +300,23 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 }
 
 // Commit publishes the first k slots of the last Reserve to the consumer,
-// which sees them in order, with one atomic store. k must not exceed what
-// Reserve returned, and no other enqueue may have run since; otherwise
-// Commit publishes nothing and returns an error wrapping ErrSpan. On a ring
-// closed since the Reserve, it publishes nothing and returns ErrClosed.
+// which sees them in order, with one atomic store, and ends the
+// reservation, clearing the slots it does not publish. k must not exceed
+// what Reserve returned, and no other enqueue may have run since;
+// otherwise Commit publishes nothing, clears every reserved slot and
+// returns an error wrapping ErrSpan. On a ring closed since the Reserve,
+// it publishes nothing and returns ErrClosed.
 func (r *SPSC[T]) Commit(k int) error {
-	t := r.tail.Load()
-	switch {
-	case k < 0 || uint64(k) > r.resvLen:
-		return spanError("commit", k, r.resvLen)
-	case t&^closedBit != r.resvPos:
-		return movedError("commit")
-	}
 	n := r.resvLen
 	r.resvLen = 0
-	if t&closedBit != 0 {
+	t := r.tail.Load()
+	switch {
+	case t&^closedBit != r.resvPos:
+		return movedError("commit") // the enqueue that moved it ended the reservation: n is 0
+	case k < 0 || uint64(k) > n:
+		r.clear(r.resvPos, n)
+		return spanError("commit", k, n)
+	case t&closedBit != 0:
 		r.clear(r.resvPos, n)
 		return ErrClosed
 	}
@@ -306,6 +325,14 @@ func (r *SPSC[T]) Commit(k int) error {
 		return ErrClosed
 	}
 	return nil
+}
+
+// abandon ends the open reservation, which no Commit published: its slots
+// may hold what the producer wrote into them. The tail has not moved since
+// the Reserve (see resvLen), so they are still the producer's to clear.
+func (r *SPSC[T]) abandon() {
+	r.clear(r.resvPos, r.resvLen)
+	r.resvLen = 0
 }
 
 // Peek hands the consumer up to n of the oldest elements in place, as one
@@ -330,18 +357,20 @@ func (r *SPSC[T]) Peek(n int) (first, second []T) {
 
 // Release removes the first k elements that the last Peek handed out,
 // clears their slots and gives them back to the producer with one atomic
-// store. k must not exceed what Peek returned, and no other dequeue may
-// have run since; otherwise nothing is released and the error wraps
-// ErrSpan.
+// store, and ends the peek. k must not exceed what Peek returned, and no
+// other dequeue may have run since; otherwise nothing is released, the
+// peek ends all the same (the elements stay in the ring, for the next
+// Peek or dequeue) and the error wraps ErrSpan.
 func (r *SPSC[T]) Release(k int) error {
+	n := r.peekLen
+	r.peekLen = 0
 	h := r.head.Load()
 	switch {
-	case k < 0 || uint64(k) > r.peekLen:
-		return spanError("release", k, r.peekLen)
 	case h != r.peekPos:
 		return movedError("release")
+	case k < 0 || uint64(k) > n:
+		return spanError("release", k, n)
 	}
-	r.peekLen = 0
 	if k > 0 {
 		r.release(h, uint64(k))
 	}

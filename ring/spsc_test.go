@@ -2,6 +2,7 @@ package ring_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -99,14 +100,20 @@ func TestSPSCCommitErrors(t *testing.T) {
 		if err := r.Commit(3); !errors.Is(err, ring.ErrSpan) {
 			t.Fatalf("Commit(3) after Reserve(2) = %v, want ErrSpan", err)
 		}
+		if r.Len() != 0 {
+			t.Fatalf("Len() = %d after a refused Commit", r.Len())
+		}
+		// The refused Commit ended the reservation.
+		if err := r.Commit(2); !errors.Is(err, ring.ErrSpan) {
+			t.Fatalf("Commit(2) after a refused Commit = %v, want ErrSpan", err)
+		}
+		r.Reserve(2)
 		if err := r.Commit(-1); !errors.Is(err, ring.ErrSpan) {
 			t.Fatalf("Commit(-1) = %v, want ErrSpan", err)
 		}
-		if r.Len() != 0 {
-			t.Fatalf("Len() = %d after refused Commits", r.Len())
-		}
-		if err := r.Commit(2); err != nil {
-			t.Fatalf("Commit(2) after refused Commits = %v", err)
+		r.Reserve(2)
+		if err := r.Commit(2); err != nil || r.Len() != 2 {
+			t.Fatalf("Commit(2) after a new Reserve(2) = %v with Len() = %d", err, r.Len())
 		}
 	})
 	t.Run("more than the ring had room for", func(t *testing.T) {
@@ -196,9 +203,14 @@ func TestSPSCPeekRelease(t *testing.T) {
 	if err := r.Release(5); !errors.Is(err, ring.ErrSpan) {
 		t.Fatalf("Release(5) after Peek(4) = %v, want ErrSpan", err)
 	}
+	if err := r.Release(1); !errors.Is(err, ring.ErrSpan) || r.Len() != 5 {
+		t.Fatalf("Release(1) after a refused Release = %v with Len() = %d, want ErrSpan and 5: the refused Release ended the peek", err, r.Len())
+	}
+	r.Peek(4)
 	if err := r.Release(-1); !errors.Is(err, ring.ErrSpan) {
 		t.Fatalf("Release(-1) = %v, want ErrSpan", err)
 	}
+	r.Peek(4)
 	if err := r.Release(2); err != nil {
 		t.Fatalf("Release(2) = %v", err)
 	}
@@ -268,4 +280,70 @@ func TestSPSCEmptySpan(t *testing.T) {
 	if err := r.Commit(0); err != nil && !errors.Is(err, ring.ErrClosed) {
 		t.Errorf("Commit(0) after Reserve on a closed ring = %v, want nil or ErrClosed", err)
 	}
+}
+
+// TestSPSCAbandonedReservation ends reservations of a pointer type every
+// way but a valid Commit: a second Reserve, a Commit refused with ErrSpan,
+// another enqueue. Whatever the producer wrote into the abandoned slots
+// must be gone from the ring at once: the next Reserve hands out zero
+// values, and no slot outside the elements holds a value.
+func TestSPSCAbandonedReservation(t *testing.T) {
+	fill := func(first, second []string) {
+		for i := range first {
+			first[i] = "abandoned"
+		}
+		for i := range second {
+			second[i] = "abandoned"
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		abandon func(r *ring.SPSC[string]) // ends the reservation
+		elems   int                        // elements in the ring afterwards
+	}{
+		{"second Reserve", func(r *ring.SPSC[string]) { r.Reserve(0) }, 1},
+		{"refused Commit", func(r *ring.SPSC[string]) {
+			if err := r.Commit(100); !errors.Is(err, ring.ErrSpan) {
+				t.Fatalf("Commit(100) = %v, want ErrSpan", err)
+			}
+		}, 1},
+		{"TryEnqueue", func(r *ring.SPSC[string]) { r.TryEnqueue("x") }, 2},
+		{"EnqueueBurst", func(r *ring.SPSC[string]) { r.EnqueueBurst([]string{"x"}) }, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newSPSCAt[string](t, 6, ring.WrapPoint-3)
+			r.TryEnqueue("kept")
+			fill(r.Reserve(4)) // slots WrapPoint-2 .. WrapPoint+1: wraps the buffer
+			tc.abandon(r)
+			if n := nonZero(r.Slots()); n != tc.elems || r.Len() != tc.elems {
+				t.Fatalf("after the reservation ended: %d slots hold strings and Len() = %d, want %d: %q", n, r.Len(), tc.elems, r.Slots())
+			}
+			first, second := r.Reserve(4)
+			for _, s := range append(slices.Clone(first), second...) {
+				if s != "" {
+					t.Fatalf("Reserve handed out slots holding %q: %q + %q", s, first, second)
+				}
+			}
+		})
+	}
+	t.Run("collected", func(t *testing.T) {
+		r := mustQueue[*gcObj](t, kinds[0], 4).(*ring.SPSC[*gcObj])
+		finalized := make(chan struct{})
+		reserveTracked(t, r, finalized)
+		r.Reserve(1) // abandons the first reservation
+		if !waitFinalized(finalized) {
+			t.Fatal("an object left in an abandoned reservation was not collected: the ring still references it")
+		}
+		runtime.KeepAlive(r)
+	})
+}
+
+//go:noinline
+func reserveTracked(t *testing.T, r *ring.SPSC[*gcObj], finalized chan struct{}) {
+	first, _ := r.Reserve(1)
+	if len(first) != 1 {
+		t.Fatal("Reserve(1) on an empty ring handed out nothing")
+	}
+	first[0] = &gcObj{id: 2}
+	runtime.SetFinalizer(first[0], func(*gcObj) { close(finalized) })
 }

@@ -1,8 +1,10 @@
 package sched_test
 
 import (
+	"errors"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +64,52 @@ func TestBucketDepth(t *testing.T) {
 	b.Refill(time.Hour + 80) // 80 ns at 100 Gb/s = 1000 bytes
 	if b.Tokens() != 1000 {
 		t.Fatalf("80 ns at 100 Gb/s: %d tokens, want 1000", b.Tokens())
+	}
+}
+
+// TestBurstBelowQuantum: a bucket shallower than what its rate earns in
+// one scheduling quantum overflows between two steps and silently holds
+// the class (or the port) below its rate, so NewPort refuses it with an
+// error naming the field, the depth asked for and the least it accepts.
+func TestBurstBelowQuantum(t *testing.T) {
+	tcs := func(rate uint64, burst int64) []sched.TCConfig {
+		return []sched.TCConfig{{Weight: 1, Queue: idleQueue{}}, {Weight: 1, Queue: idleQueue{}, Rate: rate, Burst: burst}}
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  sched.PortConfig
+		want string // the field, the depth asked for and the least depth
+	}{
+		{"class", sched.PortConfig{Rate: 10e9, TCs: tcs(3e9, 100_000)}, "TCs[1].Burst = 100000 (want 0 or at least 375000 bytes"},
+		{"class, short quantum", sched.PortConfig{Rate: 10e9, Quantum: 100 * time.Microsecond, TCs: tcs(3e9, 30_000)}, "TCs[1].Burst = 30000 (want 0 or at least 37500 bytes"},
+		{"port", sched.PortConfig{Rate: 10e9, Burst: 1_000_000, TCs: tcs(0, 0)}, "Burst = 1000000 (want 0 or at least 1250000 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Sink = newRecorder(2, 0, false)
+			_, err := sched.NewPort(tc.cfg)
+			if !errors.Is(err, sched.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewPort: %v, want an ErrConfig containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBurstAtQuantumKeepsRate: at the least depth NewPort accepts, a
+// capped class stepped every quantum runs at its rate, less at most one
+// frame per quantum (what a step leaves in the bucket because the next
+// frame does not fit yet).
+func TestBurstAtQuantumKeepsRate(t *testing.T) {
+	const rate, quantum, steps = 3e9, time.Millisecond, 1000
+	rec := newRecorder(1, sched.DefaultOverhead, false)
+	p := mustPort(t, sched.PortConfig{
+		Rate: 10e9, Quantum: quantum, Sink: rec,
+		TCs: []sched.TCConfig{{Weight: 1, Rate: rate, Burst: rate / 8 / 1000, Queue: newGen(0, 64, 1514, 1)}},
+	})
+	for i := range steps + 1 {
+		p.Step(time.Duration(i) * quantum)
+	}
+	earned := uint64(rate / 8 * steps / 1000)
+	if got, least := rec.total(), earned-steps*(1514+sched.DefaultOverhead); got > earned || got < least {
+		t.Fatalf("sent %d bytes in %d quanta at %.0f b/s, want %d..%d", got, steps, rate, least, earned)
 	}
 }

@@ -130,7 +130,14 @@ type TCConfig struct {
 	// Burst is the depth of the class's token bucket in bytes. Zero
 	// selects the larger of two scheduling quanta at Rate and one
 	// largest frame (65535 bytes plus overhead), so no frame is ever too
-	// large for it. A frame larger than Burst is dropped.
+	// large for it. A frame larger than Burst is dropped. A Burst below
+	// what Rate earns in one Quantum is refused (NewPort returns an
+	// ErrConfig naming the least depth): the port is stepped once a
+	// Quantum, and so shallow a bucket would overflow between two steps
+	// and hold the class below Rate. A depth of exactly one Quantum's
+	// bytes keeps Rate to within one frame per Quantum when Steps come on
+	// time; Run's steps come late by the timer's slack, which the default
+	// depth of two quanta absorbs.
 	Burst int64
 }
 
@@ -148,7 +155,8 @@ type PortConfig struct {
 	Quantum time.Duration
 	// Burst is the depth of the port's token bucket in bytes (zero: the
 	// larger of two quanta at Rate and one largest frame). A frame
-	// larger than Burst is dropped.
+	// larger than Burst is dropped, and a Burst below what Rate earns in
+	// one Quantum is refused, as TCConfig.Burst explains.
 	Burst int64
 	// Overhead is the framing overhead in bytes added to each frame's
 	// Len for every budget, cap and deficit (DefaultOverhead if zero,
@@ -249,6 +257,9 @@ func validate(c PortConfig) (resolved, error) {
 	if c.Burst < 0 || c.Burst > MaxBurst {
 		return r, configErr("Burst", c.Burst, fmt.Sprintf("0..%d bytes", int64(MaxBurst)))
 	}
+	if err := shallow("Burst", c.Burst, c.Rate, r.Quantum); err != nil {
+		return r, err
+	}
 	r.portDepth = depth(c.Burst, c.Rate, r.Quantum, largest)
 	r.tcDepth = make([]int64, len(c.TCs))
 	for i, tc := range c.TCs {
@@ -272,6 +283,9 @@ func validate(c PortConfig) (resolved, error) {
 			return r, configErr(f("Burst"), tc.Burst, "0 when Rate is 0 (no cap)")
 		}
 		if tc.Rate != 0 {
+			if err := shallow(f("Burst"), tc.Burst, tc.Rate, r.Quantum); err != nil {
+				return r, err
+			}
 			r.tcDepth[i] = depth(tc.Burst, tc.Rate, r.Quantum, largest)
 		}
 	}
@@ -286,6 +300,18 @@ func validate(c PortConfig) (resolved, error) {
 		return r, configErr("Workers", c.Workers, "0 or 1 in ModeSerial")
 	}
 	return r, nil
+}
+
+// shallow refuses a configured bucket depth below what rate earns in one
+// quantum: the port is stepped once a quantum, so such a bucket would
+// overflow between two steps and hold its class (or the port) below rate
+// without a word. A depth of 0 selects the default, which is never that
+// shallow.
+func shallow(field string, burst int64, rate uint64, quantum time.Duration) error {
+	if least := bytesIn(rate, quantum); burst != 0 && burst < least {
+		return configErr(field, burst, fmt.Sprintf("0 or at least %d bytes, what %d b/s earns in one Quantum of %v; raise it or shorten Quantum", least, rate, quantum))
+	}
+	return nil
 }
 
 // depth returns the bucket depth for a configured burst (0 selects the

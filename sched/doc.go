@@ -13,11 +13,15 @@
 // budget goes to the classes in strict-priority order (TCConfig.Priority,
 // 0 first): a level is served only while no higher level has a packet it
 // may send. Within a level the classes share by deficit round robin
-// (Shreedhar and Varghese; Linux sch_drr): when a class's turn begins its
+// (Shreedhar and Varghese; Linux sch_drr): turns go round the level's
+// backlogged classes in the order given; when a class's turn begins its
 // deficit grows by its quantum, Weight × DRRQuantum bytes; it sends while
 // its head packet fits the deficit; its deficit is carried to its next turn
 // (and across scheduling quanta: a turn cut short by the budget resumes in
 // the next Step without a second quantum) and reset when the class empties.
+// When every class of a level has drained, the next turn, once packets
+// come back, goes to the class after the one whose turn ended last, as if
+// the level had never gone idle.
 // Budget a class cannot use goes to the others, so the port is
 // work-conserving. A class may be capped (TCConfig.Rate) by its own token
 // bucket; a capped class that has run out of tokens is skipped and keeps

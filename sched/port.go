@@ -56,7 +56,9 @@ type Port struct {
 
 // level is one strict-priority level: its classes in round-robin order and
 // the deficit-round-robin position, as in Shreedhar and Varghese's DRR with
-// the quantum added when a class's turn begins (Linux sch_drr).
+// the quantum added when a class's turn begins (Linux sch_drr). The cursor
+// stays on a class while its turn lasts, across Steps, and moves on when
+// the turn ends; see next for an idle level.
 type level struct {
 	tcs     []int // indices into Port.tcs
 	cur     int   // position in tcs of the class whose turn it is
@@ -177,9 +179,19 @@ func (p *Port) pick() *tcState {
 // next runs deficit round robin over one level until a class may send its
 // head packet. A class found empty loses its deficit; a class held by its
 // cap keeps its deficit and gets no quantum. It returns nil once every
-// class of the level has been found empty or capped in a row.
+// class of the level has been found empty or capped in a row, with the
+// cursor on the class after the one whose turn ended last, which is where
+// the next turn begins when packets come back: a class whose turn ends
+// because it emptied (or ran into its cap) does not get the next turn too.
 func (p *Port) next(l *level) *tcState {
+	// start is where the current run of idle classes began; inTurn says
+	// the class there was in the middle of its turn.
+	var start int
+	var inTurn bool
 	for idle := 0; idle < len(l.tcs); {
+		if idle == 0 {
+			start, inTurn = l.cur, l.granted
+		}
 		t := &p.tcs[l.tcs[l.cur]]
 		if !t.fill() {
 			t.deficit = 0
@@ -202,6 +214,11 @@ func (p *Port) next(l *level) *tcState {
 		}
 		l.advance()
 		idle = 0
+	}
+	// The loop went once round the level from start and is back there.
+	if inTurn {
+		l.cur = start
+		l.advance()
 	}
 	return nil
 }

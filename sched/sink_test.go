@@ -82,7 +82,7 @@ func TestOversizeDropped(t *testing.T) {
 	p := mustPort(t, sched.PortConfig{
 		Rate: 1e9, Overhead: sched.NoOverhead, Sink: rec,
 		OnDrop: func(pkt descriptor.Packet) { dropped = append(dropped, pkt) },
-		TCs:    []sched.TCConfig{{Weight: 1, Rate: 1e8, Burst: 1000, Queue: lens(0, 0, 500, 1001, 600)}},
+		TCs:    []sched.TCConfig{{Weight: 1, Rate: 8e6, Burst: 1000, Queue: lens(0, 0, 500, 1001, 600)}},
 	})
 	p.Step(0)
 	p.Step(time.Second)

@@ -47,6 +47,7 @@ import (
 	"github.com/ringkit/ringkit/descriptor"
 	"github.com/ringkit/ringkit/migrate"
 	"github.com/ringkit/ringkit/nicsim"
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 var (
@@ -80,9 +81,10 @@ func pattern(port uint16, off int) byte {
 	return byte(x>>24) ^ byte(off>>8)
 }
 
-func stackConfig(mac byte) migrate.StackConfig {
-	return migrate.StackConfig{
-		MAC: [6]byte{2, 0, 0, 0, 0, mac},
+func stackConfig(mac byte, addr netip.Addr) tcpip.StackConfig {
+	return tcpip.StackConfig{
+		MAC:   [6]byte{2, 0, 0, 0, 0, mac},
+		Addrs: []netip.Prefix{netip.PrefixFrom(addr, 16)},
 		// Peers probe after 300 ms of silence, every 100 ms, 3 times.
 		KeepaliveIdle: 300 * time.Millisecond, KeepaliveInterval: 100 * time.Millisecond, KeepaliveProbes: 3,
 		MaxFlight: 16 << 10,
@@ -100,8 +102,11 @@ func newNIC(ports int) (*nicsim.NIC, error) {
 
 // tunnel carries the frames a capture port receives to conn, and the frames
 // read from conn into port inject: a wire between two processes.
-func tunnel(ctx context.Context, wg *sync.WaitGroup, conn net.Conn, capture *nicsim.Port, inject *nicsim.Port) {
-	link := migrate.NewLink(capture, 0)
+func tunnel(ctx context.Context, wg *sync.WaitGroup, conn net.Conn, capture *nicsim.Port, inject *nicsim.Port) error {
+	link, err := tcpip.NewLink(capture, 0)
+	if err != nil {
+		return err
+	}
 	wg.Add(2)
 	go func() { // capture → conn
 		defer wg.Done()
@@ -140,11 +145,12 @@ func tunnel(ctx context.Context, wg *sync.WaitGroup, conn net.Conn, capture *nic
 			inject.Receive(frames)
 		}
 	}()
+	return nil
 }
 
 // loop polls a host every 100 µs until ctx ends, running app after each
 // poll (in the host's goroutine, the only one that sends on its links).
-func loop(ctx context.Context, wg *sync.WaitGroup, h *migrate.Host, app func()) {
+func loop(ctx context.Context, wg *sync.WaitGroup, h *tcpip.Host, app func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -160,7 +166,7 @@ func loop(ctx context.Context, wg *sync.WaitGroup, h *migrate.Host, app func()) 
 }
 
 type stream struct {
-	conn     *migrate.Conn
+	conn     *tcpip.Conn
 	port     uint16
 	off      int
 	crc      uint32
@@ -213,19 +219,24 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	if err := nicsim.Connect(peerNIC.Port(1), capNIC.Port(0)); err != nil {
 		return err
 	}
-	peerHost := migrate.NewHost(migrate.NewLink(peerNIC.Port(0), 0), migrate.NewLink(peerNIC.Port(1), 0))
-	srcHost := migrate.NewHost(migrate.NewLink(srcNIC.Port(0), 0))
-	peers, err := migrate.NewStack(stackConfig(2), peerHost.Send)
+	var links [3]*tcpip.Link
+	for i, p := range []*nicsim.Port{peerNIC.Port(0), peerNIC.Port(1), srcNIC.Port(0)} {
+		if links[i], err = tcpip.NewLink(p, 0); err != nil {
+			return err
+		}
+	}
+	peerHost := tcpip.NewHost(links[0], links[1])
+	srcHost := tcpip.NewHost(links[2])
+	peers, err := tcpip.NewStack(stackConfig(2, peerAddr), peerHost.Send)
 	if err != nil {
 		return err
 	}
 	peerHost.SetHandler(peers)
-	vmCfg := stackConfig(1)
+	vmCfg := stackConfig(1, vmAddr)
 	vmCfg.KeepaliveProbes = 0
 	// The journal holds the sessions changed since the pre-copy, whole
 	// (receive queues included), and what arrives during the suspension.
-	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Addrs: []netip.Addr{vmAddr}, Stack: vmCfg, JournalSize: journal},
-		srcHost.Send)
+	circuit, err := migrate.NewCircuit(migrate.CircuitConfig{Stack: vmCfg, JournalSize: journal}, srcHost.Send)
 	if err != nil {
 		return err
 	}
@@ -235,7 +246,7 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	streams := map[uint16]*stream{}
 	var sending atomic.Bool
 	sending.Store(true)
-	if err := peers.Listen(netip.AddrPortFrom(peerAddr, 80), func(c *migrate.Conn) {
+	if err := peers.Listen(netip.AddrPortFrom(peerAddr, 80), func(c *tcpip.Conn) {
 		mu.Lock()
 		streams[c.Tuple().Dst.Port()] = &stream{conn: c, port: c.Tuple().Dst.Port(), lastTick: time.Now()}
 		mu.Unlock()
@@ -279,12 +290,14 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	for _, n := range []*nicsim.NIC{peerNIC, srcNIC, capNIC} {
 		runNIC(ctx, &wg, n)
 	}
-	tunnel(ctx, &wg, tun, capNIC.Port(0), peerNIC.Port(1))
+	if err := tunnel(ctx, &wg, tun, capNIC.Port(0), peerNIC.Port(1)); err != nil {
+		return err
+	}
 	loop(ctx, &wg, peerHost, peerApp)
 	loop(ctx, &wg, srcHost, nil)
 
 	for i := range sessions {
-		circuit.Do(func(vm *migrate.Stack) {
+		circuit.Do(func(vm *tcpip.Stack) {
 			_, err = vm.Dial(netip.AddrPortFrom(vmAddr, uint16(40000+i)), netip.AddrPortFrom(peerAddr, 80))
 		})
 		if err != nil {
@@ -344,8 +357,10 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 		total += s.off
 	}
 	ps := peers.Stats()
-	fmt.Printf("peers: %d sessions, %d bytes sent, %d keepalive probes, %d retransmissions, %d resets, %d PAWS drops; route to the VM: port %d after %d announcements\n",
-		len(streams), total, ps.KeepalivesSent, ps.Retransmits, ps.ResetsSent, ps.PAWSDropped, peerHost.Route(vmAddr), peerHost.Announcements)
+	link, _ := peerHost.LinkOf(vmCfg.MAC)
+	fmt.Printf("peers: %d sessions, %d bytes sent, %d keepalive probes, %d retransmissions, %d resets, %d PAWS drops; "+
+		"the VM's MAC %x reached through port %d after %d announcement frames (gratuitous ARP, RARP)\n",
+		len(streams), total, ps.KeepalivesSent, ps.Retransmits, ps.ResetsSent, ps.PAWSDropped, vmCfg.MAC, link, peerHost.Announcements)
 	fmt.Printf("migration: %v\n", &m)
 	fmt.Printf("sessions lost = %d (peers: %d), streams differing = %d\n", m.SessionsLost, lost, differ)
 	if lost != 0 || differ != 0 || m.SessionsLost != 0 || len(streams) != sessions {
@@ -378,8 +393,12 @@ func destination(sessions int) error {
 	if err := nicsim.Connect(dstNIC.Port(0), capNIC.Port(0)); err != nil {
 		return err
 	}
-	dstHost := migrate.NewHost(migrate.NewLink(dstNIC.Port(0), 0))
-	vmCfg := stackConfig(3)
+	dstLink, err := tcpip.NewLink(dstNIC.Port(0), 0)
+	if err != nil {
+		return err
+	}
+	dstHost := tcpip.NewHost(dstLink)
+	vmCfg := stackConfig(3, vmAddr) // the VM's own MAC and addresses come with it
 	vmCfg.KeepaliveProbes = 0
 	dest, err := migrate.NewDestination(migrate.DestinationConfig{Stack: vmCfg}, dstHost.Send)
 	if err != nil {
@@ -397,7 +416,7 @@ func destination(sessions int) error {
 	done := make(chan struct{})
 	buf := make([]byte, 64<<10)
 	app := func() {
-		dest.Do(func(vm *migrate.Stack) {
+		dest.Do(func(vm *tcpip.Stack) {
 			eof := 0
 			for _, c := range vm.Conns() {
 				port := c.Tuple().Src.Port()
@@ -439,7 +458,11 @@ func destination(sessions int) error {
 	for _, n := range []*nicsim.NIC{dstNIC, capNIC} {
 		runNIC(ctx, &wg, n)
 	}
-	tunnel(ctx, &wg, tun, capNIC.Port(0), dstNIC.Port(0))
+	if err := tunnel(ctx, &wg, tun, capNIC.Port(0), dstNIC.Port(0)); err != nil {
+		stop()
+		wg.Wait()
+		return err
+	}
 	finished := done
 	loop(ctx, &wg, dstHost, app)
 	shutdown := func() {

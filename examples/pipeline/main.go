@@ -25,11 +25,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/ringkit/ringkit/pipeline"
+	"github.com/ringkit/ringkit/port"
 )
 
 const description = `%[1]s runs ringkit's whole software data plane on an in-memory NIC model for
@@ -56,6 +59,7 @@ Examples:
   %[1]s -dump-config > my.json            the default configuration, to edit
   %[1]s -config my.json -json > rep.json  your configuration; the report as JSON
   %[1]s -pcap out.pcap                    a sample of the transmitted frames, for Wireshark
+  %[1]s -netns -rate 1e5                  the same stages on AF_XDP ports in namespaces made for the run (root)
 
 The config format is documented in the pipeline package (go doc github.com/ringkit/ringkit/pipeline).
 `
@@ -71,6 +75,8 @@ type options struct {
 	pcapEvery  int
 	pcapMax    int
 	every      time.Duration
+	iface      string // the ingress then one interface per output port, comma-separated
+	netns      bool
 }
 
 // newFlags defines the program's flags on a new flag set named name, whose
@@ -87,6 +93,8 @@ func newFlags(name string) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.pcapEvery, "pcap-every", 100, "with -pcap, keep every n-th transmitted frame")
 	fs.IntVar(&o.pcapMax, "pcap-max", 10000, "with -pcap, keep at most this many frames")
 	fs.DurationVar(&o.every, "every", 250*time.Millisecond, "progress interval")
+	fs.StringVar(&o.iface, "iface", "", "run on these interfaces, the ingress then one per output port (comma-separated; root)")
+	fs.BoolVar(&o.netns, "netns", false, "run on AF_XDP ports in network namespaces made for the run, with traffic from a TPACKET sender (root)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, description, name)
@@ -104,7 +112,7 @@ func main() {
 		}
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, fs.Name()+":", err)
@@ -112,7 +120,7 @@ func main() {
 	}
 }
 
-// config returns the configuration o asks for, checked and its defaults
+// loadConfig returns the configuration o asks for, checked and its defaults
 // filled in.
 func (o *options) loadConfig() (pipeline.Config, error) {
 	cfg := pipeline.DefaultConfig(o.rate)
@@ -151,22 +159,50 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		opts.Capture = c
 	}
-	p, err := pipeline.New(cfg, opts)
-	if err != nil {
-		return err
-	}
-	cfg = p.Config()
-
 	progress := stdout
 	if o.asJSON {
 		progress = stderr
 	}
+	var bed *testBed
+	switch {
+	case o.netns && o.iface != "":
+		return fmt.Errorf("-netns and -iface exclude each other")
+	case o.netns:
+		ps, b, err := openNetns(&cfg, cfg.Traffic.Rate, o.duration, progress)
+		if err != nil {
+			return err
+		}
+		bed, opts.Ports = b, ps
+		defer bed.close()
+	case o.iface != "":
+		ps, _, err := openIfaces(strings.Split(o.iface, ","), &cfg, progress)
+		if err != nil {
+			return err
+		}
+		opts.Ports = ps
+	}
+	p, err := pipeline.New(cfg, opts)
+	if err != nil {
+		if ps := opts.Ports; ps != nil {
+			for _, pt := range append(append([]port.Port{ps.In}, ps.Out...), ps.Sink...) {
+				_ = pt.Close()
+			}
+		}
+		return err
+	}
+	cfg = p.Config()
 	view := newView(progress, isTerminal(progress), &cfg)
 	view.header(o.duration)
 
+	if bed != nil {
+		bed.start(ctx)
+	}
 	rep, err := pipeline.Run(ctx, p, pipeline.RunOptions{Duration: o.duration, Every: o.every, Progress: view.update})
 	if err != nil {
 		return err
+	}
+	if bed != nil {
+		bed.report(progress)
 	}
 	if opts.Capture != nil {
 		if err := writePcap(opts.Capture, o.pcap); err != nil {

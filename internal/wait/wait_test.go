@@ -98,3 +98,24 @@ func TestBackoffNoSpinOnOneP(t *testing.T) {
 		t.Fatalf("with GOMAXPROCS=1 Spin returned true %d times, want %d (yields only)", n, yieldRounds)
 	}
 }
+
+// TestStalled: a wait is Stalled only once Pause has spun every round and
+// then yielded stallYields times.
+func TestStalled(t *testing.T) {
+	var b Backoff
+	for i := range spinRounds + stallYields {
+		if b.Stalled() {
+			t.Fatalf("Stalled after %d Pauses, want only after %d", i, spinRounds+stallYields)
+		}
+		b.Pause()
+	}
+	if !b.Stalled() {
+		t.Fatalf("not Stalled after %d Pauses", spinRounds+stallYields)
+	}
+	for range 100 {
+		b.Pause()
+	}
+	if !b.Stalled() {
+		t.Fatal("no longer Stalled after more Pauses")
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package descriptor_test
+
+const raceEnabled = false
