@@ -57,7 +57,8 @@ type MigrateConfig struct {
 //
 // The metrics follow live-migration usage: Downtime runs from the
 // suspension to the first frame the destination served (or to the local
-// resume), TotalTime from the pre-copy to the same point.
+// resume), TotalTime from the pre-copy to the same point; Hold is the part
+// of Downtime spent in cfg.Hold.
 func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
 	var m Metrics
 	if cfg.Deadline == 0 {
@@ -110,6 +111,7 @@ func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig
 	if cfg.Hold != nil {
 		cfg.Hold(ctx)
 	}
+	m.Hold = clock.Now().Sub(suspendAt)
 	if err := c.Seal(); err != nil {
 		conn.Close()
 		return m, err

@@ -340,7 +340,7 @@ func (w *vmWorld) finish(limit time.Duration) *MigrationReport {
 	}
 	m := w.metrics
 	rep := &MigrationReport{Ran: w.started.Load(), Sessions: len(w.readers), Downtime: Duration(m.Downtime),
-		Records: m.RecordsReplayed, Bytes: uint64(m.BytesPreCopy + m.BytesDowntime), Phase: w.Phase(),
+		Hold: Duration(m.Hold), Records: m.RecordsReplayed, Bytes: uint64(m.BytesPreCopy + m.BytesDowntime), Phase: w.Phase(),
 		Keepalives: m.KeepalivesAnswered}
 	var broken, short, damaged int
 	for p, r := range w.readers {

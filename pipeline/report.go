@@ -149,8 +149,11 @@ type MigrationReport struct {
 	Sessions     int `json:"sessions"`
 	SessionsLost int `json:"sessions_lost"`
 	// Downtime runs from the VM's suspension to the destination's first
-	// served frame.
+	// served frame; Hold is the part of it the VM stayed suspended by
+	// design (migration.hold: the time the rest of a VM's memory would
+	// take to move, the circuit answering for its sessions).
 	Downtime    Duration `json:"downtime"`
+	Hold        Duration `json:"hold"`
 	Records     uint64   `json:"records_replayed"`
 	Bytes       uint64   `json:"transfer_bytes"`      // pre-copy and journal
 	Keepalives  uint64   `json:"keepalives_answered"` // by the circuit while suspended

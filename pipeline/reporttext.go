@@ -41,10 +41,13 @@ func (r *Report) String() string {
 		case !m.Ran:
 			fmt.Fprintf(&b, "migration: not run (the run ended first)\n")
 		default:
-			fmt.Fprintf(&b, "migration: %s; %d sessions, downtime %v (suspension to the destination's first frame), "+
-				"%d journal records replayed, %d bytes transferred, %d keepalives answered while suspended\n",
-				m.Phase, m.Sessions, round3(time.Duration(m.Downtime)), m.Records, m.Bytes, m.Keepalives)
-			fmt.Fprintf(&b, "           %d stream bytes from the peers read back byte-exact; sessions lost %d\n", m.StreamBytes, m.SessionsLost)
+			down, hold := time.Duration(m.Downtime), time.Duration(m.Hold)
+			wrapHang(&b, "migration: ", "           ", fmt.Sprintf("%s; %d sessions; downtime %v from the suspension "+
+				"to the destination's first frame: the %v hold (suspended by design, the circuit answering for the "+
+				"sessions) and %v to seal, move and replay the journal; %d journal records replayed, %d bytes "+
+				"transferred, %d keepalives answered while suspended; %d stream bytes from the peers read back "+
+				"byte-exact; %d sessions lost.", m.Phase, m.Sessions, round3(down), round3(hold), round3(down-hold),
+				m.Records, m.Bytes, m.Keepalives, m.StreamBytes, m.SessionsLost))
 		}
 		if m.Note != "" {
 			fmt.Fprintf(&b, "           error: %s\n", m.Note)
@@ -148,15 +151,21 @@ func (r *Report) writeLatency(b *strings.Builder) {
 	if hi > 0 {
 		text += " Nearly all of it is queueing in the TC rings: a packet that finds its class's ring full waits " +
 			"for the ring to drain at the class's share, "
-		if r.RingDelay > 0 {
-			text += fmt.Sprintf("about %v here, as ring_delay sized the rings.", round3(time.Duration(r.RingDelay)))
-		} else {
+		switch budget := time.Duration(r.RingDelay); {
+		case budget > 0 && hi <= budget+budget/4:
+			text += fmt.Sprintf("about %v here, as ring_delay sized the rings.", round3(budget))
+		case budget > 0:
+			text += fmt.Sprintf("%v to %v here (the full wait column): ring_delay asks for %v, but a ring holds "+
+				"at least %d packets, longer than that at the slower classes' rates.", round3(lo), round3(hi),
+				round3(budget), minRingSize)
+		default:
 			text += fmt.Sprintf("from %v to %v here (the full wait column); the config's ring_delay sizes the rings "+
 				"to a delay budget instead.", round3(lo), round3(hi))
 		}
 	}
-	if r.Offload != nil {
-		text += " The offloaded class waits in the co-processor's job ring too."
+	if o := r.Offload; o != nil {
+		text += fmt.Sprintf(" The offloaded class waits in the co-processor's job ring too (p99 %v from submission "+
+			"to retirement), whose slots ring_delay does not size.", time.Duration(o.P99))
 	}
 	if starved {
 		text += " Packets also waited for the egress goroutine, which did not get the CPU it needed (see the warnings)."
