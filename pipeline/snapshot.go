@@ -30,6 +30,10 @@ type Snapshot struct {
 	// a ring, a scheduler or the co-processor. 0 after Close.
 	InFlight int64       `json:"in_flight"`
 	Ports    []PortShare `json:"ports"`
+	// OffloadQueued is the jobs in the co-processor's job ring (submitted,
+	// not yet retired), of OffloadSlots; both 0 without an offload.
+	OffloadQueued int `json:"offload_queued"`
+	OffloadSlots  int `json:"offload_slots"`
 	// Migration is the live migration's phase ("off" without one).
 	Migration string `json:"migration"`
 }
@@ -50,6 +54,9 @@ type TCShare struct {
 	// with the 24 bytes of framing per frame the port rate counts).
 	Packets   uint64 `json:"packets"`
 	WireBytes uint64 `json:"wire_bytes"`
+	// Queued is the packets in the class's TC ring, of RingSize.
+	Queued   int `json:"queued"`
+	RingSize int `json:"ring_size"`
 }
 
 // Snapshot returns the current counters.
@@ -80,6 +87,7 @@ func (p *Pipeline) Snapshot() Snapshot {
 		for _, k := range p.off.ring.Stats().Kinds {
 			s.Offloaded += k.Done + k.Failed
 		}
+		s.OffloadQueued, s.OffloadSlots = p.off.ring.Len(), p.off.ring.Cap()
 	}
 	var txErr, txDown uint64
 	for _, o := range p.outs {
@@ -87,8 +95,10 @@ func (p *Pipeline) Snapshot() Snapshot {
 		sh := PortShare{Name: p.cfg.Ports[o.idx].Name}
 		for j, t := range ps.TCs {
 			s.Scheduled += t.Packets
-			sh.TCs = append(sh.TCs, TCShare{Name: t.Name, TC: p.cfg.Ports[o.idx].TCs[j].TC, Share: t.Share,
-				Packets: t.Packets, WireBytes: t.Bytes + t.Packets*sched.DefaultOverhead})
+			tc := p.cfg.Ports[o.idx].TCs[j].TC
+			r := o.rings[tc]
+			sh.TCs = append(sh.TCs, TCShare{Name: t.Name, TC: tc, Share: t.Share, Packets: t.Packets,
+				WireBytes: t.Bytes + t.Packets*sched.DefaultOverhead, Queued: r.Len(), RingSize: r.Cap()})
 		}
 		s.Ports = append(s.Ports, sh)
 		ns := o.port.Stats()
