@@ -31,6 +31,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/ringkit/ringkit/examples/internal/exporter"
 	"github.com/ringkit/ringkit/pipeline"
 	"github.com/ringkit/ringkit/port"
 )
@@ -59,6 +60,7 @@ Examples:
   %[1]s -dump-config > my.json            the default configuration, to edit
   %[1]s -config my.json -json > rep.json  your configuration; the report as JSON
   %[1]s -pcap out.pcap                    a sample of the transmitted frames, for Wireshark
+  %[1]s -http localhost:9100              metrics for Prometheus at http://localhost:9100/metrics
   %[1]s -netns -rate 1e5                  the same stages on AF_XDP ports in namespaces made for the run (root)
 
 The config format is documented in the pipeline package (go doc github.com/ringkit/ringkit/pipeline).
@@ -77,6 +79,11 @@ type options struct {
 	every      time.Duration
 	iface      string // the ingress then one interface per output port, comma-separated
 	netns      bool
+	http       string // address of the metrics endpoint; "" for none
+	// served, if set, is called with the metrics endpoint's address once
+	// the report is written, and the endpoint closes when it returns;
+	// unset, the endpoint stays up until ctx ends.
+	served func(addr string)
 }
 
 // newFlags defines the program's flags on a new flag set named name, whose
@@ -94,6 +101,7 @@ func newFlags(name string) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.pcapMax, "pcap-max", 10000, "with -pcap, keep at most this many frames")
 	fs.DurationVar(&o.every, "every", 250*time.Millisecond, "progress interval")
 	fs.StringVar(&o.iface, "iface", "", "run on these interfaces, the ingress then one per output port (comma-separated; root)")
+	fs.StringVar(&o.http, "http", "", "serve Prometheus metrics at http://`ADDR`/metrics and Go profiles at /debug/pprof/, during the run and after the report until Ctrl-C (e.g. localhost:9100)")
 	fs.BoolVar(&o.netns, "netns", false, "run on AF_XDP ports in network namespaces made for the run, with traffic from a TPACKET sender (root)")
 	fs.Usage = func() {
 		w := fs.Output()
@@ -191,6 +199,19 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg = p.Config()
+	var srv *exporter.Server
+	if o.http != "" {
+		reg, err := exporter.NewRegistry(newCollector(p))
+		if err == nil {
+			srv, err = exporter.Serve(o.http, reg)
+		}
+		if err != nil {
+			p.Close()
+			return err
+		}
+		defer srv.Close()
+		fmt.Fprintf(progress, "metrics at http://%[1]s/metrics, Go profiles at http://%[1]s/debug/pprof/\n", srv.Addr())
+	}
 	view := newView(progress, isTerminal(progress), &cfg)
 	view.header(o.duration)
 
@@ -211,10 +232,21 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(progress, "pcap: %d frames written to %s\n", opts.Capture.Len(), o.pcap)
 	}
 	if o.asJSON {
-		return rep.WriteJSON(stdout)
+		err = rep.WriteJSON(stdout)
+	} else {
+		fmt.Fprintln(stdout)
+		err = rep.WriteText(stdout)
 	}
-	fmt.Fprintln(stdout)
-	return rep.WriteText(stdout)
+	if err != nil || srv == nil {
+		return err
+	}
+	if o.served != nil {
+		o.served(srv.Addr())
+		return nil
+	}
+	fmt.Fprintf(progress, "\nmetrics: still at http://%s/metrics with the run's final counts; Ctrl-C to exit\n", srv.Addr())
+	<-ctx.Done()
+	return nil
 }
 
 func writePcap(c *pipeline.Capture, path string) error {
