@@ -18,7 +18,7 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 // String is the text WriteText writes.
-func (r *Report) String() string {
+func (r Report) String() string {
 	var b strings.Builder
 	r.writeSummary(&b)
 	fmt.Fprintf(&b, "\n%-28s %12s %8s\n", "stage", "packets", "Mpps")
