@@ -27,6 +27,17 @@ const (
 	PhaseResumed                    // the migration failed or was cancelled; the VM runs here again
 )
 
+var phaseNames = [...]string{PhasePreCopy: "pre-copy", PhaseSuspended: "suspended", PhaseSealed: "sealed",
+	PhaseMoved: "moved", PhaseResumed: "resumed"}
+
+// String names the phase ("pre-copy", "suspended", ...).
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) && phaseNames[p] != "" {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("phase %d", p)
+}
+
 // MigrateConfig tunes a migration.
 type MigrateConfig struct {
 	Transfer TransferConfig
