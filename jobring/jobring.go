@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringkit/ringkit/internal/hist"
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -80,7 +81,7 @@ type Config[J, R any] struct {
 }
 
 const (
-	closedBit  = 1 << 63
+	closedBit  = tail.Closed
 	flowSlots  = 1024 // entries of the Atomic flow table; flows sharing one are serialized together
 	maxCand    = 64   // candidates a worker considers per scan under Rules.Priority
 	maxSkipped = 16   // busy flows a scan remembers
@@ -93,6 +94,7 @@ const (
 //
 // Every method may be called from any goroutine. A Ring must not be copied.
 type Ring[J, R any] struct {
+	_ pad.NoCopy
 	_ pad.Line // the previous allocation vs the producer index
 
 	// tail is the next position a producer claims, with closedBit set
@@ -146,8 +148,6 @@ type Ring[J, R any] struct {
 	workWait wait.Queue // parked workers; woken by submissions, releases of flows, Close
 	prodWait wait.Queue // producers parked for room; woken by retirement
 	doneWait wait.Queue // RetireWait callers; woken by completions
-
-	parked atomic.Int32 // workers parked in workWait, for tests and monitoring
 
 	mu        sync.Mutex // serializes roster changes
 	aborting  atomic.Bool
@@ -269,7 +269,7 @@ func (r *Ring[J, R]) Len() int {
 	return int(min(max(int64(t-h), 0), int64(r.size)))
 }
 
-func (r *Ring[J, R]) closed() bool { return r.tail.Load()&closedBit != 0 }
+func (r *Ring[J, R]) closed() bool { return tail.IsClosed(&r.tail) }
 
 // TrySubmit submits t if there is a free slot and returns its position;
 // ok is false when the ring is full or closed. A job no live worker may take
@@ -335,36 +335,18 @@ func (r *Ring[J, R]) Submit(ctx context.Context, t Task[J]) (uint64, error) {
 	if seq, ok := r.TrySubmit(t); ok {
 		return seq, nil
 	}
-	var b wait.Backoff
-	for b.Spin() {
-		if seq, ok := r.TrySubmit(t); ok {
-			return seq, nil
+	var seq uint64
+	err := wait.Until(ctx, &r.prodWait, func() (bool, error) {
+		var ok bool
+		if seq, ok = r.TrySubmit(t); ok {
+			return true, nil
 		}
 		if r.closed() {
-			return 0, ErrClosed
+			return true, ErrClosed
 		}
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-	}
-	for {
-		w := r.prodWait.Prepare()
-		if seq, ok := r.TrySubmit(t); ok {
-			r.prodWait.Cancel(w)
-			return seq, nil
-		}
-		if r.closed() {
-			r.prodWait.Cancel(w)
-			return 0, ErrClosed
-		}
-		select {
-		case <-w.C():
-			r.prodWait.Done(w)
-		case <-ctx.Done():
-			r.prodWait.Cancel(w)
-			return 0, ctx.Err()
-		}
-	}
+		return false, nil
+	})
+	return seq, err
 }
 
 // SubmitAll submits every task of ts, in order, in as many bursts as room
@@ -373,32 +355,19 @@ func (r *Ring[J, R]) Submit(ctx context.Context, t Task[J]) (uint64, error) {
 // other producers may fall between its bursts.
 func (r *Ring[J, R]) SubmitAll(ctx context.Context, ts []Task[J]) (int, error) {
 	done := 0
-	var b wait.Backoff
 	for done < len(ts) {
-		if _, n := r.SubmitBurst(ts[done:]); n > 0 {
-			done += n
-			b = wait.Backoff{}
-			continue
-		}
-		if r.closed() {
-			return done, ErrClosed
-		}
-		if err := ctx.Err(); err != nil {
+		err := wait.Until(ctx, &r.prodWait, func() (bool, error) {
+			if _, n := r.SubmitBurst(ts[done:]); n > 0 {
+				done += n
+				return true, nil
+			}
+			if r.closed() {
+				return true, ErrClosed
+			}
+			return false, nil
+		})
+		if err != nil {
 			return done, err
-		}
-		if b.Spin() {
-			continue
-		}
-		w := r.prodWait.Prepare()
-		if r.closed() || r.Len() < int(r.size) {
-			r.prodWait.Cancel(w) // room (or the end) came: try again
-			continue
-		}
-		select {
-		case <-w.C():
-			r.prodWait.Done(w)
-		case <-ctx.Done():
-			r.prodWait.Cancel(w)
 		}
 	}
 	return done, nil
@@ -498,12 +467,7 @@ func (r *Ring[J, R]) Close() error { return r.Shutdown(context.Background()) }
 // No goroutine of the ring outlives Shutdown. Calling it again waits again
 // and returns nil.
 func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
-	for {
-		t := r.tail.Load()
-		if t&closedBit != 0 || r.tail.CompareAndSwap(t, t|closedBit) {
-			break
-		}
-	}
+	tail.Close(&r.tail)
 	r.prodWait.WakeAll()
 	r.workWait.WakeAll()
 	r.doneWait.WakeAll()

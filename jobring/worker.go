@@ -100,46 +100,28 @@ func (w *worker[J, R]) run() {
 	defer close(w.exited)
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
-	var b wait.Backoff
 	for {
 		if w.stopping() || r.aborting.Load() {
 			w.leave(nil)
 			return
 		}
-		if n := w.claim(); n > 0 {
-			if !w.process(n) {
+		n := w.claim()
+		if n == 0 {
+			if r.closed() && r.drained() {
 				return
 			}
-			b = wait.Backoff{}
-			continue
+			// Park until a submission, a released flow, a stop or the
+			// end; a stop is seen at the top of the loop.
+			_ = wait.UntilClosed(&r.workWait, w.stop, func() (bool, error) {
+				if n = w.claim(); n > 0 {
+					return true, nil
+				}
+				return w.stopping() || r.aborting.Load() || r.closed() && r.drained(), nil
+			})
 		}
-		if r.closed() && r.drained() {
+		if n > 0 && !w.process(n) {
 			return
 		}
-		if b.Spin() {
-			continue
-		}
-		q := r.workWait.Prepare()
-		if n := w.claim(); n > 0 {
-			r.workWait.Cancel(q)
-			if !w.process(n) {
-				return
-			}
-			b = wait.Backoff{}
-			continue
-		}
-		if w.stopping() || r.aborting.Load() || r.closed() && r.drained() {
-			r.workWait.Cancel(q)
-			continue
-		}
-		r.parked.Add(1)
-		select {
-		case <-q.C():
-			r.workWait.Done(q)
-		case <-w.stop:
-			r.workWait.Cancel(q)
-		}
-		r.parked.Add(-1)
 	}
 }
 

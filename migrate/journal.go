@@ -34,6 +34,8 @@ const sealSize = HeaderSize + sealPayload
 //
 // A Journal must not be copied after first use.
 type Journal struct {
+	_ pad.NoCopy
+
 	buf []byte // len is the capacity, a multiple of Align
 
 	// tail is the position (bytes since creation, free-running) one past the
