@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,26 +18,17 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/ringkit/ringkit/examples/internal/smoke"
 )
 
-// asMain makes the test binary the program: the smoke tests run it as a
-// child with this set in its environment, and the child starts its own
-// destination the same way (os.Executable is the test binary).
-const asMain = "RINGKIT_MIGRATION_EXAMPLE_MAIN"
+func TestMain(m *testing.M) { smoke.Main(m, main) }
 
-func TestMain(m *testing.M) {
-	if os.Getenv(asMain) == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// program starts the example with args, its output on a pipe.
+// program starts the example with args, its output on a pipe; the program
+// starts its destination as a second copy of the test binary.
 func program(t *testing.T, args ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMain+"=1")
+	cmd := smoke.Command(context.Background(), args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

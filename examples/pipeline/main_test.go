@@ -14,10 +14,38 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ringkit/ringkit/examples/internal/smoke"
 	"github.com/ringkit/ringkit/pipeline"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if smoke.AsMain() {
+		main()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// The program itself: -h prints the description, the flags and examples
+// and exits 0; -dump-config prints JSON that -config takes back.
+func TestProgramHelpAndDumpConfig(t *testing.T) {
+	_, help := smoke.Run(t, time.Minute, "-h")
+	smoke.Contains(t, help, "runs ringkit's whole software data plane", "are dropped by design (shaping)",
+		"Usage:", "-dump-config", "-http ADDR", "Examples:")
+	dump, _ := smoke.Run(t, time.Minute, "-dump-config")
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte(dump), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := smoke.Run(t, time.Minute, "-config", path, "-dump-config")
+	if again != dump || !strings.HasPrefix(dump, "{") {
+		t.Errorf("-dump-config of -config of the dump differs:\n%s\nwant\n%s", again, dump)
+	}
+	out, _ := smoke.Run(t, time.Minute, "-config", path, "-duration", "200ms", "-rate", "5e4")
+	if !strings.Contains(out, "accounting: generated") {
+		t.Errorf("a run on the dumped config:\n%s", out)
+	}
+}
 
 // -h describes the program under its own name, lists every flag with its
 // default, and shows examples.
