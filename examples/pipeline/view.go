@@ -34,13 +34,14 @@ func (v *view) header(d time.Duration) {
 		rate += v.cfg.PortRate(k)
 	}
 	offered := v.cfg.Traffic.Rate * v.cfg.Traffic.MeanWireBytes() * 8
-	fmt.Fprintf(v.w, "ringkit pipeline: %.3g frames/s offered (%.3f Gb/s) for %v, %d RX queues, %d output ports "+
-		"configured for %.3f Gb/s", v.cfg.Traffic.Rate, offered/1e9, d, v.cfg.Queues, len(v.cfg.Ports), rate/1e9)
+	fmt.Fprintf(v.w, "ringkit pipeline: %.3g frames/s offered (%.3f Gb/s) for %v to %d output ports configured for %.3f Gb/s",
+		v.cfg.Traffic.Rate, offered/1e9, d, len(v.cfg.Ports), rate/1e9)
 	if offered > rate {
-		fmt.Fprintf(v.w, " (%.0f%% of the load is shaped away by design)", 100*(1-rate/offered))
+		fmt.Fprintf(v.w, ":\n  %.0f%% of the load is shaped away by design", 100*(1-rate/offered))
 	}
+	fmt.Fprintf(v.w, "; %d RX queues", v.cfg.Queues)
 	if o := v.cfg.Offload; o != nil {
-		fmt.Fprintf(v.w, "; class %d of %s offloaded", o.TC, v.cfg.Ports[o.Port].Name)
+		fmt.Fprintf(v.w, "; class %d of %s offloaded to a co-processor model", o.TC, v.cfg.Ports[o.Port].Name)
 	}
 	fmt.Fprintln(v.w)
 }
