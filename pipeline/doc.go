@@ -9,7 +9,11 @@
 // jobring co-processor that computes its L4 checksums (transmit checksum
 // offload). Every packet generated is delivered or dropped with a reason;
 // Snapshot and Report show the counts, each stage's rate, each class's
-// share against its configuration and the latency.
+// share against its configuration and the latency. The package keeps no
+// metrics registry: Snapshot (counters, drops by reason and cause, queue
+// depths) and Latency (the latency histogram as cumulative buckets) may be
+// read from any goroutine at any time, and examples/pipeline exports them
+// to Prometheus.
 //
 //	cfg := pipeline.DefaultConfig(1e6) // frames per second
 //	p, err := pipeline.New(cfg, pipeline.Options{})
