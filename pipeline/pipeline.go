@@ -209,7 +209,7 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: buffers, DataRoom: 1536, NoHeadroom: true,
 		CacheSize: cacheSize})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, fmt.Errorf("%w: buffers: %w", ErrConfig, err)
 	}
 	p := &Pipeline{cfg: cfg, rules: rules, pool: pool, cap: opts.Capture, stop: make(chan struct{}),
 		stamps: make([]int64, buffers)}
@@ -225,14 +225,14 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	nic, err := nicsim.New(nicsim.Config{Name: "nic", Ports: 1 + nports, Queues: cfg.Queues, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: cfg.TxDescs}})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, fmt.Errorf("%w: queues, rx_descs and tx_descs: %w", ErrConfig, err)
 	}
 	p.nics = append(p.nics, nic)
 	// The sink NIC's ports have one queue each: RSS off, no hash to compute.
 	sink, err := nicsim.New(nicsim.Config{Name: "sink", Ports: nports, Queues: 1, NoRSS: true, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: 2}})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, fmt.Errorf("%w: rx_descs: %w", ErrConfig, err)
 	}
 	p.nics = append(p.nics, sink)
 	if err := shrinkUnused(nic, pool); err != nil {
@@ -258,7 +258,7 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	}
 	gen, err := nicsim.NewGenerator(gc)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: traffic: %w", err)
+		return nil, fmt.Errorf("%w: traffic: %w", ErrConfig, err)
 	}
 	p.tr = newTrace(gen, t.Flows, t.Rate)
 	p.frames = make([][]byte, burst)
@@ -346,7 +346,7 @@ func (p *Pipeline) build(ports *Ports) error {
 		Full: full, Drop: p.dropped, Burst: burst,
 	})
 	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return fmt.Errorf("%w: rules: %w", ErrConfig, err)
 	}
 	p.generating.Store(true)
 	return nil
@@ -393,7 +393,7 @@ func (p *Pipeline) newOutput(k int, pt port.Port) (*output, error) {
 	for j, tc := range pc.TCs {
 		r, err := ring.NewSPSC[descriptor.Packet](sizes[j])
 		if err != nil {
-			return nil, fmt.Errorf("pipeline: ports[%d].tcs[%d]: %w", k, j, err)
+			return nil, fmt.Errorf("%w: ports[%d].tcs[%d]: %w", ErrConfig, k, j, err)
 		}
 		o.rings[tc.TC], o.tcIdx[tc.TC] = r, j
 		o.caps[tc.TC] = p.cfg.TCCap(k, j)
@@ -404,7 +404,7 @@ func (p *Pipeline) newOutput(k int, pt port.Port) (*output, error) {
 	o.sched, err = sched.NewPort(sched.PortConfig{Name: pc.Name, Rate: uint64(p.cfg.PortRate(k)),
 		Quantum: time.Duration(pc.Quantum), TCs: tcs, Tx: o, OnDrop: o.dropped, TxBurst: burst})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: ports[%d]: %w", k, err)
+		return nil, fmt.Errorf("%w: ports[%d]: %w", ErrConfig, k, err)
 	}
 	return o, nil
 }
