@@ -80,6 +80,10 @@ loop:
 		case <-warm.C:
 			p.MarkShares(time.Since(start))
 		case <-migrateAt:
+			// Started before the goroutine runs: the end of the run,
+			// which may come first, must wait for this migration while
+			// the VM world's rounds still serve it.
+			p.vm.started.Store(true)
 			vmDone.Add(1)
 			go func() { defer vmDone.Done(); p.vm.migrate(ctx) }()
 		case <-tick.C:
