@@ -563,7 +563,8 @@ func kernelSource(opt kernelOptions) (err error) {
 	}
 	tcp := after.Sub(before).TCP()
 	fmt.Printf("migration: %v\n", &m)
-	fmt.Printf("sessions lost = %d, streams differing = %d, downtime = %v (hold %v)\n", lost+m.SessionsLost, differ, m.Downtime, opt.hold)
+	fmt.Printf("sessions lost = %d, streams differing = %d, downtime = %v (%v beyond the hold)\n",
+		lost+m.SessionsLost, differ, m.Downtime.Round(10*time.Microsecond), m.BeyondHold().Round(10*time.Microsecond))
 	fmt.Printf("the kernel's TCP in the peer namespace: %v\n", tcp)
 	switch {
 	case merr != nil || !moved:
