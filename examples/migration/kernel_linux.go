@@ -33,10 +33,12 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ringkit/ringkit/descriptor"
@@ -408,7 +410,8 @@ func kernelSource(opt kernelOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	ctx, stop := context.WithCancel(context.Background())
+	// Ctrl-C ends the run early; everything made is removed all the same.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var wg sync.WaitGroup
 	defer func() {
 		stop()
@@ -485,7 +488,10 @@ func kernelSource(opt kernelOptions) (err error) {
 	fmt.Printf("source: %d kernel TCP connections to the VM in namespace %v (%d dialed by the kernel, %d by the VM), "+
 		"each streaming %d bytes both ways at %d B/s; the VM's hosts are TAP devices on bridge %s (%v): rksrc here, rkdst in process %d\n",
 		len(conns), ns, len(conns)/2, len(conns)-len(conns)/2, opt.streamLen, opt.rate, kBridge, kPeer, child.Process.Pid)
-	time.Sleep(opt.run)
+	select {
+	case <-time.After(opt.run):
+	case <-ctx.Done():
+	}
 
 	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
 		var d net.Dialer
@@ -522,6 +528,12 @@ func kernelSource(opt kernelOptions) (err error) {
 			c.Close()
 		}
 		<-done
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.Close()
+		}
+		<-done
+		return errors.New("interrupted")
 	}
 	after, err := ns.Counters()
 	if err != nil {
