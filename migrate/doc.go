@@ -148,7 +148,7 @@
 //	go dest.Serve(ctx, conn) // on the destination host
 //
 //	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{})
-//	fmt.Println(&m) // downtime, bytes, records, keepalives, retries, sessions lost
+//	fmt.Println(m) // downtime, bytes, records, keepalives, retries, sessions lost
 //
 // Migrate: the pre-copy of the session table and the VM's interface while
 // the VM runs; Suspend (the journal starts with the interface and the

@@ -169,7 +169,7 @@ func (r *downtimeRig) migrate(tb testing.TB, records uint64) (time.Duration, Met
 		tb.Fatal(err)
 	}
 	if m.SessionsLost != 0 {
-		tb.Fatalf("metrics: %v", &m)
+		tb.Fatalf("metrics: %v", m)
 	}
 	return m.Downtime - hold, m
 }

@@ -51,7 +51,9 @@ func (m *Metrics) AddReplay(st ReplayStats) {
 	m.RecordsSkipped += st.Skipped
 }
 
-func (m *Metrics) String() string {
+// String is the metrics as one line a person reads. It has a value
+// receiver, so a Metrics prints the same by value or by pointer.
+func (m Metrics) String() string {
 	return fmt.Sprintf("downtime %v total %v; bytes pre-copy %d downtime %d; journal %d records peak %d bytes; "+
 		"replayed %d skipped %d; keepalives %d; retries %d; sessions lost %d",
 		m.Downtime, m.TotalTime, m.BytesPreCopy, m.BytesDowntime, m.RecordsJournaled, m.PeakJournalBytes,

@@ -56,7 +56,7 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	}
 	if m.SessionsLost != 0 || m.RecordsJournaled == 0 || m.RecordsReplayed != m.RecordsJournaled+1 ||
 		m.BytesPreCopy == 0 || m.BytesDowntime == 0 || m.PeakJournalBytes < int64(journalUsed) || journalUsed == 0 {
-		t.Errorf("metrics: %v (journal held %d bytes at the seal)", &m, journalUsed)
+		t.Errorf("metrics: %v (journal held %d bytes at the seal)", m, journalUsed)
 	}
 	for p, s := range w.senders {
 		if ts := s.conn.Session().TS; !ts.Enabled || ts.Recent == 0 {
@@ -77,7 +77,7 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	if total < 64*1000*250 {
 		t.Errorf("only %d bytes moved in all", total)
 	}
-	t.Logf("%v; circuit %+v; %d bytes delivered", &m, st, total)
+	t.Logf("%v; circuit %+v; %d bytes delivered", m, st, total)
 }
 
 // Peers with keepalive idle 50 ms, interval 20 ms, 3 probes (dead after
@@ -203,7 +203,7 @@ func TestMigrateDestinationFailure(t *testing.T) {
 			w.run(100 * time.Millisecond)
 			start := w.clock.Now()
 			w.drain(2 * time.Second)
-			t.Logf("drained in %v; %v", w.clock.Now().Sub(start), &m)
+			t.Logf("drained in %v; %v", w.clock.Now().Sub(start), m)
 			w.checkStreams()
 		})
 	}
@@ -233,7 +233,7 @@ func TestMigrateResumesCutJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Retries == 0 || !w.dest.Active() || m.RecordsReplayed != m.RecordsJournaled+1 || m.RecordsJournaled < 100 {
-		t.Errorf("metrics %v, destination active %v", &m, w.dest.Active())
+		t.Errorf("metrics %v, destination active %v", m, w.dest.Active())
 	}
 	w.run(100 * time.Millisecond)
 	w.drain(2 * time.Second)

@@ -140,7 +140,7 @@ func TestMigrateTransitionalStates(t *testing.T) {
 	}
 	w.checkStreams()
 	if m.SessionsLost != 0 {
-		t.Errorf("metrics: %v", &m)
+		t.Errorf("metrics: %v", m)
 	}
 }
 
