@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ringkit/ringkit/tcpip"
 )
@@ -82,6 +83,22 @@ type Circuit struct {
 	// announce asks the next Tick to acknowledge every session after a
 	// local resume (reopening the windows the circuit closed).
 	announce bool
+
+	// mig is the migration begun and not yet settled (nil: none). It is
+	// the host's record of it, kept across the end of the Migrate that
+	// began it, so that Recover can settle it.
+	mig *migRecord
+}
+
+// migRecord is what the source's host keeps of a migration in progress,
+// as libvirt keeps a migration job's phase in its status file.
+type migRecord struct {
+	id        uint64
+	epoch     uint32
+	dest      int       // the destination that holds the pre-copy (an index of Migrate's dests; -1: none)
+	committed bool      // the go-ahead is given to dest: only its word that it never runs the VM lets the source resume it
+	started   time.Time // the pre-copy's start, for the total time
+	suspended time.Time // the suspension's start, for the downtime
 }
 
 // NewCircuit returns a circuit with a running VM whose stack sends with out.
@@ -324,9 +341,19 @@ func (c *Circuit) Stats() CircuitStats {
 // migration: the journal is replayed into the pre-copied table, exactly as
 // a destination would, and the VM's stack takes the result, so the peers
 // see the sessions go on as if nothing happened.
+//
+// Once the go-ahead is given, ResumeLocal refuses (ErrMigration): the
+// destination may run the VM, and only its word settles that (Recover).
 func (c *Circuit) ResumeLocal() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.mig != nil && c.mig.committed {
+		return fmt.Errorf("migrate: resume locally after the go-ahead to destination %d: %w", c.mig.dest, ErrMigration)
+	}
+	return c.resumeLocalLocked()
+}
+
+func (c *Circuit) resumeLocalLocked() error {
 	switch c.mode {
 	case Suspended:
 		if err := c.sealJournal(); err != nil {
@@ -353,6 +380,7 @@ func (c *Circuit) ResumeLocal() error {
 	}
 	c.epoch = t.Epoch
 	c.pre, c.preGen = nil, nil
+	c.mig = nil
 	c.mode = Running
 	c.announce = true // from the host's goroutine, the one that sends
 	return nil
@@ -366,7 +394,59 @@ func (c *Circuit) HandOff() {
 	if c.ckt != nil {
 		c.retireCircuit()
 	}
+	c.mig = nil
 	c.mode = Moved
+}
+
+// begin records a new migration; one not yet settled must be settled
+// first (Recover).
+func (c *Circuit) begin(id uint64, epoch uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mig != nil {
+		return fmt.Errorf("migrate: migration %#x is not settled (Recover settles it): %w", c.mig.id, ErrMigration)
+	}
+	if c.mode != Running {
+		return fmt.Errorf("migrate: migrate while %v: %w", c.mode, ErrMigration)
+	}
+	c.mig = &migRecord{id: id, epoch: epoch, dest: -1}
+	return nil
+}
+
+// record returns a copy of the migration record (ok false: none).
+func (c *Circuit) record() (migRecord, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mig == nil {
+		return migRecord{}, false
+	}
+	return *c.mig, true
+}
+
+// update changes the migration record under the circuit's lock.
+func (c *Circuit) update(fn func(r *migRecord)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mig != nil {
+		fn(c.mig)
+	}
+}
+
+// end forgets a migration that never suspended the VM.
+func (c *Circuit) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode == Running {
+		c.mig = nil
+	}
+}
+
+// resumeAfter resumes the VM here once the migration is settled against
+// the destination: never given the go-ahead, or abandoned there.
+func (c *Circuit) resumeAfter() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resumeLocalLocked()
 }
 
 func sortedSessions(t *Table) []*tcpip.Session {

@@ -156,24 +156,74 @@
 // the VM would move; Seal (after the interface again: the stand-in's
 // neighbour cache learned from the suspension); the journal; the
 // destination's Restore (a corrupt, torn or unsealed journal is refused
-// and nothing activates); the go-ahead; activation of a stack with the
-// VM's MAC, addresses and neighbour cache; the first announcement round
-// (gratuitous ARP for each address and QEMU's RARP, from the VM's MAC, so
-// that switches learn where the MAC went) and an acknowledgement on every
-// session (the first frames served), then the rest of QEMU's schedule
-// (tcpip.AnnounceConfig: five rounds, gaps of 50, 150, 250, 350 ms). A destination that fails before the go-ahead is dropped and the next
+// and nothing activates) into a stack with the VM's MAC, addresses and
+// neighbour cache, held ready; the go-ahead; activation; the first
+// announcement round (gratuitous ARP for each address and QEMU's RARP,
+// from the VM's MAC, so that switches learn where the MAC went) and an
+// acknowledgement on every session (the first frames served), then the
+// rest of QEMU's schedule (tcpip.AnnounceConfig: five rounds, gaps of 50,
+// 150, 250, 350 ms). A destination that fails before the go-ahead is
+// dropped and the next
 // gets the pre-copy and the journal (a journal transfer cut short is first
 // resumed on a new connection to the same destination, from the last chunk
 // acknowledged: MigrateConfig.Reconnects); with none left, or on cancellation,
 // ResumeLocal replays the journal into the pre-copied table on the source
-// and the VM goes on there. Once the go-ahead is sent the source never
-// resumes.
+// and the VM goes on there. Once the go-ahead is given, only the
+// destination's word decides (see Faults).
 //
 // Control messages between the transfers on the migration connection are
 // 32 bytes: "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64 (hello
-// carries the epoch and the migration id, ready the replay's counts,
-// served the destination's clock reading of its first frame, resume the
-// migration id on a new connection after a cut).
+// carries the epoch and the migration id; ready and active the replay's
+// counts; go, resume, abort and aborted the migration id; served the
+// destination's clock reading of its first frame). The table is in
+// control.go.
+//
+// # Faults
+//
+// Whatever single fault happens — the migration connection cut at any
+// message, either side's migration process killed at any point, a dial
+// that fails — the VM ends up running on exactly one host and every
+// session survives. A "process" here is what runs a migration (Migrate on
+// the source, Serve on the destination), as libvirt's daemon is to QEMU;
+// what it leaves behind when it dies is the host's: the source's Circuit
+// keeps the VM and the migration's record, the Destination keeps a VM held
+// ready, the VM once it runs, and the migrations abandoned there. A dead
+// process's connections close.
+//
+// The rule is a two-phase commit whose decision is taken at the
+// destination, once, under its lock, for each migration id:
+//
+//   - The destination builds the VM from the pre-copy and the whole,
+//     sealed journal, holds it ready (fed no frame) and says ready. It
+//     runs it only on the source's go-ahead for its migration id, given
+//     within DestinationConfig.ResumeWait of the ready, on the migration
+//     connection or on any new one. A go-ahead for a migration it does not
+//     hold ready (not yet, not at all, or no longer), an abort from the
+//     source, or the end of the wait abandon the migration there for
+//     good: it answers aborted, and never runs that VM.
+//   - The source gives the go-ahead once the whole journal is at the
+//     destination (PhaseCommitted, recorded in the Circuit), whether or not
+//     the ready arrived: the go-ahead itself asks whether the VM is held
+//     ready. From then on it resumes the VM only on the destination's word
+//     that it abandoned the migration; an answer lost with its connection
+//     is asked for again, by migration id, on a new connection, until one
+//     comes (MigrateConfig.Deadline; past it, ErrInDoubt, and the VM runs
+//     nowhere until Recover settles it — two faults). "active" means the
+//     VM runs there: the source hands off.
+//   - Before the go-ahead the source may resume the VM or go to another
+//     destination at any time: without its go-ahead, no destination runs
+//     the VM. It tells the destinations it leaves (abort), which frees them
+//     sooner; safety does not depend on it.
+//   - A killed source's migration is settled by Circuit.Recover in a new
+//     process: before the go-ahead the VM resumes on the source; after it,
+//     the go-ahead is given again as above.
+//   - A killed destination's migration process loses the transfer it was
+//     receiving (a source resuming it is answered aborted), but not a VM
+//     held ready or running: a go-ahead on a new connection finds it.
+//
+// The source's cut journal transfers, lost go-aheads and lost answers are
+// all retried on new connections to the same destination; the
+// destination's waits are all bounded by ResumeWait.
 //
 // # Concurrency
 //

@@ -23,6 +23,7 @@ const (
 	PhasePreCopy   Phase = iota + 1 // the VM runs; its session table goes to the destination
 	PhaseSuspended                  // the VM is frozen; the circuit answers and journals
 	PhaseSealed                     // the journal is sealed and moving; nobody answers
+	PhaseCommitted                  // the go-ahead is given: the VM is the destination's unless it says it never ran it
 	PhaseMoved                      // the destination runs the VM
 	PhaseResumed                    // the migration failed or was cancelled; the VM runs here again
 )
@@ -34,10 +35,12 @@ type MigrateConfig struct {
 	// before the journal is sealed: the time the rest of the VM's memory
 	// takes to move. nil seals at once.
 	Hold func(ctx context.Context)
-	// Phase, when set, is told of each phase as the migration enters it.
+	// Phase, when set, is told of each phase as the migration enters it,
+	// on the goroutine that runs the migration.
 	Phase func(Phase)
 	// Deadline bounds each exchange with a destination after the
-	// suspension (10 s).
+	// suspension (10 s), and the settling of a go-ahead whose answer was
+	// lost (see Recover).
 	Deadline time.Duration
 	// Reconnects is how many times a journal transfer cut short is resumed
 	// on a new connection to the same destination, from the last chunk it
@@ -45,124 +48,233 @@ type MigrateConfig struct {
 	Reconnects int
 }
 
-// Migrate moves the circuit's VM to the first destination that takes it:
-// pre-copy while it runs, suspension (the circuit takes over), Hold, seal,
-// the journal, the destination's restore, the go-ahead, and the
-// destination's first served frame. A destination that fails before the
-// go-ahead is dropped and the next one gets the pre-copy and the journal;
-// when none is left, or ctx is cancelled before the go-ahead, the VM
-// resumes here with its journal applied (PhaseResumed) and Migrate returns
-// an error wrapping ErrMigration. Once the go-ahead is sent the source has
-// given the VM up for good: never two active owners.
-//
-// The metrics follow live-migration usage: Downtime runs from the
-// suspension to the first frame the destination served (or to the local
-// resume), TotalTime from the pre-copy to the same point.
-func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
-	var m Metrics
+func (cfg MigrateConfig) withDefaults() MigrateConfig {
 	if cfg.Deadline == 0 {
 		cfg.Deadline = 10 * time.Second
 	}
 	if cfg.Reconnects == 0 {
 		cfg.Reconnects = 2
 	}
-	phase := func(p Phase) {
-		if cfg.Phase != nil {
-			cfg.Phase(p)
-		}
+	return cfg
+}
+
+// abandonWait bounds the telling of a destination that a migration is
+// abandoned (tellAbandoned).
+const abandonWait = time.Second
+
+// Migrate moves the circuit's VM to the first destination that takes it:
+// pre-copy while it runs, suspension (the circuit takes over), Hold, seal,
+// the journal, the destination's restore, the go-ahead, and the
+// destination's first served frame. A destination that fails before the
+// go-ahead is dropped (and told so) and the next one gets the pre-copy and
+// the journal; when none is left, or ctx is cancelled before the
+// go-ahead, the VM resumes here with its journal applied (PhaseResumed)
+// and Migrate returns an error wrapping ErrMigration.
+//
+// Once the go-ahead is given (PhaseCommitted), the destination may run the
+// VM, so the source resumes it only on the destination's word that it
+// never will: a go-ahead whose answer is lost is given again on a new
+// connection until the destination answers, within Deadline
+// (cancellation is too late by then). Should no answer come, Migrate
+// returns an error wrapping ErrInDoubt and the VM runs nowhere until
+// Recover settles it. See the package documentation, "Faults".
+//
+// The metrics follow live-migration usage: Downtime runs from the
+// suspension to the first frame the destination served (or to the local
+// resume), TotalTime from the pre-copy to the same point.
+func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
+	r := &run{c: c, dests: dests, cfg: cfg.withDefaults()}
+	defer r.setConn(nil) // also when the goroutine dies: a process's connections close with it
+	return r.migrate(ctx)
+}
+
+// Recover settles a migration that its Migrate left unsettled: the process
+// that ran it died (the circuit, the host's part, kept the migration's
+// record), or Migrate returned ErrInDoubt. dests must be the destinations
+// given to Migrate, in the same order. The rule is the one Migrate
+// follows, as libvirt recovers a migration job after its daemon restarts:
+//
+//   - before the go-ahead, the VM resumes here (the destination, which
+//     runs a VM only on its go-ahead, is told the migration is abandoned);
+//   - after it, the go-ahead is given again to the destination that got
+//     it, which answers that the VM runs there (the source hands it off)
+//     or that the migration is abandoned there (the VM resumes here).
+//
+// Recover returns nil once the VM runs on exactly one host (Mode tells
+// which), with the metrics it could gather (the downtime and the total
+// time, the replay's counts); an error wrapping ErrInDoubt
+// if the destination could not be reached within cfg.Deadline (call it
+// again). With no migration to settle it does nothing.
+func (c *Circuit) Recover(ctx context.Context, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
+	rec, ok := c.record()
+	if !ok {
+		return Metrics{}, nil
+	}
+	r := &run{c: c, dests: dests, cfg: cfg.withDefaults(), id: rec.id, epoch: rec.epoch, start: rec.started, suspendAt: rec.suspended}
+	defer r.setConn(nil)
+	if rec.dest >= len(dests) {
+		return r.m, fmt.Errorf("migrate: recover migration %#x: destination %d of %d: %w", rec.id, rec.dest, len(dests), ErrConfig)
 	}
 	clock := c.Clock()
-	start := clock.Now()
-	phase(PhasePreCopy)
+	if rec.committed {
+		out, servedAt, err := r.settle(ctx, rec.dest, nil)
+		switch out {
+		case outMoved:
+			r.m.Downtime, r.m.TotalTime = servedAt.Sub(r.suspendAt), servedAt.Sub(r.start)
+			c.finalStats(&r.m)
+			return r.m, nil
+		case outInDoubt:
+			return r.m, err
+		}
+	} else if rec.dest >= 0 {
+		r.left = append(r.left, rec.dest)
+	}
+	defer r.tellAbandoned(ctx) // once the VM runs here
+	if c.Mode() == Running {
+		c.end()
+		return r.m, nil
+	}
+	if err := c.resumeAfter(); err != nil {
+		return r.m, fmt.Errorf("migrate: recover migration %#x: local resume failed: %w", rec.id, err)
+	}
+	now := clock.Now()
+	r.m.Downtime, r.m.TotalTime = now.Sub(r.suspendAt), now.Sub(r.start)
+	c.finalStats(&r.m)
+	r.phase(PhaseResumed)
+	return r.m, nil
+}
+
+// run is one migration (or recovery) as the source runs it.
+type run struct {
+	c     *Circuit
+	dests []Dialer
+	cfg   MigrateConfig
+	m     Metrics
+	id    uint64
+	epoch uint32
+
+	start, suspendAt time.Time
+	moved            bool // handed off
+	live             int  // sessions the destination runs
+
+	// left are the destinations this run abandoned without their knowing:
+	// they are told once the VM runs somewhere.
+	left []int
+
+	mu   sync.Mutex
+	conn io.ReadWriteCloser // the connection in use, closed when replaced
+}
+
+// setConn makes nc the connection in use, closing the one before.
+func (r *run) setConn(nc io.ReadWriteCloser) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conn != nil && r.conn != nc {
+		r.conn.Close()
+	}
+	r.conn = nc
+}
+
+func (r *run) current() io.ReadWriteCloser {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conn
+}
+
+func (r *run) phase(p Phase) {
+	if r.cfg.Phase != nil {
+		r.cfg.Phase(p)
+	}
+}
+
+// outcome is how a destination's part of a migration ended.
+type outcome uint8
+
+const (
+	outAbandoned outcome = iota // the VM will never run there: the source may go elsewhere or resume it
+	outMoved                    // the VM runs there
+	outInDoubt                  // the go-ahead is given and its answer did not come
+)
+
+func (r *run) migrate(ctx context.Context) (Metrics, error) {
+	c := r.c
+	clock := c.Clock()
+	r.start = clock.Now()
+	r.phase(PhasePreCopy)
 	pre, err := c.PreCopy()
 	if err != nil {
-		return m, err
+		return r.m, err
 	}
-	epoch := c.Epoch() + 1
-	id := rand.Uint64()
-	hello := ctlMsg{kind: ctlHello, a: uint64(epoch), c: id}
+	r.epoch, r.id = c.Epoch()+1, rand.Uint64()
+	if err := c.begin(r.id, r.epoch); err != nil {
+		return r.m, err
+	}
+	c.update(func(rec *migRecord) { rec.started = r.start })
 
 	// The pre-copy goes to the first destination that takes it.
-	var conn io.ReadWriteCloser
-	di := 0
 	var errs []error
-	for ; di < len(dests); di++ {
-		conn, err = c.sendPreCopy(ctx, dests[di], hello, pre, cfg, &m, false)
-		if err == nil {
-			break
-		}
-		errs = append(errs, err)
-		m.Retries++
+	di := r.preCopyTo(ctx, 0, pre, false, &errs)
+	if di < 0 {
+		c.end()
 		if ctx.Err() != nil {
-			return m, fmt.Errorf("migrate: cancelled before suspension: %w: %w", ErrMigration, errors.Join(errs...))
+			return r.m, fmt.Errorf("migrate: cancelled before suspension: %w: %w", ErrMigration, errors.Join(errs...))
 		}
-	}
-	if conn == nil {
-		return m, fmt.Errorf("migrate: no destination took the pre-copy: %w: %w", ErrMigration, errors.Join(errs...))
+		return r.m, fmt.Errorf("migrate: no destination took the pre-copy: %w: %w", ErrMigration, errors.Join(errs...))
 	}
 
-	if err := c.Suspend(epoch); err != nil {
-		conn.Close()
-		return m, err
+	defer r.tellAbandoned(ctx)
+	r.suspendAt = clock.Now()
+	if err := c.Suspend(r.epoch); err != nil {
+		r.left = append(r.left, di)
+		c.end()
+		return r.m, err
 	}
-	suspendAt := clock.Now()
-	phase(PhaseSuspended)
-	if cfg.Hold != nil {
-		cfg.Hold(ctx)
+	c.update(func(rec *migRecord) { rec.suspended = r.suspendAt })
+	r.phase(PhaseSuspended)
+	if r.cfg.Hold != nil {
+		r.cfg.Hold(ctx)
 	}
 	if err := c.Seal(); err != nil {
-		conn.Close()
-		return m, err
+		r.left = append(r.left, di)
+		if rerr := c.resumeAfter(); rerr != nil {
+			return r.m, fmt.Errorf("migrate: local resume failed: %w (after %w)", rerr, err)
+		}
+		return r.m, err
 	}
-	phase(PhaseSealed)
-	j := c.Journal()
-	m.AddJournal(j)
+	r.phase(PhaseSealed)
+	r.m.AddJournal(c.Journal())
 
-	for {
-		var committed bool
-		if ctx.Err() == nil {
-			var servedAt time.Time
-			servedAt, committed, err = c.finish(ctx, &conn, dests[di], id, j, cfg, &m)
-			if err == nil {
-				conn.Close()
-				m.Downtime = servedAt.Sub(suspendAt)
-				m.TotalTime = servedAt.Sub(start)
-				c.finalStats(&m)
-				return m, nil
-			}
-			errs = append(errs, err)
+	for di >= 0 {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			r.left = append(r.left, di)
+			break
 		}
-		conn.Close()
-		if committed {
-			// The destination may run the VM: the source must never
-			// resume it.
-			c.HandOff()
-			phase(PhaseMoved)
-			m.TotalTime = clock.Now().Sub(start)
-			return m, fmt.Errorf("migrate: destination %d failed after the go-ahead: %w: %w", di, ErrMigration, err)
+		out, servedAt, err := r.finish(ctx, di)
+		switch out {
+		case outMoved:
+			r.setConn(nil)
+			r.m.Downtime = servedAt.Sub(r.suspendAt)
+			r.m.TotalTime = servedAt.Sub(r.start)
+			c.finalStats(&r.m)
+			r.m.SessionsLost += max(c.liveAtSeal()-r.live, 0)
+			return r.m, nil
+		case outInDoubt:
+			r.m.TotalTime = clock.Now().Sub(r.start)
+			return r.m, fmt.Errorf("migrate: destination %d: %w", di, err)
 		}
-		for conn = nil; conn == nil && ctx.Err() == nil && di+1 < len(dests); {
-			di++
-			m.Retries++
-			conn, err = c.sendPreCopy(ctx, dests[di], hello, pre, cfg, &m, true)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if conn == nil {
-			if ctx.Err() != nil {
-				errs = append(errs, ctx.Err())
-			}
-			if rerr := c.ResumeLocal(); rerr != nil {
-				return m, fmt.Errorf("migrate: local resume failed: %w (after %w)", rerr, errors.Join(errs...))
-			}
-			now := clock.Now()
-			m.Downtime, m.TotalTime = now.Sub(suspendAt), now.Sub(start)
-			c.finalStats(&m)
-			phase(PhaseResumed)
-			return m, fmt.Errorf("migrate: resumed on the source: %w: %w", ErrMigration, errors.Join(errs...))
-		}
+		errs = append(errs, err)
+		r.m.Retries++
+		di = r.preCopyTo(ctx, di+1, pre, true, &errs)
 	}
+	if rerr := c.resumeAfter(); rerr != nil {
+		return r.m, fmt.Errorf("migrate: local resume failed: %w (after %w)", rerr, errors.Join(errs...))
+	}
+	now := clock.Now()
+	r.m.Downtime, r.m.TotalTime = now.Sub(r.suspendAt), now.Sub(r.start)
+	c.finalStats(&r.m)
+	r.phase(PhaseResumed)
+	return r.m, fmt.Errorf("migrate: resumed on the source: %w: %w", ErrMigration, errors.Join(errs...))
 }
 
 func (c *Circuit) finalStats(m *Metrics) {
@@ -171,89 +283,220 @@ func (c *Circuit) finalStats(m *Metrics) {
 	m.SessionsLost += st.Lost
 }
 
-// sendPreCopy dials a destination and sends it the hello and the pre-copy.
-func (c *Circuit) sendPreCopy(ctx context.Context, dial Dialer, hello ctlMsg, pre []byte, cfg MigrateConfig, m *Metrics, downtime bool) (io.ReadWriteCloser, error) {
-	conn, err := dial(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: dial: %w: %w", ErrConnection, err)
+// preCopyTo sends the hello and the pre-copy to the first destination
+// from index from on that takes them, and returns its index (-1: none).
+func (r *run) preCopyTo(ctx context.Context, from int, pre []byte, downtime bool, errs *[]error) int {
+	for di := from; di < len(r.dests) && ctx.Err() == nil; di++ {
+		err := r.sendPreCopy(ctx, di, pre, downtime)
+		if err == nil {
+			return di
+		}
+		*errs = append(*errs, err)
+		if di > from || downtime {
+			r.m.Retries++
+		}
 	}
-	if err := writeCtl(conn, hello); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	snd, err := NewSender(StreamPreCopy, bytes.NewReader(pre), cfg.Transfer)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	err = snd.Send(ctx, conn)
-	m.AddTransfer(snd.Stats(), downtime)
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("migrate: pre-copy: %w", err)
-	}
-	return conn, nil
+	return -1
 }
 
-// finish sends the journal, waits for the destination's restore, gives the
-// go-ahead (committed from then on), hands the VM off and waits for the
-// first served frame.
-// A cut journal transfer is resumed on a new connection to the same
-// destination (*connp is then that one).
-func (c *Circuit) finish(ctx context.Context, connp *io.ReadWriteCloser, dial Dialer, id uint64, j *Journal, cfg MigrateConfig, m *Metrics) (servedAt time.Time, committed bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+// sendPreCopy dials destination di and sends it the hello and the pre-copy.
+func (r *run) sendPreCopy(ctx context.Context, di int, pre []byte, downtime bool) error {
+	conn, err := r.dests[di](ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: destination %d: dial: %w: %w", di, ErrConnection, err)
+	}
+	r.setConn(conn)
+	r.c.update(func(rec *migRecord) { rec.dest = di })
+	err = writeCtl(conn, ctlMsg{kind: ctlHello, a: uint64(r.epoch), c: r.id})
+	if err == nil {
+		var snd *Sender
+		if snd, err = NewSender(StreamPreCopy, bytes.NewReader(pre), r.cfg.Transfer); err == nil {
+			err = snd.Send(ctx, conn)
+			r.m.AddTransfer(snd.Stats(), downtime)
+		}
+	}
+	if err != nil {
+		r.setConn(nil)
+		return fmt.Errorf("migrate: destination %d: pre-copy: %w", di, err)
+	}
+	return nil
+}
+
+// finish sends the journal to destination di (a transfer cut short is
+// resumed on a new connection to it), waits for its restore and gives the
+// go-ahead. Before the go-ahead, a failure abandons the destination (it is
+// told so); after it, settle finds out where the VM runs.
+func (r *run) finish(ctx context.Context, di int) (outcome, time.Time, error) {
+	fctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
 	defer cancel()
-	var mu sync.Mutex // the current connection, closed when ctx ends
-	stop := context.AfterFunc(ctx, func() { mu.Lock(); (*connp).Close(); mu.Unlock() })
+	stop := context.AfterFunc(fctx, func() { r.setConn(nil) })
 	defer stop()
-	snd, err := NewSender(StreamJournal, journalSource{j}, cfg.Transfer)
-	if err != nil {
-		return servedAt, false, err
+	fail := func(err error) (outcome, time.Time, error) {
+		r.left = append(r.left, di)
+		return outAbandoned, time.Time{}, fmt.Errorf("migrate: destination %d: %w", di, err)
 	}
-	err = snd.Send(ctx, *connp)
-	for try := 0; errors.Is(err, ErrConnection) && try < cfg.Reconnects && ctx.Err() == nil; try++ {
-		nc, derr := dial(ctx)
-		if derr != nil {
-			break
+
+	snd, err := NewSender(StreamJournal, journalSource{r.c.Journal()}, r.cfg.Transfer)
+	if err != nil {
+		return fail(err)
+	}
+	err = snd.Send(fctx, r.current())
+	for try := 0; errors.Is(err, ErrConnection) && try < r.cfg.Reconnects && fctx.Err() == nil; try++ {
+		var ok bool
+		if ok, err = r.reconnect(fctx, di); ok {
+			err = snd.Resume(fctx, r.current())
 		}
-		mu.Lock()
-		(*connp).Close()
-		*connp = nc
-		mu.Unlock()
-		if werr := writeCtl(nc, ctlMsg{kind: ctlResume, a: id}); werr != nil {
-			continue
+	}
+	r.m.AddTransfer(snd.Stats(), true)
+	if err != nil {
+		return fail(fmt.Errorf("journal: %w", err))
+	}
+
+	// The whole journal is there; the restore follows.
+	conn := r.current()
+	ready, err := readCtlAny(conn)
+	switch {
+	case ctx.Err() != nil:
+		return fail(fmt.Errorf("cancelled before the go-ahead: %w", ctx.Err()))
+	case err == nil && ready.kind == ctlFail:
+		return outAbandoned, time.Time{}, fmt.Errorf("migrate: destination %d did not restore the journal: %w", di, ErrMigration)
+	case err == nil && ready.kind != ctlReady:
+		return fail(fmt.Errorf("control message %d where ready was due: %w", ready.kind, ErrProtocol))
+	case err != nil:
+		// Lost at the ready: whether the destination holds the VM ready
+		// is what the go-ahead, given again on a new connection, asks.
+		conn = nil
+	}
+	r.c.update(func(rec *migRecord) { rec.dest, rec.committed = di, true })
+	r.phase(PhaseCommitted)
+	return r.settle(ctx, di, conn)
+}
+
+// reconnect opens a new connection to destination di for the journal
+// transfer of this migration; false when it could not (err says why).
+func (r *run) reconnect(ctx context.Context, di int) (bool, error) {
+	nc, err := r.dests[di](ctx)
+	if err != nil {
+		return false, fmt.Errorf("dial: %w: %w", ErrConnection, err)
+	}
+	r.setConn(nc)
+	if err := writeCtl(nc, ctlMsg{kind: ctlResume, a: r.id}); err != nil {
+		return false, err
+	}
+	ans, err := readCtlAny(nc)
+	switch {
+	case err != nil:
+		return false, err
+	case ans.kind == ctlAborted:
+		return false, fmt.Errorf("the destination abandoned migration %#x: %w", r.id, ErrMigration)
+	case ans.kind != ctlResume || ans.a != r.id:
+		return false, fmt.Errorf("control message %d answering a resume: %w", ans.kind, ErrProtocol)
+	}
+	return true, nil
+}
+
+// settle gives destination di the go-ahead (on conn, or on a new
+// connection when conn is nil or fails) until it answers: the VM runs
+// there (the source hands it off, then learns when it served its first
+// frame), or the migration is abandoned there (the go-ahead is withdrawn:
+// the source may go elsewhere). Without an answer within Deadline it
+// returns outInDoubt. It is not cancelled with ctx: once given, the
+// go-ahead must be settled.
+func (r *run) settle(ctx context.Context, di int, conn io.ReadWriteCloser) (outcome, time.Time, error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Deadline)
+	defer cancel()
+	stop := context.AfterFunc(sctx, func() { r.setConn(nil) })
+	defer stop()
+	backoff := time.Millisecond
+	var last error
+	for {
+		if conn == nil {
+			nc, err := r.dests[di](sctx)
+			if err != nil {
+				last = fmt.Errorf("dial: %w: %w", ErrConnection, err)
+			} else {
+				r.setConn(nc)
+				conn = nc
+			}
 		}
-		err = snd.Resume(ctx, nc)
+		if conn != nil {
+			out, servedAt, err := r.goAhead(conn)
+			if out != outInDoubt {
+				return out, servedAt, err
+			}
+			last = err
+			r.setConn(nil)
+			conn = nil
+		}
+		wait := time.NewTimer(backoff)
+		select {
+		case <-wait.C:
+		case <-sctx.Done():
+			wait.Stop()
+			return outInDoubt, time.Time{}, fmt.Errorf("migrate: go-ahead for migration %#x unanswered within %v: %w: %w: %w",
+				r.id, r.cfg.Deadline, ErrInDoubt, ErrMigration, last)
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
 	}
-	m.AddTransfer(snd.Stats(), true)
-	if err != nil {
-		return servedAt, false, fmt.Errorf("migrate: journal: %w", err)
+}
+
+// goAhead gives the go-ahead on conn and reads the answer; outInDoubt when
+// the connection failed before it was whole.
+func (r *run) goAhead(conn io.ReadWriter) (outcome, time.Time, error) {
+	if err := writeCtl(conn, ctlMsg{kind: ctlGo, a: r.id}); err != nil {
+		return outInDoubt, time.Time{}, err
 	}
-	conn := *connp
-	ready, err := readCtl(conn, ctlReady)
-	if err != nil {
-		return servedAt, false, fmt.Errorf("migrate: destination did not restore: %w", err)
+	ans, err := readCtlAny(conn)
+	switch {
+	case err != nil:
+		return outInDoubt, time.Time{}, err
+	case ans.kind == ctlAborted && ans.a == r.id:
+		r.c.update(func(rec *migRecord) { rec.committed = false })
+		return outAbandoned, time.Time{}, fmt.Errorf("migrate: the destination abandoned migration %#x (it was not ready when the go-ahead came): %w",
+			r.id, ErrMigration)
+	case ans.kind != ctlActive:
+		return outInDoubt, time.Time{}, fmt.Errorf("migrate: control message %d answering the go-ahead: %w", ans.kind, ErrProtocol)
 	}
-	if err := writeCtl(conn, ctlMsg{kind: ctlGo}); err != nil {
-		// The go-ahead may have reached the destination: treat as sent.
-		return servedAt, true, err
-	}
-	m.RecordsReplayed += ready.a
-	m.RecordsSkipped += ready.b
-	if _, err := readCtl(conn, ctlActive); err != nil {
-		return servedAt, true, err
-	}
-	c.HandOff()
-	if cfg.Phase != nil {
-		cfg.Phase(PhaseMoved)
+	r.m.RecordsReplayed, r.m.RecordsSkipped, r.live = ans.a, ans.b, int(ans.c)
+	if !r.moved {
+		r.moved = true
+		r.c.HandOff()
+		r.phase(PhaseMoved)
 	}
 	served, err := readCtl(conn, ctlServed)
 	if err != nil {
-		return servedAt, true, err
+		return outInDoubt, time.Time{}, err
 	}
-	expected := c.liveAtSeal()
-	m.SessionsLost += max(expected-int(ready.c), 0)
-	return time.Unix(0, int64(served.a)), true, nil
+	return outMoved, time.Unix(0, int64(served.a)), nil
+}
+
+// tellAbandoned tells each destination this run left that the migration
+// will not go on there. It is a courtesy that frees them sooner; safety
+// never depends on it (a destination runs a VM only on its go-ahead).
+func (r *run) tellAbandoned(ctx context.Context) {
+	r.setConn(nil)
+	for _, di := range r.left {
+		r.abandon(ctx, di)
+	}
+	r.left = nil
+}
+
+func (r *run) abandon(ctx context.Context, di int) {
+	if di < 0 || di >= len(r.dests) {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonWait)
+	defer cancel()
+	nc, err := r.dests[di](actx)
+	if err != nil {
+		return
+	}
+	stop := context.AfterFunc(actx, func() { nc.Close() })
+	defer stop()
+	defer nc.Close()
+	if writeCtl(nc, ctlMsg{kind: ctlAbort, a: r.id}) == nil {
+		_, _ = readCtlAny(nc)
+	}
 }
 
 // liveAtSeal is the number of sessions that were not closed when the

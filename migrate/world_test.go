@@ -57,6 +57,7 @@ type worldConfig struct {
 	rate        int
 	vmRate      int
 	journalSize int
+	resumeWait  time.Duration     // the destination's ResumeWait
 	peer        tcpip.StackConfig // Clock, MAC are set by the world
 	vm          tcpip.StackConfig
 }
@@ -194,7 +195,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 	w.srcHost.SetHandler(w.circuit)
 	dc := vc // the VM's MAC and addresses come with it
 	dc.MAC, dc.Addrs, dc.Seed = dstMAC, nil, 3
-	if w.dest, err = NewDestination(DestinationConfig{Stack: dc}, w.dstHost.Send); err != nil {
+	if w.dest, err = NewDestination(DestinationConfig{Stack: dc, ResumeWait: cfg.resumeWait}, w.dstHost.Send); err != nil {
 		t.Fatal(err)
 	}
 	w.dstHost.SetHandler(w.dest)
@@ -299,13 +300,15 @@ func (w *world) run(d time.Duration) {
 
 // migrate runs a migration in its own goroutine while the loop goes on,
 // with the VM held suspended for hold of simulated time, and returns its
-// result once it is over.
-func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
-	type result struct {
-		m   Metrics
-		err error
-	}
-	done := make(chan result, 1)
+// result once it is over. killed reports that the migration's goroutine
+// died before Migrate returned (runtime.Goexit in a hook, as a process is
+// killed).
+func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer, cfg MigrateConfig) (m Metrics, err error) {
+	m, _, err = w.migrateOrKill(ctx, hold, dests, cfg)
+	return m, err
+}
+
+func (w *world) migrateOrKill(ctx context.Context, hold time.Duration, dests []Dialer, cfg MigrateConfig) (m Metrics, killed bool, err error) {
 	phase := cfg.Phase
 	cfg.Phase = func(p Phase) {
 		if p == PhasePreCopy {
@@ -327,15 +330,29 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 		case <-ctx.Done():
 		}
 	}
+	killed = true
+	w.during(func() {
+		m, err = w.circuit.Migrate(ctx, dests, cfg)
+		killed = false
+	})
+	return m, killed, err
+}
+
+// during runs fn in a goroutine of its own while the loop goes on, and
+// returns once that goroutine has ended, whether fn returned or the
+// goroutine died in it (runtime.Goexit). Simulated time stands still
+// from the end of a hold to the end of fn.
+func (w *world) during(fn func()) {
+	done := make(chan struct{})
 	go func() {
-		m, err := w.circuit.Migrate(ctx, dests, cfg)
-		done <- result{m, err}
+		defer close(done)
+		fn()
 	}()
 	for {
 		select {
-		case r := <-done:
+		case <-done:
 			w.frozen.Store(false)
-			return r.m, r.err
+			return
 		default:
 			w.round()
 			if w.frozen.Load() {
@@ -345,8 +362,9 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 	}
 }
 
-// serve returns a Dialer to d, served by a goroutine the returned wait
-// function waits for.
+// serve returns a Dialer to d, each connection served by a goroutine of
+// the destination's own (its context is not the dialer's), and a function
+// that waits for them all.
 func serve(d *Destination, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (Dialer, func() error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -360,8 +378,8 @@ func serve(d *Destination, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (Di
 			if wrap != nil {
 				conn = wrap(b)
 			}
-			err := d.Serve(ctx, conn)
-			conn.Close()
+			defer conn.Close() // also when the goroutine dies: a process's connections close with it
+			err := d.Serve(context.Background(), conn)
 			mu.Lock()
 			serveErr = errors.Join(serveErr, err)
 			mu.Unlock()

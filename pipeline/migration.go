@@ -61,7 +61,8 @@ func (m *MigrationConfig) validate() error {
 // Phases as the live view names them.
 var phaseNames = [...]string{0: "running on the source", migrate.PhasePreCopy: "pre-copy",
 	migrate.PhaseSuspended: "suspended (the circuit answers)", migrate.PhaseSealed: "sealed (journal moving)",
-	migrate.PhaseMoved: "moved: running on the destination", migrate.PhaseResumed: "resumed on the source"}
+	migrate.PhaseCommitted: "go-ahead given",
+	migrate.PhaseMoved:     "moved: running on the destination", migrate.PhaseResumed: "resumed on the source"}
 
 // vmWorld is the migration's world, after the migrate package's own test
 // bed but on the real clock: a peer host whose NIC has two ports, wired to
