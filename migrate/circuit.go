@@ -72,8 +72,15 @@ type Circuit struct {
 	j     *Journal
 	epoch uint32
 
-	pre    []byte            // the pre-copy: the table as last sent
-	preGen map[uint64]uint64 // each session's change count when pre was taken
+	// The pre-copy, as the destination's table holds it: the first round
+	// (the whole table, pre), then each later round, a sealed journal of
+	// what changed since the round before. base is each session as of the
+	// last round; nextSeq is the sequence number of the next record a
+	// round or the suspension's journal writes.
+	pre     []byte
+	rounds  [][]byte
+	base    map[uint64]baseMark
+	nextSeq uint64
 
 	cktStats tcpip.StackStats // the last circuit stack's counters
 	// Dropped counts frames for the VM that arrived while nobody answered
@@ -88,6 +95,16 @@ type Circuit struct {
 	// the host's record of it, kept across the end of the Migrate that
 	// began it, so that Recover can settle it.
 	mig *migRecord
+}
+
+// baseMark is what the pre-copy knows of a session as the destination's
+// table holds it: its change count, how many bytes its application had
+// read and written, and its queues' lengths. The bytes a queue lost at its
+// front since then and the bytes it gained at its end follow from them.
+type baseMark struct {
+	gen               uint64
+	bytesIn, bytesOut uint64
+	recvLen, sendLen  int
 }
 
 // migRecord is what the source's host keeps of a migration in progress,
@@ -180,8 +197,9 @@ func (c *Circuit) Tick() {
 }
 
 // PreCopy snapshots the running VM's sessions and interface and returns
-// them encoded (AppendTable), remembering what each session looked like
-// so that Suspend journals only the sessions changed since.
+// them encoded (AppendTable): the first round of a pre-copy. It remembers
+// what each session looked like, so that a later round (preCopyRound) or
+// the suspension journals only what changed since.
 func (c *Circuit) PreCopy() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,22 +208,182 @@ func (c *Circuit) PreCopy() ([]byte, error) {
 	}
 	t := NewTable(c.epoch)
 	t.Interface = InterfaceOf(c.vm)
-	c.preGen = make(map[uint64]uint64)
-	for _, s := range c.vm.Export() {
-		t.Sessions[s.ID] = s
-		c.preGen[s.ID] = c.vm.Conn(s.ID).Changes()
+	c.base = make(map[uint64]baseMark)
+	for _, cn := range c.vm.Conns() {
+		if !cn.Live() {
+			continue
+		}
+		v := cn.SessionView()
+		t.Sessions[v.ID] = cn.Session()
+		c.base[v.ID] = markOf(cn, &v)
 	}
-	c.pre = AppendTable(nil, t)
+	c.pre, c.rounds, c.nextSeq = AppendTable(nil, t), nil, 1
 	return c.pre, nil
 }
 
+func markOf(cn *tcpip.Conn, v *tcpip.Session) baseMark {
+	st := cn.Stats()
+	return baseMark{gen: cn.Changes(), bytesIn: st.BytesIn, bytesOut: st.BytesOut,
+		recvLen: len(v.RecvQueue), sendLen: len(v.SendQueue)}
+}
+
+// preCopyRound journals what changed since the last round, in a sealed
+// journal of the migration's epoch that continues the sequence numbers,
+// and returns it: a later round of the pre-copy, as QEMU's later rounds
+// send the pages dirtied since the one before.
+func (c *Circuit) preCopyRound(epoch uint32) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode != Running || c.pre == nil {
+		return nil, fmt.Errorf("migrate: pre-copy round while %v: %w", c.mode, ErrMigration)
+	}
+	size, err := c.journalChanges(nil)
+	if err != nil {
+		return nil, err
+	}
+	j, err := NewJournal(size+sealSize+RecordSize(0), epoch, c.nextSeq)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.journalChanges(j); err != nil {
+		return nil, err
+	}
+	seal, err := j.Seal()
+	if err != nil {
+		return nil, err
+	}
+	b := j.Bytes()
+	c.rounds = append(c.rounds, b)
+	c.nextSeq = seal + 1
+	return b, nil
+}
+
+// changed returns the bytes the records of what changed since the last
+// round would take in a journal (what the suspension would journal, its
+// interface record aside).
+func (c *Circuit) changed() (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.journalChanges(nil)
+}
+
+// rounds returns the later rounds of the pre-copy so far.
+func (c *Circuit) preCopyRounds() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.rounds)
+}
+
+// journalChanges appends to j the records that bring the destination's
+// table from the last round to the VM's sessions now, and then makes now
+// the last round; with j nil it only counts them. It returns the bytes the
+// records take. Each session changed since is journaled by what changed
+// (RecUpdate: its fields, and the bytes its queues lost and gained), each
+// new one whole (RecCreate), each gone closed (RecClose). Nothing is
+// remembered unless every record was appended.
+func (c *Circuit) journalChanges(j *Journal) (int, error) {
+	size := 0
+	var marks map[uint64]baseMark
+	if j != nil {
+		marks = make(map[uint64]baseMark, len(c.base))
+	}
+	live := make(map[uint64]bool, len(c.base))
+	var enc tcpip.Session
+	for _, cn := range c.vm.Conns() {
+		if !cn.Live() {
+			continue
+		}
+		v := cn.SessionView()
+		live[v.ID] = true
+		now := markOf(cn, &v)
+		b, ok := c.base[v.ID]
+		if marks != nil {
+			marks[v.ID] = now
+		}
+		if ok && b.gen == now.gen {
+			continue
+		}
+		recvDrop, sendDrop, ok := queueDelta(b, now, ok)
+		if !ok {
+			// New (or its queues do not follow from what the table holds):
+			// whole.
+			n := RecordSize(sessionFixed + len(v.RecvQueue) + len(v.SendQueue))
+			if _, held := c.base[v.ID]; held {
+				n += RecordSize(0)
+			}
+			size += n
+			if j == nil {
+				continue
+			}
+			if _, held := c.base[v.ID]; held {
+				if _, err := j.AppendClose(v.ID); err != nil {
+					return size, err
+				}
+			}
+			if _, err := j.AppendCreate(&v); err != nil {
+				return size, err
+			}
+			continue
+		}
+		enc = v
+		enc.RecvQueue = v.RecvQueue[b.recvLen-recvDrop:]
+		enc.SendQueue = v.SendQueue[b.sendLen-sendDrop:]
+		size += RecordSize(updateHdrLen + sessionFixed + len(enc.RecvQueue) + len(enc.SendQueue))
+		if j == nil {
+			continue
+		}
+		if _, err := j.AppendUpdate(&enc, recvDrop, sendDrop); err != nil {
+			return size, err
+		}
+	}
+	for id := range c.base {
+		if !live[id] {
+			size += RecordSize(0)
+			if j == nil {
+				continue
+			}
+			if _, err := j.AppendClose(id); err != nil {
+				return size, err
+			}
+		}
+	}
+	if j != nil {
+		c.base = marks
+	}
+	return size, nil
+}
+
+// queueDelta is how many bytes each queue of a session lost at its front
+// since base b: the receive queue what the application read, the send
+// queue what the peer acknowledged, each at most what the queue held then
+// (bytes that came and went in between never reach the destination).
+// false when there is no base or the counts do not add up.
+func queueDelta(b, now baseMark, ok bool) (recvDrop, sendDrop int, _ bool) {
+	if !ok || now.bytesIn < b.bytesIn || now.bytesOut < b.bytesOut {
+		return 0, 0, false
+	}
+	read := now.bytesIn - b.bytesIn
+	acked := int64(b.sendLen) + int64(now.bytesOut-b.bytesOut) - int64(now.sendLen)
+	if acked < 0 {
+		return 0, 0, false
+	}
+	recvDrop = int(min(read, uint64(b.recvLen)))
+	sendDrop = int(min(acked, int64(b.sendLen)))
+	// What is left of the old queues must still be there, in front.
+	if b.recvLen-recvDrop > now.recvLen || b.sendLen-sendDrop > now.sendLen {
+		return 0, 0, false
+	}
+	return recvDrop, sendDrop, true
+}
+
 // Suspend freezes the VM and hands its sessions to the circuit. The
-// journal, in the new migration epoch, starts with the VM's interface as
-// it is now (its neighbour cache may have changed since the pre-copy),
-// then what changed since the pre-copy: each session created or changed
-// since is journaled whole (a close and a create), each one gone is
-// closed, as the last round of a memory pre-copy resends the pages
-// dirtied since the one before.
+// journal, in the new migration epoch, continues the pre-copy's sequence
+// numbers: it starts with the VM's interface as it is now (its neighbour
+// cache may have changed since the pre-copy), then what changed since the
+// last pre-copy round (journalChanges), as the last round of a memory
+// pre-copy resends the pages dirtied since the one before. A journal too
+// small for it fails the suspension (ErrJournalFull): the VM keeps
+// running.
 func (c *Circuit) Suspend(epoch uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -216,10 +394,9 @@ func (c *Circuit) Suspend(epoch uint32) error {
 		return fmt.Errorf("migrate: suspend into epoch %d, sessions are in %d: %w", epoch, c.epoch, ErrStaleEpoch)
 	}
 	if c.pre == nil {
-		c.pre = AppendTable(nil, NewTable(c.epoch))
-		c.preGen = map[uint64]uint64{}
+		c.pre, c.rounds, c.base, c.nextSeq = AppendTable(nil, NewTable(c.epoch)), nil, map[uint64]baseMark{}, 1
 	}
-	j, err := NewJournal(c.cfg.JournalSize, epoch, 1)
+	j, err := NewJournal(c.cfg.JournalSize, epoch, c.nextSeq)
 	if err != nil {
 		return err
 	}
@@ -227,31 +404,10 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if _, err := j.AppendInterface(&ifc); err != nil {
 		return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
 	}
-	sessions := c.vm.Export()
-	seen := make(map[uint64]bool, len(sessions))
-	var enc []byte
-	for _, s := range sessions {
-		seen[s.ID] = true
-		gen, ok := c.preGen[s.ID]
-		if ok && gen == c.vm.Conn(s.ID).Changes() {
-			continue
-		}
-		if ok {
-			if _, err := j.AppendClose(s.ID); err != nil {
-				return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
-			}
-		}
-		enc = AppendSession(enc[:0], s)
-		if _, err := j.Append(RecCreate, s.ID, enc); err != nil {
-			return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
-		}
-	}
-	for id := range c.preGen {
-		if !seen[id] {
-			if _, err := j.AppendClose(id); err != nil {
-				return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
-			}
-		}
+	base := c.base
+	if _, err := c.journalChanges(j); err != nil {
+		c.base = base
+		return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
 	}
 	// The stand-in takes the VM's configuration, its timestamp origin
 	// included (TSvals go on from the VM's), and the sessions Export made.
@@ -261,7 +417,7 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if err != nil {
 		return err
 	}
-	if err := ckt.Import(sessions); err != nil {
+	if err := ckt.Import(c.vm.Export()); err != nil {
 		return err
 	}
 	if err := ckt.ImportNeighbors(ifc.Neighbors); err != nil {
@@ -363,12 +519,8 @@ func (c *Circuit) resumeLocalLocked() error {
 	default:
 		return fmt.Errorf("migrate: resume locally while %v: %w", c.mode, ErrMigration)
 	}
-	t, err := DecodeTable(c.pre)
+	t, err := c.tableAtSeal()
 	if err != nil {
-		return err
-	}
-	t.Epoch = c.j.Epoch()
-	if _, err := Restore(t, c.j.Bytes()); err != nil {
 		return err
 	}
 	t.Activate(c.vm.TSClock())
@@ -379,7 +531,7 @@ func (c *Circuit) resumeLocalLocked() error {
 		return err
 	}
 	c.epoch = t.Epoch
-	c.pre, c.preGen = nil, nil
+	c.pre, c.rounds, c.base = nil, nil, nil
 	c.mig = nil
 	c.mode = Running
 	c.announce = true // from the host's goroutine, the one that sends
@@ -447,6 +599,25 @@ func (c *Circuit) resumeAfter() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.resumeLocalLocked()
+}
+
+// tableAtSeal is the session table as the sealed journal leaves it: the
+// pre-copy's rounds and the journal replayed, as a destination does.
+func (c *Circuit) tableAtSeal() (*Table, error) {
+	t, err := DecodeTable(c.pre)
+	if err != nil {
+		return nil, err
+	}
+	t.Epoch = c.j.Epoch()
+	for i, b := range c.rounds {
+		if st, err := Restore(t, b); err != nil || !st.Sealed {
+			return nil, fmt.Errorf("migrate: pre-copy round %d: sealed %v: %w", i+1, st.Sealed, err)
+		}
+	}
+	if _, err := Restore(t, c.j.Bytes()); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func sortedSessions(t *Table) []*tcpip.Session {

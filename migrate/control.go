@@ -10,6 +10,7 @@ import (
 const (
 	StreamPreCopy uint64 = 1 // the session table sent while the VM runs
 	StreamJournal uint64 = 2 // the sealed journal of the suspension
+	StreamRound   uint64 = 3 // a later pre-copy round: a sealed journal of what changed since the one before
 )
 
 // The control messages of a migration, between and after its transfers on
@@ -28,6 +29,8 @@ const (
 //	resume   7  src   migration id                            (resume the journal; the destination echoes it)
 //	aborted  8  dst   migration id                            (the migration will never run here)
 //	abort    9  src   migration id                            (the source abandons the migration)
+//	round   10  src   round number                            (a pre-copy round's transfer follows)
+//	journal 11  src   -                                       (the suspension's journal's transfer follows)
 const (
 	ctlHello   = 1
 	ctlReady   = 2
@@ -38,6 +41,8 @@ const (
 	ctlResume  = 7
 	ctlAborted = 8
 	ctlAbort   = 9
+	ctlRound   = 10
+	ctlJournal = 11
 
 	ctlLen = 32
 )

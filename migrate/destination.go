@@ -250,8 +250,21 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 	if err := pre.Receive(ctx, rw); err != nil {
 		return fmt.Errorf("migrate: destination: pre-copy: %w", err)
 	}
+	t, err := DecodeTable(pre.Data())
+	if err != nil {
+		return fmt.Errorf("migrate: destination: pre-copy: %w", err)
+	}
+	t.Epoch = epoch
 	jr := NewReceiver(StreamJournal, d.cfg.MaxJournal)
-	err := jr.Receive(ctx, rw)
+	err = d.rounds(ctx, rw, t)
+	if errors.Is(err, errAbandoned) {
+		d.decide(id, false)
+		return abandoned()
+	}
+	if err == nil {
+		err = jr.Receive(ctx, rw)
+	}
+	// A cut from here on may be the journal's: the source resumes it.
 	for errors.Is(err, ErrConnection) {
 		// Cut: the source resumes the journal from the last chunk
 		// acknowledged, on a new connection that Serve hands over.
@@ -281,7 +294,7 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 	d.mu.Lock()
 	in.journal = jr
 	d.mu.Unlock()
-	p, rerr := d.build(pre.Data(), jr.Data(), epoch, id)
+	p, rerr := d.build(t, jr.Data(), id)
 	if rerr == nil {
 		rerr = d.hold(p)
 	}
@@ -326,10 +339,44 @@ func (d *Destination) awaitDecision(ctx context.Context, p *readyVM) error {
 		p.id, d.cfg.ResumeWait, ErrMigration)
 }
 
-// build restores the table and builds the VM's stack from it, not yet fed
-// any frame.
-func (d *Destination) build(pre, journal []byte, epoch uint32, id uint64) (*readyVM, error) {
-	t, st, err := d.restore(pre, journal, epoch)
+// rounds applies the later rounds of the pre-copy to t until the source
+// says the journal follows (nil), abandons the migration (errAbandoned)
+// or the connection fails.
+func (d *Destination) rounds(ctx context.Context, rw io.ReadWriter, t *Table) error {
+	for {
+		m, err := readCtlAny(rw)
+		if err != nil {
+			return err
+		}
+		switch m.kind {
+		case ctlJournal:
+			return nil
+		case ctlAbort:
+			return errAbandoned
+		case ctlRound:
+		default:
+			return fmt.Errorf("migrate: destination: control message %d during the pre-copy: %w", m.kind, ErrProtocol)
+		}
+		rr := NewReceiver(StreamRound, d.cfg.MaxJournal)
+		if err := rr.Receive(ctx, rw); err != nil {
+			return fmt.Errorf("migrate: destination: pre-copy round %d: %w", m.a, err)
+		}
+		st, err := Restore(t, rr.Data())
+		if err == nil && !st.Sealed {
+			err = errors.New("not sealed")
+		}
+		if err != nil {
+			return fmt.Errorf("migrate: destination: pre-copy round %d: %w: %w", m.a, ErrMigration, err)
+		}
+	}
+}
+
+var errAbandoned = errors.New("abandoned by the source")
+
+// build restores the journal into the table and builds the VM's stack
+// from it, not yet fed any frame.
+func (d *Destination) build(t *Table, journal []byte, id uint64) (*readyVM, error) {
+	st, err := d.restore(t, journal)
 	if err != nil {
 		return nil, err
 	}
@@ -497,20 +544,15 @@ func (d *Destination) handOver(ctx context.Context, id uint64, rw io.ReadWriter)
 	}
 }
 
-// restore rebuilds the session table: the pre-copy, then the journal,
-// which must be whole and sealed.
-func (d *Destination) restore(pre, journal []byte, epoch uint32) (*Table, ReplayStats, error) {
-	t, err := DecodeTable(pre)
-	if err != nil {
-		return nil, ReplayStats{}, fmt.Errorf("migrate: destination: pre-copy: %w", err)
-	}
-	t.Epoch = epoch
+// restore replays the journal, which must be whole and sealed, into the
+// table.
+func (d *Destination) restore(t *Table, journal []byte) (ReplayStats, error) {
 	st, err := Restore(t, journal)
 	if err == nil && !st.Sealed {
 		err = errors.New("journal not sealed")
 	}
 	if err != nil {
-		return nil, st, fmt.Errorf("migrate: destination: journal: %w: %w", ErrMigration, err)
+		return st, fmt.Errorf("migrate: destination: journal: %w: %w", ErrMigration, err)
 	}
-	return t, st, nil
+	return st, nil
 }

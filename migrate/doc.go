@@ -78,6 +78,9 @@
 //	crypto          9    key_epoch u32 | zero u32 | tx_seq u64 | rx_seq u64
 //	timers         10    keepalive_in i64 | retransmit_in i64 | rto i64 (nanoseconds)
 //	interface      11    the VM's interface, as AppendInterface encodes it (session 0)
+//	update         12    recv_drop u32 | send_drop u32 | the session as AppendSession encodes it,
+//	                     its queues holding only the bytes they gained at their end after
+//	                     losing recv_drop and send_drop bytes at their front
 //	seal           15    count u64 | last_seq u64 | crc u32 | zero u32
 //
 // A seal closes a journal: count is the number of records before it since
@@ -150,11 +153,18 @@
 //	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{})
 //	fmt.Println(m) // downtime, bytes, records, keepalives, retries, sessions lost
 //
-// Migrate: the pre-copy of the session table and the VM's interface while
-// the VM runs; Suspend (the journal starts with the interface and the
-// sessions changed since the pre-copy, whole); the Hold while the rest of
-// the VM would move; Seal (after the interface again: the stand-in's
-// neighbour cache learned from the suspension); the journal; the
+// Migrate: the pre-copy while the VM runs, in rounds as QEMU's memory
+// pre-copy: the session table and the VM's interface, then, while what
+// changed since the last round would take more than
+// MigrateConfig.SuspendBytes of the journal, a sealed journal of those
+// changes (update records: an acknowledgement or a timestamp tick costs
+// a session's fixed fields, an unread receive queue only the bytes it
+// gained), as long as each round's changes shrink (otherwise the
+// migration fails with ErrMigration and the VM never stops); Suspend (the
+// journal starts with the interface and what changed since the last
+// round); the Hold while the rest of the VM would move; Seal (after the
+// interface again: the stand-in's neighbour cache learned from the
+// suspension); the journal; the
 // destination's Restore (a corrupt, torn or unsealed journal is refused
 // and nothing activates) into a stack with the VM's MAC, addresses and
 // neighbour cache, held ready; the go-ahead; activation; the first

@@ -38,6 +38,11 @@ type MigrateConfig struct {
 	// Phase, when set, is told of each phase as the migration enters it,
 	// on the goroutine that runs the migration.
 	Phase func(Phase)
+	// Round, when set, is told of each pre-copy round once the destination
+	// has it: its number (0 for the whole table) and its size in bytes.
+	// It runs on the goroutine that runs the migration, before the next
+	// round is measured.
+	Round func(n int, bytes int)
 	// Deadline bounds each exchange with a destination after the
 	// suspension (10 s), and the settling of a go-ahead whose answer was
 	// lost (see Recover).
@@ -46,6 +51,15 @@ type MigrateConfig struct {
 	// on a new connection to the same destination, from the last chunk it
 	// acknowledged, before the next destination is tried (2; -1: never).
 	Reconnects int
+	// SuspendBytes is the most that what changed since the last pre-copy
+	// round may take in the journal when the VM is suspended (a quarter of
+	// the circuit's journal). Above it, another round sends what changed,
+	// while each round's changes shrink by a tenth at least (QEMU's
+	// convergence), up to MaxRounds rounds after the first; past that the
+	// migration fails with ErrMigration and the VM, never suspended, goes on.
+	SuspendBytes int
+	// MaxRounds bounds the pre-copy rounds after the first (8).
+	MaxRounds int
 }
 
 func (cfg MigrateConfig) withDefaults() MigrateConfig {
@@ -54,6 +68,9 @@ func (cfg MigrateConfig) withDefaults() MigrateConfig {
 	}
 	if cfg.Reconnects == 0 {
 		cfg.Reconnects = 2
+	}
+	if cfg.MaxRounds == 0 {
+		cfg.MaxRounds = 8
 	}
 	return cfg
 }
@@ -211,18 +228,21 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 	}
 	c.update(func(rec *migRecord) { rec.started = r.start })
 
-	// The pre-copy goes to the first destination that takes it.
+	// The pre-copy goes to the first destination that takes it, in rounds
+	// while what changed since the last one is too much for the journal.
+	defer r.tellAbandoned(ctx)
 	var errs []error
-	di := r.preCopyTo(ctx, 0, pre, false, &errs)
-	if di < 0 {
+	di, err := r.converge(ctx, pre, &errs)
+	if err != nil || di < 0 {
 		c.end()
-		if ctx.Err() != nil {
+		switch {
+		case err != nil:
+			return r.m, err
+		case ctx.Err() != nil:
 			return r.m, fmt.Errorf("migrate: cancelled before suspension: %w: %w", ErrMigration, errors.Join(errs...))
 		}
 		return r.m, fmt.Errorf("migrate: no destination took the pre-copy: %w: %w", ErrMigration, errors.Join(errs...))
 	}
-
-	defer r.tellAbandoned(ctx)
 	r.suspendAt = clock.Now()
 	if err := c.Suspend(r.epoch); err != nil {
 		r.left = append(r.left, di)
@@ -283,6 +303,73 @@ func (c *Circuit) finalStats(m *Metrics) {
 	m.SessionsLost += st.Lost
 }
 
+// converge runs the pre-copy: the whole table to the first destination
+// that takes it, then rounds of what changed since the round before while
+// that is above SuspendBytes and shrinking; it returns the destination
+// (-1: none took it; errs says why) or, when the rounds do not converge,
+// an error wrapping ErrMigration (the destination is told).
+func (r *run) converge(ctx context.Context, pre []byte, errs *[]error) (int, error) {
+	c := r.c
+	budget := r.cfg.SuspendBytes
+	if budget == 0 {
+		budget = c.cfg.JournalSize / 4
+	}
+	di := r.preCopyTo(ctx, 0, pre, false, errs)
+	r.m.PreCopyRounds = 1
+	prev := 0
+	if di >= 0 && r.cfg.Round != nil {
+		r.cfg.Round(0, len(pre))
+	}
+	for n := 1; di >= 0; n++ {
+		size, err := c.changed()
+		if err != nil {
+			r.left = append(r.left, di)
+			return -1, err
+		}
+		if size <= budget {
+			return di, nil
+		}
+		if n > r.cfg.MaxRounds || prev > 0 && size > prev-prev/10 {
+			r.left = append(r.left, di)
+			return -1, fmt.Errorf("migrate: pre-copy does not converge: after %d rounds, %d bytes changed since the last (%d the round before), above %d: %w",
+				n, size, prev, budget, ErrMigration)
+		}
+		b, err := c.preCopyRound(r.epoch)
+		if err != nil {
+			r.left = append(r.left, di)
+			return -1, err
+		}
+		r.m.PreCopyRounds++
+		if err := r.sendRound(ctx, r.current(), n, b); err != nil {
+			*errs = append(*errs, fmt.Errorf("migrate: destination %d: %w", di, err))
+			r.setConn(nil)
+			di = r.preCopyTo(ctx, di+1, pre, false, errs)
+		}
+		if di >= 0 && r.cfg.Round != nil {
+			r.cfg.Round(n, len(b))
+		}
+		prev = size
+	}
+	return di, nil
+}
+
+// sendRound sends pre-copy round n.
+func (r *run) sendRound(ctx context.Context, conn io.ReadWriter, n int, b []byte) error {
+	if err := writeCtl(conn, ctlMsg{kind: ctlRound, a: uint64(n)}); err != nil {
+		return err
+	}
+	snd, err := NewSender(StreamRound, bytes.NewReader(b), r.cfg.Transfer)
+	if err != nil {
+		return err
+	}
+	err = snd.Send(ctx, conn)
+	r.m.AddTransfer(snd.Stats(), false)
+	if err != nil {
+		return fmt.Errorf("pre-copy round %d: %w", n, err)
+	}
+	return nil
+}
+
 // preCopyTo sends the hello and the pre-copy to the first destination
 // from index from on that takes them, and returns its index (-1: none).
 func (r *run) preCopyTo(ctx context.Context, from int, pre []byte, downtime bool, errs *[]error) int {
@@ -315,6 +402,12 @@ func (r *run) sendPreCopy(ctx context.Context, di int, pre []byte, downtime bool
 			r.m.AddTransfer(snd.Stats(), downtime)
 		}
 	}
+	for i, b := range r.c.preCopyRounds() {
+		if err != nil {
+			break
+		}
+		err = r.sendRound(ctx, conn, i+1, b)
+	}
 	if err != nil {
 		r.setConn(nil)
 		return fmt.Errorf("migrate: destination %d: pre-copy: %w", di, err)
@@ -340,7 +433,9 @@ func (r *run) finish(ctx context.Context, di int) (outcome, time.Time, error) {
 	if err != nil {
 		return fail(err)
 	}
-	err = snd.Send(fctx, r.current())
+	if err = writeCtl(r.current(), ctlMsg{kind: ctlJournal}); err == nil {
+		err = snd.Send(fctx, r.current())
+	}
 	for try := 0; errors.Is(err, ErrConnection) && try < r.cfg.Reconnects && fctx.Err() == nil; try++ {
 		var ok bool
 		if ok, err = r.reconnect(fctx, di); ok {
@@ -502,12 +597,10 @@ func (r *run) abandon(ctx context.Context, di int) {
 // liveAtSeal is the number of sessions that were not closed when the
 // journal was sealed: what the destination must have restored.
 func (c *Circuit) liveAtSeal() int {
-	t, err := DecodeTable(c.pre)
+	c.mu.Lock()
+	t, err := c.tableAtSeal()
+	c.mu.Unlock()
 	if err != nil {
-		return 0
-	}
-	t.Epoch = c.j.Epoch()
-	if _, err := Restore(t, c.j.Bytes()); err != nil {
 		return 0
 	}
 	n := 0

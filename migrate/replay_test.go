@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"strings"
@@ -153,6 +154,15 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 		return Record{Type: typ, Session: session, Seq: 1, Epoch: 1, Payload: p}
 	}
 	s := &tcpip.Session{ID: 1, State: tcpip.Established, SndUna: 100, SndNxt: 103, RcvNxt: 500, SendQueue: []byte("abc")}
+	upd := func(recvDrop, sendDrop uint32, edit func(u *tcpip.Session)) []byte {
+		u := s.Clone()
+		u.SendQueue = nil
+		edit(u)
+		p := binary.LittleEndian.AppendUint32(nil, recvDrop)
+		p = binary.LittleEndian.AppendUint32(p, sendDrop)
+		return AppendSession(p, u)
+	}
+	same := func(*tcpip.Session) {}
 	tests := []struct {
 		name string
 		rec  Record
@@ -167,6 +177,15 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 		{"state invalid", mk(RecState, 1, []byte{20, 0, 0, 0, 103, 0, 0, 0, 0xf4, 1, 0, 0})},
 		{"state rcv_nxt jump", mk(RecState, 1, []byte{7, 0, 0, 0, 103, 0, 0, 0, 0xf6, 1, 0, 0})},
 		{"negative timer", mk(RecTimers, 1, append(make([]byte, 16), 0, 0, 0, 0, 0, 0, 0, 0x80))},
+		{"update short", mk(RecUpdate, 1, []byte{0, 0, 0, 0, 0})},
+		{"update unknown session", mk(RecUpdate, 2, upd(0, 0, func(u *tcpip.Session) { u.ID = 2 }))},
+		{"update other id", mk(RecUpdate, 1, upd(0, 0, func(u *tcpip.Session) { u.ID = 2 }))},
+		{"update other tuple", mk(RecUpdate, 1, upd(0, 0, func(u *tcpip.Session) { u.Tuple.Proto = 17 }))},
+		{"update drops more than received", mk(RecUpdate, 1, upd(1, 0, same))},
+		{"update drops more than sent", mk(RecUpdate, 1, upd(0, 4, same))},
+		{"update leaves snd_nxt behind", mk(RecUpdate, 1, upd(0, 0, func(u *tcpip.Session) { u.SendQueue = []byte("d") }))},
+		{"update malformed", mk(RecUpdate, 1, upd(0, 0, same)[:40])},
+		{"update trailing", mk(RecUpdate, 1, append(upd(0, 0, same), 0))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

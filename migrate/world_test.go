@@ -50,12 +50,18 @@ type world struct {
 	onRound          func()         // called in each round, under mu, before the applications act
 	rate             int            // bytes per session per millisecond from each peer
 	vmRate           int            // bytes per session per millisecond from the VM
+	readRate         int            // bytes per session per round the VM's applications read (0: all)
+	vmSends          bool           // the VM sends its own streams (vmRate), which checkStreams checks
+	// paused stops the loop of during: rounds run only where the test
+	// calls round itself (from a migration's Phase hook, say).
+	paused atomic.Bool
 }
 
 type worldConfig struct {
 	sessions    int
 	rate        int
 	vmRate      int
+	readRate    int
 	journalSize int
 	resumeWait  time.Duration     // the destination's ResumeWait
 	peer        tcpip.StackConfig // Clock, MAC are set by the world
@@ -89,9 +95,14 @@ func pattern(port uint16, off int) byte {
 	return byte(x>>24) ^ byte(off>>8)
 }
 
-func (r *reader) take(c *tcpip.Conn) {
-	for {
-		n, err := c.Read(r.scratch[:])
+func (r *reader) take(c *tcpip.Conn, limit int) {
+	for left := limit; limit == 0 || left > 0; {
+		buf := r.scratch[:]
+		if limit > 0 {
+			buf = buf[:min(left, len(buf))]
+		}
+		n, err := c.Read(buf)
+		left -= n
 		for i := range n {
 			if r.bad == 0 && r.scratch[i] != pattern(r.port, r.off+i) {
 				r.bad = r.off + i + 1
@@ -108,14 +119,18 @@ func (r *reader) take(c *tcpip.Conn) {
 	}
 }
 
-func (s *sender) write(buf []byte, rate int) {
+// write offers the peer's connection what its budget allows; the budget
+// grows by rate for each simulated millisecond (ms is 1 when the clock
+// advanced this round), so that the peers send at their rate in simulated
+// time, and nothing more while it stands still.
+func (s *sender) write(buf []byte, rate, ms int) {
 	if s.conn == nil || s.stop || !s.conn.Live() {
 		return
 	}
 	if st := s.conn.State(); st != tcpip.Established && st != tcpip.CloseWait {
 		return
 	}
-	s.budget = min(s.budget+rate, 64<<10)
+	s.budget = min(s.budget+rate*ms, 64<<10)
 	n := min(s.budget, len(buf), 8<<10) // a few segments a round: no need to build bytes a shut window refuses
 	for i := range n {
 		buf[i] = pattern(s.port, s.off+i)
@@ -158,7 +173,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 		t: t, clock: tcpip.NewSimClock(time.Unix(1_700_000_000, 0)),
 		vmAddr: netip.MustParseAddr("10.0.0.10"), peerAddr: netip.MustParseAddr("10.0.1.1"),
 		senders: map[uint16]*sender{}, readers: map[uint16]*reader{}, peerWriters: map[uint16]*reader{}, vmOff: map[uint16]int{},
-		holdDone: make(chan struct{}), rate: cfg.rate, vmRate: cfg.vmRate,
+		holdDone: make(chan struct{}), rate: cfg.rate, vmRate: cfg.vmRate, readRate: cfg.readRate, vmSends: cfg.vmRate > 0,
 	}
 	w.peerNIC, w.srcNIC, w.dstNIC = newNIC(t, 2), newNIC(t, 1), newNIC(t, 1)
 	for _, pair := range [][2]*nicsim.Port{{w.peerNIC.Port(0), w.srcNIC.Port(0)}, {w.peerNIC.Port(1), w.dstNIC.Port(0)}} {
@@ -233,8 +248,10 @@ func (w *world) vm(fn func(vm *tcpip.Stack)) bool {
 func (w *world) round() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	ms := 0
 	if !w.frozen.Load() {
 		w.clock.Advance(time.Millisecond)
+		ms = 1
 	}
 	if h := w.holdUntil.Load(); h != 0 && !w.clock.Now().Before(time.Unix(0, h)) {
 		w.holdUntil.Store(0)
@@ -246,13 +263,13 @@ func (w *world) round() {
 	}
 	var buf [64 << 10]byte
 	for s := range w.senders {
-		w.senders[s].write(buf[:], w.rate)
+		w.senders[s].write(buf[:], w.rate, ms)
 	}
 	w.vm(func(vm *tcpip.Stack) {
 		for _, c := range vm.Conns() {
 			p := c.Tuple().Src.Port()
 			if r := w.readers[p]; r != nil {
-				r.take(c)
+				r.take(c, w.readRate)
 			}
 			if w.vmRate > 0 && c.State() == tcpip.Established {
 				s := &sender{port: p + 10000, conn: c}
@@ -277,7 +294,7 @@ func (w *world) round() {
 	for p, s := range w.senders {
 		if r := w.peerWriters[p]; r != nil && s.conn != nil {
 			r.port = p + 10000
-			r.take(s.conn)
+			r.take(s.conn, 0)
 		}
 	}
 }
@@ -354,6 +371,10 @@ func (w *world) during(fn func()) {
 			w.frozen.Store(false)
 			return
 		default:
+			if w.paused.Load() {
+				time.Sleep(20 * time.Microsecond)
+				continue
+			}
 			w.round()
 			if w.frozen.Load() {
 				time.Sleep(20 * time.Microsecond)
@@ -395,12 +416,16 @@ func (w *world) drain(limit time.Duration) {
 	for _, s := range w.senders {
 		s.stop = true
 	}
+	w.readRate, w.vmRate = 0, 0
 	end := w.clock.Now().Add(limit)
 	for w.clock.Now().Before(end) {
 		w.round()
 		all := true
 		for p, r := range w.readers {
 			if s := w.senders[p]; s == nil || r.off != s.off {
+				all = false
+			}
+			if r := w.peerWriters[p]; r != nil && w.vmSends && r.off != w.vmOff[p+10000] {
 				all = false
 			}
 		}
@@ -424,6 +449,9 @@ func (w *world) checkStreams() {
 			t.Errorf("port %d: byte %d out of place (a gap, a duplicate or damage)", p, r.bad-1)
 		case r.off != s.off || r.crc != s.crc:
 			t.Errorf("port %d: VM read %d bytes crc %08x, peer sent %d crc %08x", p, r.off, r.crc, s.off, s.crc)
+		}
+		if pr := w.peerWriters[p]; pr != nil && w.vmSends && (pr.bad != 0 || pr.off != w.vmOff[p+10000]) {
+			t.Errorf("port %d: the peer read %d bytes of the VM's %d (first out of place: %d)", p, pr.off, w.vmOff[p+10000], pr.bad-1)
 		}
 		if s != nil && s.conn.Err() != nil {
 			t.Errorf("port %d: peer connection lost: %v", p, s.conn.Err())
