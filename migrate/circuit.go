@@ -81,6 +81,7 @@ type Circuit struct {
 	rounds  [][]byte
 	base    map[uint64]baseMark
 	nextSeq uint64
+	jbuf    []byte // the next suspension's journal buffer, allocated by PreCopy
 
 	cktStats tcpip.StackStats // the last circuit stack's counters
 	// Dropped counts frames for the VM that arrived while nobody answered
@@ -122,6 +123,10 @@ type migRecord struct {
 func NewCircuit(cfg CircuitConfig, out func([]byte)) (*Circuit, error) {
 	if cfg.JournalSize == 0 {
 		cfg.JournalSize = 4 << 20
+	}
+	cfg.JournalSize &^= Align - 1
+	if cfg.JournalSize < sealSize+HeaderSize {
+		return nil, fmt.Errorf("migrate: circuit: journal of %d bytes below %d: %w", cfg.JournalSize, sealSize+HeaderSize, ErrConfig)
 	}
 	if cfg.Epoch == 0 {
 		cfg.Epoch = 1
@@ -218,6 +223,11 @@ func (c *Circuit) PreCopy() ([]byte, error) {
 		c.base[v.ID] = markOf(cn, &v)
 	}
 	c.pre, c.rounds, c.nextSeq = AppendTable(nil, t), nil, 1
+	if len(c.jbuf) != c.cfg.JournalSize {
+		// The suspension's journal, allocated (and cleared) while the VM
+		// still runs.
+		c.jbuf = make([]byte, c.cfg.JournalSize)
+	}
 	return c.pre, nil
 }
 
@@ -396,9 +406,14 @@ func (c *Circuit) Suspend(epoch uint32) error {
 	if c.pre == nil {
 		c.pre, c.rounds, c.base, c.nextSeq = AppendTable(nil, NewTable(c.epoch)), nil, map[uint64]baseMark{}, 1
 	}
-	j, err := NewJournal(c.cfg.JournalSize, epoch, c.nextSeq)
-	if err != nil {
-		return err
+	var j *Journal
+	if len(c.jbuf) == c.cfg.JournalSize {
+		j, c.jbuf = newJournalOn(c.jbuf, epoch, c.nextSeq), nil
+	} else {
+		var err error
+		if j, err = NewJournal(c.cfg.JournalSize, epoch, c.nextSeq); err != nil {
+			return err
+		}
 	}
 	ifc := InterfaceOf(c.vm)
 	if _, err := j.AppendInterface(&ifc); err != nil {
@@ -629,10 +644,13 @@ func sortedSessions(t *Table) []*tcpip.Session {
 	return out
 }
 
-// journalSource is a sealed journal as a transfer Source that never
-// releases: the source keeps every byte until the destination has
-// activated, so that it can still resume the VM itself.
+// journalSource is a journal as a transfer Source that never releases:
+// the source keeps every byte until the destination runs the VM, so that
+// it can still resume the VM itself. It is streamed while the journal
+// grows.
 type journalSource struct{ j *Journal }
 
 func (s journalSource) ReadAt(p []byte, off int64) (int, error) { return s.j.ReadAt(p, off) }
 func (s journalSource) Size() int64                             { return s.j.Size() }
+func (s journalSource) Sealed() bool                            { return s.j.Sealed() }
+func (s journalSource) Done() <-chan struct{}                   { return s.j.Done() }

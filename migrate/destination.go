@@ -255,7 +255,11 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 		return fmt.Errorf("migrate: destination: pre-copy: %w", err)
 	}
 	t.Epoch = epoch
+	// The journal is applied as it arrives: it streams while the source's
+	// VM is suspended, and only its tail is left once it is sealed.
 	jr := NewReceiver(StreamJournal, d.cfg.MaxJournal)
+	ap := &applier{t: t}
+	jr.onData = ap.feed
 	err = d.rounds(ctx, rw, t)
 	if errors.Is(err, errAbandoned) {
 		d.decide(id, false)
@@ -294,7 +298,14 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 	d.mu.Lock()
 	in.journal = jr
 	d.mu.Unlock()
-	p, rerr := d.build(t, jr.Data(), id)
+	st, rerr := ap.done(jr.Data())
+	if rerr != nil {
+		rerr = fmt.Errorf("migrate: destination: journal: %w: %w", ErrMigration, rerr)
+	}
+	var p *readyVM
+	if rerr == nil {
+		p, rerr = d.build(t, st, id)
+	}
 	if rerr == nil {
 		rerr = d.hold(p)
 	}
@@ -373,13 +384,9 @@ func (d *Destination) rounds(ctx context.Context, rw io.ReadWriter, t *Table) er
 
 var errAbandoned = errors.New("abandoned by the source")
 
-// build restores the journal into the table and builds the VM's stack
-// from it, not yet fed any frame.
-func (d *Destination) build(t *Table, journal []byte, id uint64) (*readyVM, error) {
-	st, err := d.restore(t, journal)
-	if err != nil {
-		return nil, err
-	}
+// build builds the VM's stack from the restored table, not yet fed any
+// frame.
+func (d *Destination) build(t *Table, st ReplayStats, id uint64) (*readyVM, error) {
 	live := 0
 	for _, s := range t.Sessions {
 		if s.State != tcpip.Closed {
@@ -542,17 +549,4 @@ func (d *Destination) handOver(ctx context.Context, id uint64, rw io.ReadWriter)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// restore replays the journal, which must be whole and sealed, into the
-// table.
-func (d *Destination) restore(t *Table, journal []byte) (ReplayStats, error) {
-	st, err := Restore(t, journal)
-	if err == nil && !st.Sealed {
-		err = errors.New("journal not sealed")
-	}
-	if err != nil {
-		return st, fmt.Errorf("migrate: destination: journal: %w: %w", ErrMigration, err)
-	}
-	return st, nil
 }

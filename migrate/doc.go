@@ -111,16 +111,19 @@
 //
 // # Transfer
 //
-// A Sender moves any Source (the pre-copy bytes, a sealed Journal) to a
+// A Sender moves any Source (the pre-copy bytes, a Journal) to a
 // Receiver as numbered chunks with cumulative acknowledgements, go-back-N:
 // NAKs and timeouts make it resend from the first missing chunk, the
 // receiver discards duplicates and chunks past a gap. After a cut, Resume
-// on a new connection goes on from the last acknowledged chunk. Messages
-// are a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
-// zero u32, crc being CRC32C of bytes [0, 16) and the payload) and a
-// payload: hello (stream u64 | size u64 | chunk u32 | zero u32), hello-ack
-// (seq = next chunk expected; stream u64), data (seq = chunk number), ack
-// and nak (seq = next chunk expected), bye and bye-ack.
+// on a new connection goes on from the last acknowledged chunk. A Journal
+// not yet sealed is streamed as it grows (an open stream): its whole
+// chunks as they fill, the rest once it is sealed. Messages are a 24-byte
+// header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 | zero
+// u32, crc being CRC32C of bytes [0, 16) and the payload) and a payload:
+// hello (stream u64 | size u64 | chunk u32 | flags u32; flag 1: open, size
+// 0), hello-ack (seq = next chunk expected; stream u64), data (seq = chunk
+// number; every chunk whole but the last), ack and nak (seq = next chunk
+// expected), bye (seq = chunks; of an open stream, size u64) and bye-ack.
 //
 // # Sessions on the wire: Circuit, Destination
 //
@@ -157,29 +160,31 @@
 // pre-copy: the session table and the VM's interface, then, while what
 // changed since the last round would take more than
 // MigrateConfig.SuspendBytes of the journal, a sealed journal of those
-// changes (update records: an acknowledgement or a timestamp tick costs
-// a session's fixed fields, an unread receive queue only the bytes it
-// gained), as long as each round's changes shrink (otherwise the
-// migration fails with ErrMigration and the VM never stops); Suspend (the
-// journal starts with the interface and what changed since the last
-// round); the Hold while the rest of the VM would move; Seal (after the
-// interface again: the stand-in's neighbour cache learned from the
-// suspension); the journal; the
-// destination's Restore (a corrupt, torn or unsealed journal is refused
-// and nothing activates) into a stack with the VM's MAC, addresses and
-// neighbour cache, held ready; the go-ahead; activation; the first
-// announcement round (gratuitous ARP for each address and QEMU's RARP,
-// from the VM's MAC, so that switches learn where the MAC went) and an
-// acknowledgement on every session (the first frames served), then the
-// rest of QEMU's schedule (tcpip.AnnounceConfig: five rounds, gaps of 50,
-// 150, 250, 350 ms). A destination that fails before the go-ahead is
-// dropped and the next
+// changes (update records: an acknowledgement or a timestamp tick costs a
+// session's fixed fields, an unread receive queue only the bytes it
+// gained), as long as each round's changes shrink (otherwise the migration
+// fails with ErrMigration and the VM never stops); Suspend (the journal
+// starts with the interface and what changed since the last round); the
+// Hold while the rest of the VM would move, during which the journal
+// streams to the destination as it grows and the destination replays each
+// record as it arrives; Seal (after the interface again: the stand-in's
+// neighbour cache learned from the suspension), after which only the
+// journal's tail moves and is replayed (a corrupt, torn or unsealed
+// journal is refused and nothing activates); the destination builds a
+// stack with the VM's MAC, addresses, neighbour cache and sessions and
+// holds it ready; the go-ahead; activation; the first announcement round
+// (gratuitous ARP for each address and QEMU's RARP, from the VM's MAC, so
+// that switches learn where the MAC went) and an acknowledgement on every
+// session (the first frames served), then the rest of QEMU's schedule
+// (tcpip.AnnounceConfig: five rounds, gaps of 50, 150, 250, 350 ms).
+//
+// A destination that fails before the go-ahead is dropped and the next
 // gets the pre-copy and the journal (a journal transfer cut short is first
 // resumed on a new connection to the same destination, from the last chunk
-// acknowledged: MigrateConfig.Reconnects); with none left, or on cancellation,
-// ResumeLocal replays the journal into the pre-copied table on the source
-// and the VM goes on there. Once the go-ahead is given, only the
-// destination's word decides (see Faults).
+// acknowledged: MigrateConfig.Reconnects); with none left, or on
+// cancellation, ResumeLocal replays the journal into the pre-copied table
+// on the source and the VM goes on there. Once the go-ahead is given, only
+// the destination's word decides (see Faults).
 //
 // Control messages between the transfers on the migration connection are
 // 32 bytes: "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64 (hello

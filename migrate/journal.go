@@ -61,6 +61,7 @@ type Journal struct {
 
 	// Written by the appender, read by anyone.
 	sealed  atomic.Bool   // store after the seal's bytes are published
+	done    chan struct{} // closed after sealed is stored
 	records atomic.Uint64 // records appended, seal excluded
 	peak    atomic.Int64  // highest Used seen after an append
 }
@@ -78,7 +79,14 @@ func NewJournal(capacity int, epoch uint32, firstSeq uint64) (*Journal, error) {
 	if firstSeq == 0 {
 		return nil, fmt.Errorf("migrate: journal first sequence number must be at least 1")
 	}
-	return &Journal{buf: make([]byte, capacity), nextSeq: firstSeq, epoch: epoch}, nil
+	return newJournalOn(make([]byte, capacity), epoch, firstSeq), nil
+}
+
+// newJournalOn is NewJournal on a buffer the caller allocated (whose
+// length NewJournal has checked), so that a circuit can allocate it before
+// the VM is suspended.
+func newJournalOn(buf []byte, epoch uint32, firstSeq uint64) *Journal {
+	return &Journal{buf: buf, nextSeq: firstSeq, epoch: epoch, done: make(chan struct{})}
 }
 
 // Cap is the capacity in bytes.
@@ -122,6 +130,10 @@ func (j *Journal) Records() uint64 { return j.records.Load() }
 
 // Sealed reports whether Seal has been called.
 func (j *Journal) Sealed() bool { return j.sealed.Load() }
+
+// Done returns a channel closed once the journal is sealed (Sealed is then
+// true): a transfer streaming it while it grows wakes on it.
+func (j *Journal) Done() <-chan struct{} { return j.done }
 
 // Epoch is the migration epoch the journal writes.
 func (j *Journal) Epoch() uint32 { return j.epoch }
@@ -220,6 +232,7 @@ func (j *Journal) Seal() (uint64, error) {
 		return 0, err
 	}
 	j.sealed.Store(true) // after the seal's bytes are published: Sealed implies they are readable
+	close(j.done)
 	return seq, nil
 }
 

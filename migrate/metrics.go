@@ -18,6 +18,7 @@ type Metrics struct {
 	BytesPreCopy  int64 // transfer bytes sent before suspension (the session table, then what changed)
 	PreCopyRounds int   // pre-copy rounds: the whole table, then one per journal of what changed since the one before
 	BytesDowntime int64 // transfer bytes sent during the downtime (the journal)
+	JournalTail   int64 // journal bytes the destination did not hold at the seal: what moved after it (the rest streamed during the hold)
 
 	RecordsJournaled uint64 // records appended to the journal, seal excluded
 	RecordsReplayed  uint64 // records applied on the destination
@@ -55,8 +56,8 @@ func (m *Metrics) AddReplay(st ReplayStats) {
 // String is the metrics as one line a person reads. It has a value
 // receiver, so a Metrics prints the same by value or by pointer.
 func (m Metrics) String() string {
-	return fmt.Sprintf("downtime %v total %v; bytes pre-copy %d (%d rounds) downtime %d; journal %d records peak %d bytes; "+
+	return fmt.Sprintf("downtime %v total %v; bytes pre-copy %d (%d rounds) downtime %d (%d after the seal); journal %d records peak %d bytes; "+
 		"replayed %d skipped %d; keepalives %d; retries %d; sessions lost %d",
-		m.Downtime, m.TotalTime, m.BytesPreCopy, m.PreCopyRounds, m.BytesDowntime, m.RecordsJournaled, m.PeakJournalBytes,
+		m.Downtime, m.TotalTime, m.BytesPreCopy, m.PreCopyRounds, m.BytesDowntime, m.JournalTail, m.RecordsJournaled, m.PeakJournalBytes,
 		m.RecordsReplayed, m.RecordsSkipped, m.KeepalivesAnswered, m.Retries, m.SessionsLost)
 }

@@ -251,6 +251,8 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 	}
 	c.update(func(rec *migRecord) { rec.suspended = r.suspendAt })
 	r.phase(PhaseSuspended)
+	js := r.stream(ctx, di)
+	defer js.stop()
 	if r.cfg.Hold != nil {
 		r.cfg.Hold(ctx)
 	}
@@ -261,6 +263,7 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 		}
 		return r.m, err
 	}
+	r.m.JournalTail = c.Journal().Size() - js.acked()
 	r.phase(PhaseSealed)
 	r.m.AddJournal(c.Journal())
 
@@ -270,7 +273,8 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 			r.left = append(r.left, di)
 			break
 		}
-		out, servedAt, err := r.finish(ctx, di)
+		out, servedAt, err := r.finish(ctx, di, js)
+		js = nil
 		switch out {
 		case outMoved:
 			r.setConn(nil)
@@ -416,10 +420,11 @@ func (r *run) sendPreCopy(ctx context.Context, di int, pre []byte, downtime bool
 }
 
 // finish sends the journal to destination di (a transfer cut short is
-// resumed on a new connection to it), waits for its restore and gives the
-// go-ahead. Before the go-ahead, a failure abandons the destination (it is
+// resumed on a new connection to it), or waits for js, the transfer
+// streaming it since the suspension, to end; then it waits for the
+// destination's restore and gives the go-ahead. Before the go-ahead, a failure abandons the destination (it is
 // told so); after it, settle finds out where the VM runs.
-func (r *run) finish(ctx context.Context, di int) (outcome, time.Time, error) {
+func (r *run) finish(ctx context.Context, di int, js *journalStream) (outcome, time.Time, error) {
 	fctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
 	defer cancel()
 	stop := context.AfterFunc(fctx, func() { r.setConn(nil) })
@@ -429,20 +434,17 @@ func (r *run) finish(ctx context.Context, di int) (outcome, time.Time, error) {
 		return outAbandoned, time.Time{}, fmt.Errorf("migrate: destination %d: %w", di, err)
 	}
 
-	snd, err := NewSender(StreamJournal, journalSource{r.c.Journal()}, r.cfg.Transfer)
-	if err != nil {
-		return fail(err)
-	}
-	if err = writeCtl(r.current(), ctlMsg{kind: ctlJournal}); err == nil {
-		err = snd.Send(fctx, r.current())
-	}
-	for try := 0; errors.Is(err, ErrConnection) && try < r.cfg.Reconnects && fctx.Err() == nil; try++ {
-		var ok bool
-		if ok, err = r.reconnect(fctx, di); ok {
-			err = snd.Resume(fctx, r.current())
+	var st TransferStats
+	var err error
+	if js != nil {
+		st, err = js.wait(fctx)
+	} else {
+		var snd *Sender
+		if snd, err = NewSender(StreamJournal, journalSource{r.c.Journal()}, r.cfg.Transfer); err == nil {
+			st, err = r.sendJournal(fctx, di, snd)
 		}
 	}
-	r.m.AddTransfer(snd.Stats(), true)
+	r.m.AddTransfer(st, true)
 	if err != nil {
 		return fail(fmt.Errorf("journal: %w", err))
 	}
@@ -465,6 +467,76 @@ func (r *run) finish(ctx context.Context, di int) (outcome, time.Time, error) {
 	r.c.update(func(rec *migRecord) { rec.dest, rec.committed = di, true })
 	r.phase(PhaseCommitted)
 	return r.settle(ctx, di, conn)
+}
+
+// sendJournal sends the journal to destination di, from the connection in
+// use on; a transfer cut short is resumed on a new connection to it, up to
+// Reconnects times. The journal may still grow: it is streamed until it is
+// sealed.
+func (r *run) sendJournal(ctx context.Context, di int, snd *Sender) (TransferStats, error) {
+	var err error
+	if err = writeCtl(r.current(), ctlMsg{kind: ctlJournal}); err == nil {
+		err = snd.Send(ctx, r.current())
+	}
+	for try := 0; errors.Is(err, ErrConnection) && try < r.cfg.Reconnects && ctx.Err() == nil; try++ {
+		var ok bool
+		if ok, err = r.reconnect(ctx, di); ok {
+			err = snd.Resume(ctx, r.current())
+		}
+	}
+	return snd.Stats(), err
+}
+
+// journalStream is the journal's transfer to the first destination,
+// streamed from the suspension on in a goroutine of its own while the
+// journal grows, so that only its tail moves after the seal.
+type journalStream struct {
+	snd    *Sender
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the transfer has ended, st and err set
+	st     TransferStats
+	err    error
+}
+
+func (r *run) stream(ctx context.Context, di int) *journalStream {
+	sctx, cancel := context.WithCancel(ctx)
+	js := &journalStream{cancel: cancel, done: make(chan struct{})}
+	snd, err := NewSender(StreamJournal, journalSource{r.c.Journal()}, r.cfg.Transfer)
+	if err != nil {
+		js.err = err
+		close(js.done)
+		return js
+	}
+	js.snd = snd
+	go func() {
+		defer close(js.done)
+		js.st, js.err = r.sendJournal(sctx, di, snd)
+	}()
+	return js
+}
+
+// acked is the journal's bytes the destination holds by now.
+func (js *journalStream) acked() int64 {
+	if js.snd == nil {
+		return 0
+	}
+	return js.snd.AckedNow()
+}
+
+// wait waits for the transfer to end, for as long as ctx lasts.
+func (js *journalStream) wait(ctx context.Context) (TransferStats, error) {
+	select {
+	case <-js.done:
+	case <-ctx.Done():
+		js.stop()
+	}
+	return js.st, js.err
+}
+
+// stop ends the transfer and waits for its goroutine.
+func (js *journalStream) stop() {
+	js.cancel()
+	<-js.done
 }
 
 // reconnect opens a new connection to destination di for the journal

@@ -261,3 +261,34 @@ func (c *cutConn) Write(b []byte) (int, error) {
 	}
 	return c.ReadWriteCloser.Write(b)
 }
+
+// The journal streams to the destination while the VM is suspended: at
+// the seal the destination already holds most of it, and only the tail
+// moves after (Metrics.JournalTail).
+func TestMigrateStreamsJournalDuringHold(t *testing.T) {
+	w := newWorld(t, worldConfig{sessions: 64, rate: 1000, journalSize: 4 << 20})
+	w.run(20 * time.Millisecond)
+	dial, wait := serve(w.dest, nil)
+	var size int64
+	m, err := w.migrate(context.Background(), 300*time.Millisecond, []Dialer{dial}, MigrateConfig{
+		Transfer: TransferConfig{ChunkSize: 16 << 10},
+		Phase: func(p Phase) {
+			if p == PhaseSealed {
+				size = w.circuit.Journal().Size()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if size < 1<<20 || m.JournalTail > size/2 {
+		t.Errorf("%d of the journal's %d bytes moved after the seal: %v", m.JournalTail, size, m)
+	}
+	t.Logf("%d of %d bytes after the seal; %v", m.JournalTail, size, m)
+	w.run(100 * time.Millisecond)
+	w.drain(2 * time.Second)
+	w.checkStreams()
+}

@@ -2,7 +2,9 @@ package migrate
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -319,4 +321,65 @@ func growRecvQueues(t *Table, recs []Record) {
 			s.RecvQueue = slices.Grow(s.RecvQueue, n)
 		}
 	}
+}
+
+// applier replays a journal into a table as its bytes arrive: each record
+// as soon as it is whole, checked as Restore checks it. A destination
+// applies a journal streamed during the suspension this way, so that only
+// its tail is left to replay once it is sealed. Unlike Restore, it changes
+// the table before it has read the whole journal: a table it failed on
+// (err) must be dropped, as a destination drops the migration.
+type applier struct {
+	t   *Table
+	r   Reader
+	st  ReplayStats
+	err error
+}
+
+// feed applies the records of b (the journal so far: the bytes fed before
+// and more) that are whole and not yet applied.
+func (a *applier) feed(b []byte) {
+	if a.err != nil {
+		return
+	}
+	a.r.b = b
+	for {
+		rec, err := a.r.next()
+		if err == io.EOF {
+			return
+		}
+		if _, torn := err.(*TornTailError); torn {
+			return // the rest of the record has not arrived
+		}
+		if err != nil {
+			a.err = err
+			return
+		}
+		ok, err := a.t.Apply(rec)
+		if err != nil {
+			a.err = err
+			return
+		}
+		if ok {
+			a.st.Applied++
+		} else {
+			a.st.Skipped++
+		}
+	}
+}
+
+// done is the replay of the whole journal b: an error if a record failed,
+// if b ends inside a record, or if it ends unsealed.
+func (a *applier) done(b []byte) (ReplayStats, error) {
+	a.feed(b)
+	switch {
+	case a.err != nil:
+		return a.st, a.err
+	case a.r.off != len(b):
+		return a.st, &TornTailError{Offset: a.r.off, Seq: a.r.lastSeq}
+	case !a.r.sealed:
+		return a.st, errors.New("journal not sealed")
+	}
+	a.st.Sealed = true
+	return a.st, nil
 }
