@@ -192,19 +192,23 @@ func pump(p pipe, producers, consumers int, n uint64, start func()) (sent, got, 
 	return sentAll.Load(), gotAll.Load(), sumAll.Load()
 }
 
-// bench runs every implementation at every shape and burst, as
-// shape/burst=N/implementation sub-benchmarks.
-func bench(b *testing.B, s suite) {
-	for _, sh := range s.shapes {
-		b.Run(sh.name, func(b *testing.B) {
-			for _, burst := range bursts {
-				b.Run(fmt.Sprintf("burst=%d", burst), func(b *testing.B) {
-					for _, im := range s.impls {
-						b.Run(im.name, func(b *testing.B) {
-							if sh == uncontended {
-								benchRoundTrip(b, im, burst)
-							} else {
-								benchPipe(b, im, sh, burst)
+// bench runs every suite of a table, each implementation at every shape
+// and burst, as ring/shape/burst=N/implementation sub-benchmarks.
+func bench(b *testing.B, table []suite) {
+	for _, s := range table {
+		b.Run(s.name, func(b *testing.B) {
+			for _, sh := range s.shapes {
+				b.Run(sh.name, func(b *testing.B) {
+					for _, burst := range bursts {
+						b.Run(fmt.Sprintf("burst=%d", burst), func(b *testing.B) {
+							for _, im := range s.impls {
+								b.Run(im.name, func(b *testing.B) {
+									if sh == uncontended {
+										benchRoundTrip(b, im, burst)
+									} else {
+										benchPipe(b, im, sh, burst)
+									}
+								})
 							}
 						})
 					}

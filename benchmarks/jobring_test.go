@@ -37,7 +37,7 @@ func trivial(job uint64) uint64 { return job*2 + 1 }
 const ringCapacity = 1024
 
 func benchJobRing(b *testing.B, workers, burst int, callback bool) {
-	do := func(_ jobring.Kind, j *uint64, r *uint64) error { *r = trivial(*j); return nil }
+	do := func(_ context.Context, _ jobring.Kind, j *uint64, r *uint64) error { *r = trivial(*j); return nil }
 	var ws []jobring.Worker[uint64, uint64]
 	for i := range workers {
 		ws = append(ws, jobring.Worker[uint64, uint64]{Name: fmt.Sprint("core", i), Kinds: jobring.Kinds(0), Batch: 32, Do: do})

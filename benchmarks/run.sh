@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# run.sh runs the ring benchmarks alone and summarizes them with benchstat:
-# the rings part of suite.sh, which writes the machine, the raw output and
-# the benchstat tables (plain, and each implementation against ringkit)
-# under benchmarks/results/.
+# run.sh runs the ring benchmarks alone and summarizes them: the rings part
+# of suite.sh, which writes the machine, the calibrations before and after,
+# the raw output, DPDK's rte_ring run before and after, benchstat's table
+# and cmd/ratios' tables (each contender's median and spread, ringkit ÷
+# peer) under benchmarks/results/.
 #
-#   benchmarks/run.sh                  # every ring benchmark, -count 10 -benchtime 1s
-#   COUNT=6 BENCHTIME=2s BENCH='SPSC/p1c1' benchmarks/run.sh
+#   benchmarks/run.sh                  # both ring tables, -count 10 -benchtime 1s
+#   COUNT=5 BENCHTIME=0.2s BENCH='^BenchmarkTry$/^(SPSC|MPMC)$/^p1c1$' benchmarks/run.sh
 set -euo pipefail
-ONLY='^rings$' RINGS=${BENCH:-'^Benchmark(SPSC|MPSC|SPMC|MPMC)$'} exec "$(dirname "$0")/suite.sh"
+ONLY='^rings$' RINGS=${BENCH:-'^Benchmark(Try|Best)$'} exec "$(dirname "$0")/suite.sh"

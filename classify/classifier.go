@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/pad"
 )
 
@@ -20,6 +21,10 @@ const (
 
 // DefaultCacheSize is the flow cache size NewClassifier uses for 0.
 const DefaultCacheSize = 4096
+
+// DefaultMaxBytes is the most memory a flow cache may take (2^24 entries)
+// and, unless StageConfig.MaxBytes says otherwise, a Stage.
+const DefaultMaxBytes = 1 << 30
 
 // ErrNoRules is returned when a classifier is given no RuleSet.
 var ErrNoRules = errors.New("classify: nil RuleSet")
@@ -47,13 +52,19 @@ type Classifier struct {
 }
 
 // NewClassifier returns a classifier for rs with a flow cache of cacheSize
-// entries (0 selects DefaultCacheSize; rounded up to a power of two).
+// entries (0 selects DefaultCacheSize; rounded up to a power of two). A
+// cache whose entries (64 bytes each) would take more than DefaultMaxBytes
+// is refused with ErrConfig, before anything is allocated.
 func NewClassifier(rs *RuleSet, cacheSize int) (*Classifier, error) {
 	if rs == nil {
 		return nil, ErrNoRules
 	}
-	if cacheSize < 0 {
-		return nil, fmt.Errorf("classify: flow cache size %d", cacheSize)
+	b, err := cacheBytes(cacheSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a flow cache of %d entries", cacheSize), b, DefaultMaxBytes, ""); err != nil {
+		return nil, err
 	}
 	if cacheSize == 0 {
 		cacheSize = DefaultCacheSize

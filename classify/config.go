@@ -14,10 +14,11 @@ import (
 	"github.com/ringkit/ringkit/internal/jsonconf"
 )
 
-// ErrConfig is wrapped by every error of the rule-config loader; the
+// ErrConfig is wrapped by every error of the rule-config loader, whose
 // message names the field (rules[2].dst_ports) and, where the position is
-// known, the line.
-var ErrConfig = errors.New("classify: bad rule config")
+// known, the line; and by the constructors' errors for arguments out of
+// range (NewClassifier, NewStage).
+var ErrConfig = errors.New("classify: bad config")
 
 // The JSON form of a RuleConfig, as ParseRuleConfig reads it:
 //

@@ -62,5 +62,5 @@ func ExampleParseRuleConfig() {
 	// Output:
 	// forward 1 7
 	// forward 0 3
-	// classify: bad rule config: rules[0].dst_ports (line 2): "80-20" is an empty range
+	// classify: bad config: rules[0].dst_ports (line 2): "80-20" is an empty range
 }

@@ -1,5 +1,13 @@
 package classify
 
+import (
+	"fmt"
+	"math/bits"
+	"unsafe"
+
+	"github.com/ringkit/ringkit/internal/mem"
+)
+
 // flowCache remembers the rule walk's answer per flow, so a packet of a
 // known flow costs one hash, one or two cache-line loads and a key compare
 // instead of a walk of every rule.
@@ -31,14 +39,30 @@ type cacheEntry struct {
 	_    [12]byte
 }
 
-// newFlowCache returns a cache of size entries, rounded up to a power of
-// two (at least cacheProbe).
-func newFlowCache(size int) flowCache {
-	n := cacheProbe
-	for n < size {
-		n <<= 1
+// cacheEntries returns the entries of a cache of size, rounded up to a
+// power of two (at least cacheProbe; 0 selects DefaultCacheSize).
+func cacheEntries(size int) uint64 {
+	if size == 0 {
+		size = DefaultCacheSize
 	}
-	return flowCache{tab: make([]cacheEntry, n), mask: uint64(n - 1), gen: 1}
+	return max(uint64(1)<<bits.Len64(uint64(size)-1), cacheProbe)
+}
+
+// cacheBytes returns the memory of a cache of size entries (see
+// cacheEntries), or an error wrapping ErrConfig if size is negative.
+func cacheBytes(size int) (uint64, error) {
+	if size < 0 {
+		return 0, fmt.Errorf("%w: flow cache size %d (want 0 for the default, or more)", ErrConfig, size)
+	}
+	var e cacheEntry
+	return mem.Size(cacheEntries(size), uint64(unsafe.Sizeof(e))), nil
+}
+
+// newFlowCache returns a cache of size entries (see cacheEntries), which
+// its caller checked with cacheBytes.
+func newFlowCache(size int) flowCache {
+	n := cacheEntries(size)
+	return flowCache{tab: make([]cacheEntry, n), mask: n - 1, gen: 1}
 }
 
 // lookup returns the cached answer for f.

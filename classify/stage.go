@@ -6,8 +6,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/wait"
 )
@@ -67,6 +69,13 @@ type StageConfig struct {
 	Burst int
 	// CacheSize is the flow cache size (see NewClassifier).
 	CacheSize int
+	// MaxBytes is the most memory the Stage may take: its flow cache (64
+	// bytes an entry) and its burst buffers (Burst packets for the input,
+	// for each of the len(Out) × NumTC outputs and for each drop reason).
+	// Zero selects DefaultMaxBytes. NewStage refuses a Stage that would
+	// take more, before allocating anything: Go cannot recover from an
+	// allocation the machine cannot serve.
+	MaxBytes int64
 	// MaxIdle is the longest sleep of Run when there is no work; 0
 	// selects 100µs. Run polls without sleeping a few times first.
 	MaxIdle time.Duration
@@ -139,6 +148,25 @@ func NewStage(cfg StageConfig) (*Stage, error) {
 	}
 	if cfg.MaxIdle == 0 {
 		cfg.MaxIdle = 100 * time.Microsecond
+	}
+	switch {
+	case cfg.MaxBytes == 0:
+		cfg.MaxBytes = DefaultMaxBytes
+	case cfg.MaxBytes < 0:
+		return nil, fmt.Errorf("%w: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, cfg.MaxBytes)
+	}
+	cache, err := cacheBytes(cfg.CacheSize)
+	if err != nil {
+		return nil, err
+	}
+	var pkt descriptor.Packet
+	var buf []descriptor.Packet
+	outs := uint64(len(cfg.Out)) * NumTC
+	bufs := mem.Size(uint64(cfg.Burst), mem.Size(1+outs+3, uint64(unsafe.Sizeof(pkt))))
+	bufs = mem.Add(bufs, mem.Size(outs, uint64(unsafe.Sizeof(buf))+4))
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a stage of a %d-entry flow cache and bursts of %d for %d outputs", cfg.CacheSize, cfg.Burst, outs),
+		mem.Add(cache, bufs), uint64(cfg.MaxBytes), "StageConfig.MaxBytes"); err != nil {
+		return nil, err
 	}
 	cls, err := NewClassifier(cfg.Rules, cfg.CacheSize)
 	if err != nil {

@@ -1,6 +1,10 @@
 package descriptor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ringkit/ringkit/internal/pad"
+)
 
 // Cache is a per-worker stack of free buffers in front of a Pool's shared
 // free list, as an rte_mempool's per-lcore cache: gets and puts that the
@@ -20,7 +24,7 @@ import "fmt"
 // as the Pool's; call Flush before dropping a Cache, or they stay out of
 // the Pool for good.
 type Cache struct {
-	_    noCopy
+	_    pad.NoCopy
 	pool *Pool
 	objs []Buf // the free buffers held, top of the stack last; cap is fixed
 	size int   // the fill a refill or flush leaves

@@ -35,7 +35,9 @@
 //
 // Each ring is single-producer/single-consumer between one NIC queue and
 // one driver goroutine, as in DPDK: the hot paths use loads and stores,
-// never a compare-and-swap, and allocate nothing.
+// never a compare-and-swap, and allocate nothing. Pool.RxRingBytes and
+// TxRingBytes say what a ring will take before it is made, so that what
+// builds many (nicsim's NIC) can hold them to a memory budget.
 //
 //	pool, _ := descriptor.NewPool(descriptor.PoolConfig{Buffers: 4096})
 //	rx, _ := descriptor.NewRxRing(pool, descriptor.RxConfig{})

@@ -106,7 +106,7 @@ type PoolConfig struct {
 // Every method of Pool may be called from any goroutine. A Pool must not be
 // copied after first use.
 type Pool struct {
-	_ noCopy
+	_ pad.NoCopy
 
 	slab     []byte // buffer i is slab[i*stride : (i+1)*stride]: headroom, then data room
 	stride   int
@@ -141,13 +141,6 @@ const (
 	stateFree = iota
 	stateUsed
 )
-
-// noCopy may be embedded into structs which must not be copied after first
-// use; go vet's copylocks check recognises it.
-type noCopy struct{}
-
-func (*noCopy) Lock()   {}
-func (*noCopy) Unlock() {}
 
 // NewPool returns a Pool with every buffer free.
 func NewPool(cfg PoolConfig) (*Pool, error) {

@@ -84,7 +84,7 @@ type rxDesc struct {
 // compare-and-swap. Stats may be called from any goroutine. An RxRing must
 // not be copied after first use.
 type RxRing struct {
-	_ noCopy
+	_ pad.NoCopy
 
 	descs    []rxDesc
 	mask     uint64

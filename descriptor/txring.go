@@ -65,7 +65,7 @@ type txDesc struct {
 // goroutine at a time; neither uses a compare-and-swap. Stats may be called
 // from any goroutine. A TxRing must not be copied after first use.
 type TxRing struct {
-	_ noCopy
+	_ pad.NoCopy
 
 	descs  []txDesc
 	mask   uint64

@@ -22,7 +22,7 @@ func TestNoAllocs(t *testing.T) {
 			Slots: 64,
 			Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 0, Order: jobring.Atomic}}},
 			Workers: []jobring.Worker[uint64, uint64]{
-				{Name: "c", Kinds: jobring.Kinds(0), Do: func(_ jobring.Kind, j *uint64, r *uint64) error { *r = *j; return nil }},
+				{Name: "c", Kinds: jobring.Kinds(0), Do: func(_ context.Context, _ jobring.Kind, j *uint64, r *uint64) error { *r = *j; return nil }},
 			},
 			SampleEvery: 1,
 		}

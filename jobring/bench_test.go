@@ -35,7 +35,10 @@ func BenchmarkCoprocessor(b *testing.B) {
 func benchCRC(b *testing.B, w jobring.Worker[[]byte, uint32]) {
 	const size = 4096
 	w.Kinds = jobring.Kinds(0)
-	w.Do = func(_ jobring.Kind, j *[]byte, r *uint32) error { *r = crc32.Checksum(*j, castagnoli); return nil }
+	w.Do = func(_ context.Context, _ jobring.Kind, j *[]byte, r *uint32) error {
+		*r = crc32.Checksum(*j, castagnoli)
+		return nil
+	}
 	r, err := jobring.New(jobring.Config[[]byte, uint32]{Slots: 256, Workers: []jobring.Worker[[]byte, uint32]{w}})
 	if err != nil {
 		b.Fatal(err)

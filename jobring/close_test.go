@@ -3,6 +3,8 @@ package jobring_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,7 +166,7 @@ func TestSubmitBlocksUntilRetired(t *testing.T) {
 
 // TestNewErrors: bad configurations are errors naming what was wrong.
 func TestNewErrors(t *testing.T) {
-	ok := func(jobring.Kind, *uint64, *res) error { return nil }
+	ok := func(context.Context, jobring.Kind, *uint64, *res) error { return nil }
 	cases := map[string]cfg{
 		"no slots":      {Slots: 0},
 		"huge":          {Slots: 1<<30 + 1},
@@ -209,5 +211,71 @@ func TestSubmitAll(t *testing.T) {
 	defer cancel()
 	if n, err := r.SubmitAll(ctx, ts); n != 8 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("SubmitAll with nobody retiring = %d, %v; want 8, DeadlineExceeded", n, err)
+	}
+}
+
+// TestShutdownHungDo: a Do that does not return (it ignores its context)
+// does not keep Shutdown from returning when its context ends: Shutdown
+// returns the context's error, naming the worker still running, and fails
+// the jobs no worker started with ErrClosed. Once the Do returns, its job
+// completes, the worker ends, and a later Close waits for that.
+func TestShutdownHungDo(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	release, started := make(chan struct{}), make(chan struct{})
+	hook := func(_ jobring.Kind, job uint64) {
+		if job == 0 {
+			close(started)
+			<-release
+		}
+	}
+	var mu sync.Mutex
+	var got []completion
+	r, err := jobring.New(cfg{
+		Slots:    16,
+		Workers:  []wk{{Name: "stuck", Kinds: jobring.Kinds(0), Batch: 1, Do: doer(0, hook)}},
+		OnRetire: func(b []completion) { mu.Lock(); got = append(got, b...); mu.Unlock() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	for i := range n {
+		r.TrySubmit(jobring.Task[uint64]{Job: uint64(i)})
+	}
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() { res <- r.Shutdown(ctx) }()
+	select {
+	case err := <-res:
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `"stuck"`) {
+			t.Errorf("Shutdown = %v, want DeadlineExceeded naming the worker still running", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Shutdown did not return when its context ended")
+		close(release)
+		<-res
+		return
+	}
+	for p := 1; p < n; p++ {
+		if s, _ := r.SlotState(uint64(p)); s != "done" {
+			t.Errorf("after Shutdown, waiting job %d is %s, want done (failed)", p, s)
+		}
+	}
+	close(release)
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close after the Do returned: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != n {
+		t.Fatalf("%d completions, want %d", len(got), n)
+	}
+	checkInOrder(t, got, 0)
+	for _, c := range got {
+		if want := c.Seq != 0; want != errors.Is(c.Err, jobring.ErrClosed) {
+			t.Errorf("seq %d: err %v; want the running job done and the others ErrClosed", c.Seq, c.Err)
+		}
 	}
 }

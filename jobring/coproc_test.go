@@ -2,6 +2,7 @@ package jobring_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
@@ -48,7 +49,7 @@ func TestCoprocessorModel(t *testing.T) {
 	const kSeal, kCRC jobring.Kind = 0, 1
 	mk := func() jobring.Func[sealJob, sealRes] {
 		aead := gcm(t)
-		return func(k jobring.Kind, j *sealJob, r *sealRes) error {
+		return func(_ context.Context, k jobring.Kind, j *sealJob, r *sealRes) error {
 			switch k {
 			case kSeal:
 				r.Sealed = aead.Seal(nil, j.Nonce[:], j.Data, nil)

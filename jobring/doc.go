@@ -20,8 +20,11 @@
 // One atomic word per slot holds the state, the worker and the position;
 // every transition is a store-release by the owner or a compare-and-swap,
 // so a slot is claimed by exactly one worker. A job whose worker stops after
-// claiming it goes back to the ring for another permitted worker, or fails
-// with ErrWorkerStopped; it is never lost.
+// claiming it (before its Do, or in a Do that returns an error once
+// StopWorker cancelled its context) goes back to the ring for another
+// permitted worker, or fails with ErrWorkerStopped; it is never lost. With
+// Fallback.Retry, a job whose Do failed on a co-processor goes back once,
+// for a core.
 //
 // # Workers
 //
@@ -63,7 +66,10 @@
 // run before the retirement that returns its result. Completions are
 // retired in position order, each exactly once. TrySubmit, SubmitBurst,
 // Retire and a worker's claim and run of a batch do not allocate (Stats
-// does). Close drains every submitted job; Shutdown with a context fails
-// what it could not drain with ErrClosed; neither returns before every
-// goroutine of the ring has ended.
+// does). Do gets a context that StopWorker and a Shutdown that gives up
+// cancel. Close drains every submitted job and returns once every
+// goroutine of the ring has ended. Shutdown with a context fails what it
+// could not drain with ErrClosed and returns when the context ends: once
+// the workers have ended, or at once, with an error naming them, for those
+// inside a Do that ignores its context.
 package jobring

@@ -19,6 +19,10 @@ var (
 	// ErrPanic fails a job whose worker function panicked; the worker
 	// stops, and the rest of its batch goes to other workers.
 	ErrPanic = errors.New("jobring: worker function panicked")
-	// ErrUnknownWorker is returned by StopWorker for an id out of range.
+	// ErrUnknownWorker is returned by StopWorker, RunWorker and StepWorker
+	// for an id out of range.
 	ErrUnknownWorker = errors.New("jobring: no such worker")
+	// ErrWorkerBusy is returned by RunWorker and StepWorker for a worker
+	// that a RunWorker or StepWorker call is running already.
+	ErrWorkerBusy = errors.New("jobring: worker already running")
 )

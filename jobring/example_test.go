@@ -17,7 +17,7 @@ func Example() {
 		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: crc, Name: "crc32c", Order: jobring.Ordered}}},
 		Workers: []jobring.Worker[string, uint32]{{
 			Name: "core0", Class: jobring.Core, Kinds: jobring.Kinds(crc),
-			Do: func(_ jobring.Kind, s *string, sum *uint32) error {
+			Do: func(_ context.Context, _ jobring.Kind, s *string, sum *uint32) error {
 				*sum = crc32.Checksum([]byte(*s), table)
 				return nil
 			},

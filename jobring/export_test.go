@@ -12,7 +12,7 @@ func (r *Ring[J, R]) SlotState(p uint64) (state string, worker int) {
 }
 
 // ParkedWorkers returns how many workers are parked waiting for work.
-func (r *Ring[J, R]) ParkedWorkers() int { return int(r.parked.Load()) }
+func (r *Ring[J, R]) ParkedWorkers() int { return r.workWait.Parked() }
 
 // Reserve claims the next position as a producer does, without publishing
 // it, and returns the position and the function that publishes t there: a

@@ -84,7 +84,7 @@ func TestFallbackNoHolder(t *testing.T) {
 	for _, fb := range []bool{true, false} {
 		var fbs []jobring.Fallback
 		if fb {
-			fbs = []jobring.Fallback{{Kind: 0, Threshold: 1000}}
+			fbs = []jobring.Fallback{{Kind: 0}} // only when no holder is left
 		}
 		r := newRing(t, cfg{
 			Slots: 64,

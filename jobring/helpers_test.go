@@ -25,7 +25,7 @@ type completion = jobring.Completion[uint64, res]
 // doer returns a Do for worker id that writes val(job) and id, after
 // calling hook (if not nil).
 func doer(id int, hook func(k jobring.Kind, job uint64)) jobring.Func[uint64, res] {
-	return func(k jobring.Kind, job *uint64, r *res) error {
+	return func(_ context.Context, k jobring.Kind, job *uint64, r *res) error {
 		if hook != nil {
 			hook(k, *job)
 		}

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/hist"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -35,7 +39,14 @@ type Completion[J, R any] struct {
 
 // Func runs one job of kind k and writes its result into res, which is the
 // job's own slot (the zero R when the job is handed to the worker).
-type Func[J, R any] func(k Kind, job *J, res *R) error
+//
+// ctx is the worker's: it is done when StopWorker stops the worker or when
+// Shutdown gives up draining the ring. A Do that can take long (a device
+// that may hang) should return once ctx is done, with an error wrapping
+// ctx.Err(): the job then goes back to the ring for another worker
+// (StopWorker), or fails with ErrClosed (Shutdown). A Do that wants a
+// deadline per job derives it from ctx (context.WithTimeout).
+type Func[J, R any] func(ctx context.Context, k Kind, job *J, res *R) error
 
 // Worker describes one worker the ring starts.
 type Worker[J, R any] struct {
@@ -43,7 +54,8 @@ type Worker[J, R any] struct {
 	Class Class
 	Kinds KindSet // the kinds the worker runs
 	// Batch is the most jobs the worker claims at once (default 8 for a
-	// core, 32 for a co-processor).
+	// core, 32 for a co-processor). A batch above the ring's slot count
+	// is cut to it: a worker never holds more jobs than the ring.
 	Batch int
 	// Do runs one job. For a co-processor it is the device's real work,
 	// run on each job of a batch once the batch's modelled time has passed.
@@ -63,6 +75,11 @@ type Config[J, R any] struct {
 	Slots   int
 	Rules   Rules
 	Workers []Worker[J, R]
+	// CallerRuns makes New start no goroutine: the caller runs each worker
+	// on a goroutine it owns with RunWorker, or drives it step by step
+	// with StepWorker (deterministic tests, a poll loop of its own). By
+	// default New starts one goroutine per worker, which Close ends.
+	CallerRuns bool
 	// OnRetire, if set, receives retired jobs in submission order, in
 	// bursts of at most RetireBurst, on whichever worker goroutine
 	// completed the job at the head (calls never overlap). The slice is
@@ -72,15 +89,29 @@ type Config[J, R any] struct {
 	// OnRetire, the user retires with Retire or RetireWait, as from
 	// io_uring's completion ring.
 	OnRetire    func(batch []Completion[J, R])
-	RetireBurst int // default 32
+	RetireBurst int // default 32; a burst above Slots is cut to it
 	// SampleEvery sets latency sampling: every SampleEvery-th job is timed
 	// from submission to retirement (default 64; 1 times every job; a
 	// negative value disables timing).
 	SampleEvery int
+	// MaxBytes is the most memory the ring may take: its slots (a power
+	// of two number of them, each a job, a result, an error and 24 bytes
+	// of state), the OnRetire burst, each worker's batch and scan state,
+	// and a latency histogram per kind in use. Zero selects
+	// DefaultMaxBytes. New refuses a ring that would take more, before
+	// allocating anything: Go cannot recover from an allocation the
+	// machine cannot serve, and the process would die with "fatal error:
+	// out of memory".
+	MaxBytes int64
 }
 
+// DefaultMaxBytes is the most memory a ring may take unless
+// Config.MaxBytes says otherwise: 1 GiB (2^23 slots of 32-byte jobs and
+// results take 832 MiB of it).
+const DefaultMaxBytes = 1 << 30
+
 const (
-	closedBit  = 1 << 63
+	closedBit  = tail.Closed
 	flowSlots  = 1024 // entries of the Atomic flow table; flows sharing one are serialized together
 	maxCand    = 64   // candidates a worker considers per scan under Rules.Priority
 	maxSkipped = 16   // busy flows a scan remembers
@@ -93,6 +124,7 @@ const (
 //
 // Every method may be called from any goroutine. A Ring must not be copied.
 type Ring[J, R any] struct {
+	_ pad.NoCopy
 	_ pad.Line // the previous allocation vs the producer index
 
 	// tail is the next position a producer claims, with closedBit set
@@ -117,12 +149,17 @@ type Ring[J, R any] struct {
 
 	pol     *Policy
 	workers []*worker[J, R]
-	retBuf  []Completion[J, R] // OnRetire's burst; owned by the holder of retiring
-	onRet   func([]Completion[J, R])
-	sample  uint64 // sampling mask+1, 0 when off
-	epoch   time.Time
-	lat     [MaxKinds]*hist.Histogram
-	kstats  [MaxKinds]kindCounters
+	// live counts the worker goroutines still running; the one that
+	// brings it to zero closes allDone.
+	live       atomic.Int32
+	allDone    chan struct{}
+	callerRuns bool               // Config.CallerRuns: workers run in RunWorker and StepWorker
+	retBuf     []Completion[J, R] // OnRetire's burst; owned by the holder of retiring
+	onRet      func([]Completion[J, R])
+	sample     uint64 // sampling mask+1, 0 when off
+	epoch      time.Time
+	lat        [MaxKinds]*hist.Histogram
+	kstats     [MaxKinds]kindCounters
 	// backlog counts the waiting (submitted, unclaimed) jobs of each kind
 	// that has a fallback: producers and requeues add, claims and failures
 	// subtract. Cores load it to apply the threshold; it is a count, not a
@@ -147,12 +184,9 @@ type Ring[J, R any] struct {
 	prodWait wait.Queue // producers parked for room; woken by retirement
 	doneWait wait.Queue // RetireWait callers; woken by completions
 
-	parked atomic.Int32 // workers parked in workWait, for tests and monitoring
-
 	mu        sync.Mutex // serializes roster changes
 	aborting  atomic.Bool
 	abort     chan struct{} // closed when Shutdown gives up draining
-	wg        sync.WaitGroup
 	abortOnce sync.Once
 }
 
@@ -162,6 +196,7 @@ type roster struct {
 	holders [MaxKinds]int     // live workers holding each kind
 	takers  [MaxKinds]int     // live workers that may ever take each kind
 	aff     [][MaxKinds]int16 // aff[w][k]: w's index among the holders of k, or -1
+	cores   int               // live cores: who may retry a job a co-processor failed
 }
 
 // New checks cfg, builds the ring and starts its workers.
@@ -177,21 +212,40 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	n := uint64(1) << bits.Len64(uint64(cfg.Slots)-1)
-	r := &Ring[J, R]{
-		slots: make([]slot[J, R], n),
-		mask:  n - 1,
-		size:  n,
-		pol:   pol,
-		onRet: cfg.OnRetire,
-		epoch: time.Now(),
-		abort: make(chan struct{}),
+	for i, fb := range cfg.Rules.Fallbacks {
+		if fb.Threshold > int(n) {
+			return nil, fmt.Errorf("%w: Rules.Fallbacks[%d] (kind %d): Threshold %d above the %d slots: the backlog can never reach it", ErrConfig, i, fb.Kind, fb.Threshold, n)
+		}
 	}
-	for i := range r.slots {
-		r.slots[i].state.Store(word(uint64(i), 0, stFree))
+	switch {
+	case cfg.MaxBytes == 0:
+		cfg.MaxBytes = DefaultMaxBytes
+	case cfg.MaxBytes < 0:
+		return nil, fmt.Errorf("%w: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, cfg.MaxBytes)
 	}
 	burst := cfg.RetireBurst
 	if burst <= 0 {
 		burst = 32
+	}
+	burst = min(burst, int(n))
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a ring of %d slots", n),
+		ringBytes(&cfg, n, burst), uint64(cfg.MaxBytes), "Config.MaxBytes"); err != nil {
+		return nil, err
+	}
+	r := &Ring[J, R]{
+		slots:   make([]slot[J, R], n),
+		mask:    n - 1,
+		size:    n,
+		pol:     pol,
+		onRet:   cfg.OnRetire,
+		epoch:   time.Now(),
+		abort:   make(chan struct{}),
+		allDone: make(chan struct{}),
+
+		callerRuns: cfg.CallerRuns,
+	}
+	for i := range r.slots {
+		r.slots[i].state.Store(word(uint64(i), 0, stFree))
 	}
 	r.retBuf = make([]Completion[J, R], burst)
 	switch {
@@ -203,6 +257,7 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 	for _, kr := range cfg.Rules.Kinds {
 		r.lat[kr.Kind] = new(hist.Histogram)
 	}
+	var ctxs []context.Context // each worker's, handed to its goroutine
 	for i, ws := range cfg.Workers {
 		if ws.Do == nil {
 			return nil, fmt.Errorf("%w: worker %d (%q) has no Do", ErrConfig, i, ws.Name)
@@ -218,18 +273,45 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 				r.lat[k] = new(hist.Histogram)
 			}
 		}
-		r.workers = append(r.workers, newWorker(r, i, ws))
+		w, ctx := newWorker(r, i, ws)
+		r.workers = append(r.workers, w)
+		ctxs = append(ctxs, ctx)
 	}
 	live := make([]bool, len(r.workers))
 	for i := range live {
 		live[i] = true
 	}
 	r.roster.Store(r.makeRoster(live))
-	for _, w := range r.workers {
-		r.wg.Add(1)
-		go w.run()
+	r.live.Store(int32(len(r.workers)))
+	if len(r.workers) == 0 {
+		close(r.allDone)
+	}
+	for i, w := range r.workers {
+		w.jobCtx = ctxs[i]
+		if !r.callerRuns {
+			w.mode.Store(wRunning)
+			go w.run(ctxs[i])
+		}
 	}
 	return r, nil
+}
+
+// ringBytes returns the memory New takes for cfg with n slots and an
+// OnRetire burst of burst: what Config.MaxBytes bounds.
+func ringBytes[J, R any](cfg *Config[J, R], n uint64, burst int) uint64 {
+	b := mem.Size(n, uint64(unsafe.Sizeof(slot[J, R]{})))
+	b = mem.Add(b, mem.Size(uint64(burst), uint64(unsafe.Sizeof(Completion[J, R]{}))))
+	var kinds KindSet
+	for _, kr := range cfg.Rules.Kinds {
+		kinds |= Kinds(kr.Kind)
+	}
+	for _, ws := range cfg.Workers {
+		kinds |= ws.Kinds
+		batch := uint64(batchSize(ws, n))
+		each := uint64(unsafe.Sizeof(worker[J, R]{})) + mem.Size(batch, 8) + mem.Size(max(batch, maxCand), uint64(unsafe.Sizeof(cand{})))
+		b = mem.Add(b, each)
+	}
+	return mem.Add(b, mem.Size(uint64(bits.OnesCount64(uint64(kinds))), uint64(unsafe.Sizeof(hist.Histogram{}))))
 }
 
 func (r *Ring[J, R]) makeRoster(live []bool) *roster {
@@ -246,6 +328,9 @@ func (r *Ring[J, R]) makeRoster(live []bool) *roster {
 	for i, w := range r.workers {
 		if !live[i] {
 			continue
+		}
+		if w.seat.Class == Core {
+			ro.cores++
 		}
 		for k := range MaxKinds {
 			if r.pol.CanEverTake(w.seat, Kind(k), ro.holders[k]) {
@@ -269,7 +354,7 @@ func (r *Ring[J, R]) Len() int {
 	return int(min(max(int64(t-h), 0), int64(r.size)))
 }
 
-func (r *Ring[J, R]) closed() bool { return r.tail.Load()&closedBit != 0 }
+func (r *Ring[J, R]) closed() bool { return tail.IsClosed(&r.tail) }
 
 // TrySubmit submits t if there is a free slot and returns its position;
 // ok is false when the ring is full or closed. A job no live worker may take
@@ -335,36 +420,18 @@ func (r *Ring[J, R]) Submit(ctx context.Context, t Task[J]) (uint64, error) {
 	if seq, ok := r.TrySubmit(t); ok {
 		return seq, nil
 	}
-	var b wait.Backoff
-	for b.Spin() {
-		if seq, ok := r.TrySubmit(t); ok {
-			return seq, nil
+	var seq uint64
+	err := wait.Until(ctx, &r.prodWait, func() (bool, error) {
+		var ok bool
+		if seq, ok = r.TrySubmit(t); ok {
+			return true, nil
 		}
 		if r.closed() {
-			return 0, ErrClosed
+			return true, ErrClosed
 		}
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-	}
-	for {
-		w := r.prodWait.Prepare()
-		if seq, ok := r.TrySubmit(t); ok {
-			r.prodWait.Cancel(w)
-			return seq, nil
-		}
-		if r.closed() {
-			r.prodWait.Cancel(w)
-			return 0, ErrClosed
-		}
-		select {
-		case <-w.C():
-			r.prodWait.Done(w)
-		case <-ctx.Done():
-			r.prodWait.Cancel(w)
-			return 0, ctx.Err()
-		}
-	}
+		return false, nil
+	})
+	return seq, err
 }
 
 // SubmitAll submits every task of ts, in order, in as many bursts as room
@@ -373,32 +440,19 @@ func (r *Ring[J, R]) Submit(ctx context.Context, t Task[J]) (uint64, error) {
 // other producers may fall between its bursts.
 func (r *Ring[J, R]) SubmitAll(ctx context.Context, ts []Task[J]) (int, error) {
 	done := 0
-	var b wait.Backoff
 	for done < len(ts) {
-		if _, n := r.SubmitBurst(ts[done:]); n > 0 {
-			done += n
-			b = wait.Backoff{}
-			continue
-		}
-		if r.closed() {
-			return done, ErrClosed
-		}
-		if err := ctx.Err(); err != nil {
+		err := wait.Until(ctx, &r.prodWait, func() (bool, error) {
+			if _, n := r.SubmitBurst(ts[done:]); n > 0 {
+				done += n
+				return true, nil
+			}
+			if r.closed() {
+				return true, ErrClosed
+			}
+			return false, nil
+		})
+		if err != nil {
 			return done, err
-		}
-		if b.Spin() {
-			continue
-		}
-		w := r.prodWait.Prepare()
-		if r.closed() || r.Len() < int(r.size) {
-			r.prodWait.Cancel(w) // room (or the end) came: try again
-			continue
-		}
-		select {
-		case <-w.C():
-			r.prodWait.Done(w)
-		case <-ctx.Done():
-			r.prodWait.Cancel(w)
 		}
 	}
 	return done, nil
@@ -488,51 +542,82 @@ func (r *Ring[J, R]) drained() bool {
 // Close stops submissions, lets the workers finish every submitted job, and
 // returns once every worker goroutine has ended. The results stay in the
 // ring for Retire (or have gone to OnRetire). It is Shutdown without a
-// deadline.
+// deadline: a Do that never returns keeps it waiting.
 func (r *Ring[J, R]) Close() error { return r.Shutdown(context.Background()) }
 
 // Shutdown stops submissions and waits for the workers to finish every
-// submitted job. If ctx ends first, the jobs no worker has started fail
-// with ErrClosed (a job already running finishes; the rest of its worker's
-// batch fails), and Shutdown returns ctx.Err() once the workers have ended.
-// No goroutine of the ring outlives Shutdown. Calling it again waits again
+// submitted job. If ctx ends first, Shutdown gives up: it cancels the
+// context of every Do, the jobs no worker has started fail with ErrClosed
+// (as does a job whose Do returns the cancelled context's error; a job
+// whose Do returns otherwise keeps its result), and Shutdown returns an
+// error wrapping ctx.Err() once the workers have ended, or at once, naming
+// them, for the workers still inside a Do that has not returned. Those
+// end when their Do returns; a later Close waits for them. Otherwise no
+// goroutine of the ring outlives Shutdown. Calling it again waits again
 // and returns nil.
 func (r *Ring[J, R]) Shutdown(ctx context.Context) error {
-	for {
-		t := r.tail.Load()
-		if t&closedBit != 0 || r.tail.CompareAndSwap(t, t|closedBit) {
-			break
-		}
-	}
+	tail.Close(&r.tail)
 	r.prodWait.WakeAll()
 	r.workWait.WakeAll()
 	r.doneWait.WakeAll()
-	done := make(chan struct{})
-	go func() {
-		r.wg.Wait()
-		close(done)
-	}()
+	if r.callerRuns {
+		// Workers the caller is not running now never will: they leave,
+		// so the ones in RunWorker do not wait for jobs only those could
+		// take (those fail with ErrNoWorker).
+		for _, w := range r.workers {
+			w.endIdle()
+		}
+	}
 	var err error
 	select {
-	case <-done:
+	case <-r.allDone:
 	case <-ctx.Done():
 		err = ctx.Err()
 		r.abortOnce.Do(func() {
 			r.aborting.Store(true)
 			close(r.abort)
+			for _, w := range r.workers {
+				w.cancel()
+			}
 		})
 		r.workWait.WakeAll()
-		<-done
+		if running := r.awaitIdle(); running != "" {
+			err = fmt.Errorf("jobring: shutdown: %w; still running: %s", err, running)
+		}
 	}
-	// Every worker has ended. After a drain nothing is waiting; after an
-	// abort, the jobs no worker started fail here. Whatever is done has
-	// gone to OnRetire by the time Shutdown returns.
+	// Every worker has ended, or is in a Do that has not returned. After
+	// a drain nothing is waiting; after an abort, the jobs no worker
+	// started fail here. Whatever is done has gone to OnRetire by the
+	// time Shutdown returns.
 	r.failWaiting(ErrClosed)
 	if r.onRet != nil {
 		r.retireToCallback()
 	}
 	r.doneWait.WakeAll()
 	return err
+}
+
+// awaitIdle waits, once the ring is aborting, for every worker goroutine
+// to end except those inside a Do, and names those. A worker marks itself
+// busy before it checks aborting and calls Do (see process), so one seen
+// idle here never starts a Do: it ends without waiting on user code.
+func (r *Ring[J, R]) awaitIdle() string {
+	var b strings.Builder
+	for _, w := range r.workers {
+		if p := w.busy.Load(); p != 0 {
+			select {
+			case <-w.exited:
+			default:
+				if b.Len() > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "worker %d (%q) in the Do of job %d", w.id, w.spec.Name, p-1)
+			}
+			continue
+		}
+		<-w.exited
+	}
+	return b.String()
 }
 
 // failWaiting fails every submitted job in [head, tail) with err, waiting

@@ -63,8 +63,10 @@ const (
 	// Atomic jobs of one flow never run on two workers at once: a worker
 	// holds the flow from the moment it claims a job of that flow until the
 	// job is done. Within a kind, jobs of one flow also start in submission
-	// order (a worker that stops hands its claimed jobs back, and one of
-	// them may then start after a later job of its flow).
+	// order, fallback thresholds or not; the exceptions are jobs that start
+	// again: a worker that stops hands its claimed jobs back, and a
+	// co-processor hands a failed job back for a core (Fallback.Retry), and
+	// such a job may then start after a later job of its flow.
 	Atomic
 )
 

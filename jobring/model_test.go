@@ -1,9 +1,13 @@
 package jobring_test
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,13 +161,25 @@ func jobOf(m *model, seq uint64) uint64 {
 // producers submit (single, burst, blocking), many goroutines retire, the
 // jobs are spread over kinds of the three ordering types and workers of
 // both classes, and every job must come back exactly once, each producer's
-// in its order, its result equal to its job.
+// in its order, its result equal to its job; and the Atomic jobs, which the
+// cores that lack their kind take through a fallback once its backlog
+// reaches the threshold, must start in submission order within each flow.
 func TestStress(t *testing.T) {
 	for _, procs := range []int{0, 1} {
 		t.Run(fmt.Sprint("GOMAXPROCS=", procs), func(t *testing.T) {
 			bad := make(chan string, 1)
+			// started[job] is the order in which each Atomic job
+			// started, seqOf[job] its position, both by job value.
+			var started, seqOf sync.Map
+			var starts atomic.Int64
 			do := func(id int) jobring.Func[uint64, uint64] {
-				return func(k jobring.Kind, j *uint64, r *uint64) error { *r = *j; return nil }
+				return func(_ context.Context, k jobring.Kind, j *uint64, r *uint64) error {
+					if k == 2 {
+						started.Store(*j, starts.Add(1))
+					}
+					*r = *j
+					return nil
+				}
 			}
 			ring, err := jobring.New(jobring.Config[uint64, uint64]{
 				Slots: 256,
@@ -186,6 +202,9 @@ func TestStress(t *testing.T) {
 				return jobring.Task[uint64]{Kind: jobring.Kind(v % 3), Flow: uint32(v>>32) ^ uint32(v%7), Priority: uint8(v % 5), Job: v}
 			}
 			take := func(c *jobring.Completion[uint64, uint64]) uint64 {
+				if c.Kind == 2 {
+					seqOf.Store(c.Job, c.Seq)
+				}
 				if c.Err != nil || c.Result != c.Job {
 					select {
 					case bad <- fmt.Sprintf("seq %d: job %#x result %#x err %v", c.Seq, c.Job, c.Result, c.Err):
@@ -229,6 +248,41 @@ func TestStress(t *testing.T) {
 				t.Error(s)
 			default:
 			}
+			checkFlowStarts(t, &started, &seqOf, func(v uint64) uint32 { return task(v).Flow })
 		})
+	}
+}
+
+// checkFlowStarts checks that the jobs recorded in started (job -> start
+// order) and seqOf (job -> position) started in position order within
+// each flow.
+func checkFlowStarts(t *testing.T, started, seqOf *sync.Map, flowOf func(job uint64) uint32) {
+	t.Helper()
+	type run struct{ seq, start int64 }
+	byFlow := map[uint32][]run{}
+	seqOf.Range(func(k, v any) bool {
+		s, ok := started.Load(k)
+		if !ok {
+			t.Errorf("job %d retired without starting", k)
+			return false
+		}
+		f := flowOf(k.(uint64))
+		byFlow[f] = append(byFlow[f], run{int64(v.(uint64)), s.(int64)})
+		return true
+	})
+	inversions := 0
+	for f, rs := range byFlow {
+		slices.SortFunc(rs, func(a, b run) int { return cmp.Compare(a.seq, b.seq) })
+		for i := 1; i < len(rs); i++ {
+			if rs[i].start < rs[i-1].start {
+				if inversions < 5 {
+					t.Errorf("flow %d: the job at %d started before the one at %d", f, rs[i].seq, rs[i-1].seq)
+				}
+				inversions++
+			}
+		}
+	}
+	if inversions > 0 {
+		t.Errorf("%d Atomic jobs started before an earlier job of their flow", inversions)
 	}
 }

@@ -302,3 +302,76 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestAtomicOrderUnderFallback: jobs of one Atomic flow start in submission
+// order while a fallback threshold lets cores take them from the
+// co-processor that holds the kind, and several producers move the backlog
+// across the threshold while the cores scan.
+func TestAtomicOrderUnderFallback(t *testing.T) {
+	byCore := 0
+	for round := range stress.N(8, 6) {
+		t.Run(fmt.Sprint("round=", round), func(t *testing.T) { byCore += testAtomicOrderUnderFallback(t) })
+	}
+	if byCore == 0 {
+		t.Errorf("the cores took no job in any round: the test needs the fallback to open")
+	}
+}
+
+// testAtomicOrderUnderFallback runs one round and returns how many jobs the
+// cores took.
+func testAtomicOrderUnderFallback(t *testing.T) int {
+	const producers, threshold = 3, 3
+	per := stress.N(3000, 2000)
+	n := producers * per
+	started := make([]atomic.Int64, n) // job -> the order in which it started, from 1
+	var starts atomic.Int64
+	hook := func(_ jobring.Kind, job uint64) { started[job].Store(starts.Add(1)) }
+	r := newRing(t, cfg{
+		Slots: 64,
+		Rules: jobring.Rules{
+			Kinds:     []jobring.KindRule{{Kind: 0, Name: "accel", Order: jobring.Atomic}},
+			Fallbacks: []jobring.Fallback{{Kind: 0, Threshold: threshold}},
+		},
+		Workers: []wk{
+			{Name: "dev", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 8, Setup: 5 * time.Microsecond, Do: doer(0, hook)},
+			{Name: "core1", Class: jobring.Core, Kinds: jobring.Kinds(1), Batch: 1, Do: doer(1, hook)},
+			{Name: "core2", Class: jobring.Core, Kinds: jobring.Kinds(1), Batch: 1, Do: doer(2, hook)},
+		},
+	})
+	for i := range producers {
+		go func() {
+			for j := range per {
+				job := uint64(i*per + j)
+				if _, err := r.Submit(context.Background(), jobring.Task[uint64]{Kind: 0, Flow: 7, Job: job}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	got := collect(t, r, n, 30*time.Second)
+	checkInOrder(t, got, 0)
+	inversions, byCore := 0, 0
+	prev, prevSeq, prevBy := int64(0), uint64(0), 0
+	for _, c := range got {
+		if c.Err != nil {
+			t.Fatalf("seq %d: %v", c.Seq, c.Err)
+		}
+		if c.Worker != 0 {
+			byCore++
+		}
+		s := started[c.Job].Load()
+		if s < prev {
+			if inversions < 5 {
+				t.Errorf("seq %d (job %d, worker %d) started %d-th, before seq %d (worker %d, started %d-th) of the same flow",
+					c.Seq, c.Job, c.Worker, s, prevSeq, prevBy, prev)
+			}
+			inversions++
+		}
+		prev, prevSeq, prevBy = s, c.Seq, c.Worker
+	}
+	if inversions > 0 {
+		t.Errorf("%d jobs of one Atomic flow started before an earlier job of the flow", inversions)
+	}
+	return byCore
+}

@@ -2,6 +2,7 @@ package jobring
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/ringkit/ringkit/internal/wait"
@@ -27,42 +28,30 @@ func (r *Ring[J, R]) Retire(dst []Completion[J, R]) int {
 
 // RetireWait is Retire that waits for at least one done job at the head: it
 // spins briefly, then parks until a job completes, ctx ends (ctx.Err()), or
-// the ring is closed with every job retired (ErrClosed).
+// the ring is closed with every job retired (ErrClosed). With an empty dst
+// it returns 0 at once: there is no room to retire into.
 func (r *Ring[J, R]) RetireWait(ctx context.Context, dst []Completion[J, R]) (int, error) {
-	if n := r.Retire(dst); n > 0 {
+	if n := r.Retire(dst); n > 0 || len(dst) == 0 {
 		return n, nil
 	}
-	var b wait.Backoff
-	for {
-		if r.closed() && r.head.Load() == r.tail.Load()&^closedBit {
-			return 0, ErrClosed
-		}
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		if b.Spin() {
-			if n := r.Retire(dst); n > 0 {
-				return n, nil
+	var n int
+	err := wait.Until(ctx, &r.doneWait, func() (bool, error) {
+		for {
+			if n = r.Retire(dst); n > 0 {
+				return true, nil
 			}
-			continue
+			if r.closed() && r.head.Load() == r.tail.Load()&^closedBit {
+				return true, ErrClosed
+			}
+			if !r.headDone() {
+				return false, nil
+			}
+			// The head is done and another goroutine is retiring it:
+			// look again at once rather than park behind it.
+			runtime.Gosched()
 		}
-		q := r.doneWait.Prepare()
-		if n := r.Retire(dst); n > 0 {
-			r.doneWait.Cancel(q)
-			return n, nil
-		}
-		if r.headDone() || r.closed() && r.head.Load() == r.tail.Load()&^closedBit {
-			r.doneWait.Cancel(q) // another goroutine is retiring, or the ring ended
-			continue
-		}
-		select {
-		case <-q.C():
-			r.doneWait.Done(q)
-		case <-ctx.Done():
-			r.doneWait.Cancel(q)
-			return 0, ctx.Err()
-		}
-	}
+	})
+	return n, err
 }
 
 // headDone reports whether the oldest job is done.

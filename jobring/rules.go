@@ -14,7 +14,8 @@ import (
 //  1. Capability: a worker takes the kinds in its KindSet. A kind with a
 //     Fallback may also go to a core that lacks it, when the kind is
 //     saturated (its backlog of waiting jobs has reached the threshold) or
-//     no live worker holds the kind at all.
+//     no live worker holds the kind at all; and, with Fallback.Retry, a job
+//     whose Do failed on a co-processor goes to a core only.
 //  2. Affinity: for a kind with Affinity set, a job of flow f goes only to
 //     the worker at index f mod n among the n live workers holding the
 //     kind (a job taken through a fallback ignores affinity).
@@ -44,10 +45,21 @@ type KindRule struct {
 // least Threshold jobs of that kind are waiting to be claimed (the workers
 // holding the kind are saturated), or when no live worker holds it. A
 // Threshold of 0 or less means "never because of the backlog, only when no
-// holder is left".
+// holder is left"; a Threshold above the ring's slot count could never be
+// reached, and New refuses it.
 type Fallback struct {
 	Kind      Kind
 	Threshold int
+	// Retry gives a job of Kind whose Do returns an error on a
+	// co-processor a second run, on a core: the job goes back to the ring
+	// marked for the cores, which take it whatever the backlog and the
+	// affinity, and its completion is the core's. It is opt-in because Do
+	// then runs twice. The job is retried once, and only while a live core
+	// exists (else the co-processor's error is final); a co-processor
+	// never takes it again. A retried Atomic job keeps its flow exclusive
+	// when it runs again, but later jobs of its flow may have started
+	// meanwhile.
+	Retry bool
 }
 
 // Seat is what the rules know of a worker.
@@ -70,6 +82,9 @@ type View struct {
 	Holders int
 	// FlowBusy is set when another worker holds flow f.
 	FlowBusy bool
+	// Retry is set for a job a co-processor failed and handed back for a
+	// core (Fallback.Retry).
+	Retry bool
 }
 
 // Decision is the verdict of the rules on one worker and one job.
@@ -117,6 +132,7 @@ type kindPolicy struct {
 	order     Order
 	affinity  bool
 	fallback  bool
+	retry     bool
 	threshold int
 	name      string
 }
@@ -162,6 +178,7 @@ func Compile(r Rules) (*Policy, error) {
 		seenFB |= Kinds(fb.Kind)
 		p.kinds[fb.Kind].fallback = true
 		p.kinds[fb.Kind].threshold = fb.Threshold
+		p.kinds[fb.Kind].retry = fb.Retry
 	}
 	return p, nil
 }
@@ -216,7 +233,13 @@ func (p *Policy) Decide(s Seat, k Kind, flow uint32, v View) Decision {
 		return NoCapability
 	}
 	kp := &p.kinds[k]
-	if !s.Kinds.Has(k) {
+	if v.Retry {
+		// A job a co-processor failed goes to a core only, whatever the
+		// backlog and the affinity.
+		if s.Class != Core || !kp.retry {
+			return NoCapability
+		}
+	} else if !s.Kinds.Has(k) {
 		if s.Class != Core || !kp.fallback {
 			return NoCapability
 		}
@@ -248,6 +271,9 @@ func (r Rules) String() string {
 	}
 	for _, fb := range r.Fallbacks {
 		fmt.Fprintf(&b, "; fallback kind %d to cores at backlog>=%d or no holder", fb.Kind, fb.Threshold)
+		if fb.Retry {
+			b.WriteString(", retry on a core after a co-processor's error")
+		}
 	}
 	b.WriteByte('}')
 	return b.String()

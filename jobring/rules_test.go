@@ -15,7 +15,7 @@ func TestDecide(t *testing.T) {
 			{Kind: 1, Name: "aes", Order: jobring.Atomic, Affinity: true},
 			{Kind: 2, Name: "zip", Order: jobring.Ordered},
 		},
-		Fallbacks: []jobring.Fallback{{Kind: 2, Threshold: 10}, {Kind: 1, Threshold: 0}},
+		Fallbacks: []jobring.Fallback{{Kind: 2, Threshold: 10, Retry: true}, {Kind: 1, Threshold: 0}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +46,9 @@ func TestDecide(t *testing.T) {
 		{"threshold 0, no holder", jobring.Seat{Class: jobring.Core, Kinds: jobring.Kinds(0)}, 1, 0, jobring.View{Holders: 0}, jobring.Take},
 		{"fallback ignores affinity", jobring.Seat{Class: jobring.Core, Kinds: jobring.Kinds(0)}, 1, 8, jobring.View{Holders: 0, AffIndex: -1}, jobring.Take},
 		{"fallback still atomic", jobring.Seat{Class: jobring.Core, Kinds: jobring.Kinds(0)}, 1, 8, jobring.View{Holders: 0, AffIndex: -1, FlowBusy: true}, jobring.FlowBusy},
+		{"retry: a core, whatever the backlog", core, 2, 0, jobring.View{Holders: 1, Backlog: 0, Retry: true}, jobring.Take},
+		{"retry: never a co-processor", dev, 2, 0, jobring.View{Holders: 1, AffIndex: 0, AffCount: 1, Retry: true}, jobring.NoCapability},
+		{"retry: only with Fallback.Retry", jobring.Seat{Class: jobring.Core}, 1, 0, jobring.View{Holders: 0, Retry: true}, jobring.NoCapability},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,9 +72,9 @@ func TestRulesString(t *testing.T) {
 	r := jobring.Rules{
 		Priority:  true,
 		Kinds:     []jobring.KindRule{{Kind: 1, Name: "aes", Order: jobring.Atomic, Affinity: true}, {Kind: 2, Order: jobring.Ordered}},
-		Fallbacks: []jobring.Fallback{{Kind: 2, Threshold: 16}},
+		Fallbacks: []jobring.Fallback{{Kind: 2, Threshold: 16, Retry: true}},
 	}
-	want := `rules{priority=true; kind 1 "aes": atomic, affinity flow%holders; kind 2: ordered; fallback kind 2 to cores at backlog>=16 or no holder}`
+	want := `rules{priority=true; kind 1 "aes": atomic, affinity flow%holders; kind 2: ordered; fallback kind 2 to cores at backlog>=16 or no holder, retry on a core after a co-processor's error}`
 	if got := r.String(); got != want {
 		t.Errorf("String =\n%s\nwant\n%s", got, want)
 	}

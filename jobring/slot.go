@@ -52,7 +52,7 @@ func wordState(s uint64) uint64 { return s & stateMask }
 // over, the loads and CASes on it the matching acquires.
 type slot[J, R any] struct {
 	state atomic.Uint64
-	// meta is kind | priority<<8 | flow<<32. It is atomic because workers
+	// meta is kind | priority<<8 | metaRetry | flow<<32. It is atomic because workers
 	// read it before they own the slot (to apply the rules); a worker
 	// that read the meta of a job since retired fails its CAS on state.
 	meta  atomic.Uint64
@@ -61,6 +61,11 @@ type slot[J, R any] struct {
 	res   R
 	err   error
 }
+
+// metaRetry marks, in a slot's meta, a job a co-processor failed and handed
+// back for a core (Fallback.Retry). packMeta leaves it clear; the worker
+// that hands the job back sets it before it stores submitted.
+const metaRetry = 1 << 16
 
 func packMeta(k Kind, prio uint8, flow uint32) uint64 {
 	return uint64(k) | uint64(prio)<<8 | uint64(flow)<<32

@@ -13,11 +13,11 @@ import (
 // workerStats are one worker's counters. The worker is their only writer;
 // they are atomic so that Stats may read them at any time.
 type workerStats struct {
-	jobs, failed, requeued, batches, batchMax atomic.Uint64
-	busy                                      atomic.Int64
-	stopped                                   atomic.Bool
-	batchHist                                 [16]atomic.Uint64
-	kind                                      [MaxKinds]atomic.Uint64
+	jobs, failed, requeued, retried, batches, batchMax atomic.Uint64
+	busy                                               atomic.Int64
+	stopped                                            atomic.Bool
+	batchHist                                          [16]atomic.Uint64
+	kind                                               [MaxKinds]atomic.Uint64
 }
 
 // batchBucket returns the histogram bucket of a batch of n: bucket b holds
@@ -45,6 +45,7 @@ type WorkerStats struct {
 	Jobs     uint64          // jobs run (including those whose Do failed)
 	Failed   uint64          // jobs whose Do returned an error or panicked
 	Requeued uint64          // claimed jobs handed back when the worker stopped
+	Retried  uint64          // jobs whose Do failed here, handed back for a core (Fallback.Retry)
 	Kinds    map[Kind]uint64 // jobs run per kind
 	Batches  uint64          // batches claimed
 	MaxBatch uint64          // largest batch claimed
@@ -87,6 +88,7 @@ func (r *Ring[J, R]) Stats() Stats {
 			Jobs:     w.stats.jobs.Load(),
 			Failed:   w.stats.failed.Load(),
 			Requeued: w.stats.requeued.Load(),
+			Retried:  w.stats.retried.Load(),
 			Batches:  w.stats.batches.Load(),
 			MaxBatch: w.stats.batchMax.Load(),
 			Busy:     time.Duration(w.stats.busy.Load()),

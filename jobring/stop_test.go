@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,11 +120,11 @@ func TestPanicStopsWorker(t *testing.T) {
 		Slots: 64,
 		Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0}}},
 		Workers: []wk{
-			{Name: "bad", Kinds: jobring.Kinds(0), Batch: 8, Do: func(k jobring.Kind, j *uint64, v *res) error {
+			{Name: "bad", Kinds: jobring.Kinds(0), Batch: 8, Do: func(ctx context.Context, k jobring.Kind, j *uint64, v *res) error {
 				if *j == 2 {
 					panic("bad job")
 				}
-				return bad(k, j, v)
+				return bad(ctx, k, j, v)
 			}},
 			{Name: "good", Kinds: jobring.Kinds(1), Do: doer(1, nil)},
 		},
@@ -239,11 +240,11 @@ func TestDoError(t *testing.T) {
 	r := newRing(t, cfg{
 		Slots: 16,
 		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 0, Name: "even-only"}}},
-		Workers: []wk{{Name: "c", Kinds: jobring.Kinds(0), Do: func(k jobring.Kind, j *uint64, v *res) error {
+		Workers: []wk{{Name: "c", Kinds: jobring.Kinds(0), Do: func(ctx context.Context, k jobring.Kind, j *uint64, v *res) error {
 			if *j%2 == 1 {
 				return fmt.Errorf("job %d: %w", *j, errOdd)
 			}
-			return doer(0, nil)(k, j, v)
+			return doer(0, nil)(ctx, k, j, v)
 		}}},
 		SampleEvery: 1,
 	})
@@ -265,5 +266,119 @@ func TestDoError(t *testing.T) {
 	}
 	if k := st.Kinds[0]; k.Name != "even-only" || k.Done != 5 || k.Failed != 5 || k.Samples != 10 || k.P50 <= 0 || k.P99 < k.P50 {
 		t.Errorf("kind stats %+v: want 5 done, 5 failed, 10 latency samples", k)
+	}
+}
+
+// TestStopCancelsDo: StopWorker cancels the context of the Do its worker
+// is running; a Do that honours it returns, StopWorker returns, and the
+// interrupted job goes back to the ring, as the worker's unstarted jobs
+// do, for another worker (here a core, through the fallback).
+func TestStopCancelsDo(t *testing.T) {
+	started, escape := make(chan struct{}, 1), make(chan struct{})
+	r := newRing(t, cfg{
+		Slots: 16,
+		Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0}}},
+		Workers: []wk{
+			{Name: "dev", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 4, Do: func(ctx context.Context, k jobring.Kind, j *uint64, v *res) error {
+				if *j == 0 {
+					started <- struct{}{}
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-escape: // the test gave up on the context
+					}
+				}
+				return doer(0, nil)(ctx, k, j, v)
+			}},
+			{Name: "core", Kinds: jobring.Kinds(1), Do: doer(1, nil)},
+		},
+	})
+	const n = 4
+	for i := range n {
+		r.TrySubmit(jobring.Task[uint64]{Job: uint64(i)})
+	}
+	<-started
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.StopWorker(0) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		close(escape)
+		t.Fatal("StopWorker did not return: the running Do's context was not cancelled")
+	}
+	got := collect(t, r, n, 5*time.Second)
+	checkInOrder(t, got, 0)
+	for _, c := range got {
+		if c.Err != nil || c.Worker != 1 {
+			t.Errorf("seq %d: worker %d err %v; want every job run by the core", c.Seq, c.Worker, c.Err)
+		}
+	}
+	if st := r.Stats().Workers[0]; st.Requeued != n {
+		t.Errorf("dev's stats %+v: want the interrupted job and the unstarted ones, %d, handed back", st, n)
+	}
+}
+
+// TestRetryOnCore: with Fallback.Retry, a job whose Do fails on a
+// co-processor goes back to the ring, once, for a core, which runs it
+// whatever the backlog (the co-processor never takes it again); without
+// Retry, or with no live core, the co-processor's error is the job's.
+func TestRetryOnCore(t *testing.T) {
+	errDev := errors.New("device refused the job")
+	for _, tc := range []struct {
+		name        string
+		retry, core bool
+	}{{"retry", true, true}, {"no retry", false, true}, {"retry without a core", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var devRuns, coreRuns [12]atomic.Int32
+			r := newRing(t, cfg{
+				Slots: 32,
+				Rules: jobring.Rules{Fallbacks: []jobring.Fallback{{Kind: 0, Threshold: 32, Retry: tc.retry}}},
+				Workers: []wk{
+					{Name: "dev", Class: jobring.Coprocessor, Kinds: jobring.Kinds(0), Batch: 4, Do: func(ctx context.Context, k jobring.Kind, j *uint64, v *res) error {
+						devRuns[*j].Add(1)
+						if *j%3 == 0 {
+							return fmt.Errorf("job %d: %w", *j, errDev)
+						}
+						return doer(0, nil)(ctx, k, j, v)
+					}},
+					{Name: "core", Kinds: jobring.Kinds(1), Do: doer(1, func(_ jobring.Kind, j uint64) { coreRuns[j].Add(1) })},
+				},
+			})
+			if !tc.core {
+				if err := r.StopWorker(1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 12 {
+				r.TrySubmit(jobring.Task[uint64]{Job: uint64(i)})
+			}
+			got := collect(t, r, 12, 5*time.Second)
+			checkInOrder(t, got, 0)
+			retried := 0
+			for _, c := range got {
+				failing := c.Job%3 == 0
+				switch {
+				case failing && tc.retry && tc.core:
+					if c.Err != nil || c.Worker != 1 || devRuns[c.Job].Load() != 1 || coreRuns[c.Job].Load() != 1 {
+						t.Errorf("seq %d: worker %d err %v, runs dev %d core %d; want one failed run on dev, then one on the core", c.Seq, c.Worker, c.Err, devRuns[c.Job].Load(), coreRuns[c.Job].Load())
+					}
+					retried++
+				case failing:
+					if !errors.Is(c.Err, errDev) || c.Worker != 0 || coreRuns[c.Job].Load() != 0 {
+						t.Errorf("seq %d: worker %d err %v; want dev's error, final", c.Seq, c.Worker, c.Err)
+					}
+				default:
+					if c.Err != nil || c.Worker != 0 {
+						t.Errorf("seq %d: worker %d err %v; want run by dev (the backlog never reached the threshold)", c.Seq, c.Worker, c.Err)
+					}
+				}
+			}
+			if st := r.Stats().Workers[0]; st.Retried != uint64(retried) {
+				t.Errorf("dev's stats %+v: want %d retried", st, retried)
+			}
+		})
 	}
 }

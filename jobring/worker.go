@@ -1,10 +1,12 @@
 package jobring
 
 import (
+	"context"
 	"fmt"
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringkit/ringkit/internal/wait"
@@ -20,7 +22,20 @@ type worker[J, R any] struct {
 
 	stop     chan struct{} // closed by StopWorker
 	stopOnce sync.Once
-	exited   chan struct{} // closed when run returns
+	exited   chan struct{} // closed when the worker has ended (see exit)
+	// mode is wIdle, wRunning, wStepping or wEnded. A worker of the
+	// ring's own starts wRunning; one the caller runs (Config.CallerRuns)
+	// moves between wIdle and wRunning or wStepping, and ends once.
+	mode   atomic.Int32
+	jobCtx context.Context // the context run and Step pass to Do
+	// cancel cancels the context run passes to Do: called by StopWorker,
+	// by Shutdown when it gives up, and when run returns.
+	cancel context.CancelFunc
+	// busy is p+1 while the worker is in the Do of the job at position
+	// p, 0 otherwise. The worker stores it before it checks aborting and
+	// calls Do (see process); Shutdown loads it after setting aborting,
+	// to tell a worker that will end at once from one it cannot wait for.
+	busy atomic.Uint64
 
 	// Scan state, owned by the worker goroutine. cursor is a position at
 	// or below every slot the worker may still take for a reason that can
@@ -34,8 +49,15 @@ type worker[J, R any] struct {
 	batch  []uint64
 	skip   [maxSkipped]uint32 // flow-table indices found busy in this scan
 	nskip  int
-	timer  *time.Timer
-	kinds  [MaxKinds]uint64 // jobs run per kind, mirrored into stats
+	// seen is the set of fallback kinds whose backlog this scan has
+	// loaded, into backlog: see scanBacklog. passed is the set of kinds
+	// of which a job below the cursor was passed as NotSaturated; claim
+	// sets the cursor back to the head when one of them is saturated.
+	seen    KindSet
+	passed  KindSet
+	backlog [MaxKinds]int
+	timer   *time.Timer
+	kinds   [MaxKinds]uint64 // jobs run per kind, mirrored into stats
 
 	stats workerStats
 }
@@ -46,13 +68,23 @@ type cand struct {
 	flow int32 // flow-table index for Atomic jobs, else -1
 }
 
-func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
-	if ws.Batch == 0 {
-		ws.Batch = 8
+// batchSize returns the batch of a worker described by ws on a ring of n
+// slots: Batch, its default, cut to n.
+func batchSize[J, R any](ws Worker[J, R], n uint64) int {
+	b := ws.Batch
+	if b == 0 {
+		b = 8
 		if ws.Class == Coprocessor {
-			ws.Batch = 32
+			b = 32
 		}
 	}
+	return int(min(uint64(b), n))
+}
+
+// newWorker returns worker id and the context its Do calls get.
+func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) (*worker[J, R], context.Context) {
+	ws.Batch = batchSize(ws, r.size)
+	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker[J, R]{
 		r: r, id: id, spec: ws,
 		seat:   Seat{Class: ws.Class, Kinds: ws.Kinds},
@@ -61,26 +93,35 @@ func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
 		exited: make(chan struct{}),
 		batch:  make([]uint64, ws.Batch),
 		gen:    ^uint64(0),
+		cancel: cancel,
 	}
 	w.cand = make([]cand, max(ws.Batch, maxCand))
-	return w
+	return w, ctx
 }
 
 // StopWorker stops worker id (its index in Config.Workers) and returns once
-// its goroutine has ended. The job it is running finishes; the jobs it has
-// claimed and not started go back to the ring for other permitted workers,
-// or fail with ErrWorkerStopped if no live worker may take them; waiting
-// jobs that only it could take fail with ErrNoWorker, as do later
-// submissions of kinds no live worker may take. Stopping a stopped worker does
-// nothing. A Do that never returns makes StopWorker wait forever, and so
-// does a call from Do or OnRetire running on the worker being stopped.
+// it has ended: its goroutine, or the RunWorker running it (a worker the
+// caller runs and nobody is running ends at once). It cancels the context of the Do the worker is
+// running: the job finishes, or, if Do returns an error once its context
+// is cancelled, it goes back to the ring as the jobs the worker has
+// claimed and not started do, for other permitted workers, or fails with
+// ErrWorkerStopped if no live worker may take it. Waiting jobs that only
+// the worker could take fail with ErrNoWorker, as do later submissions of
+// kinds no live worker may take. Stopping a stopped worker does nothing.
+// A Do that ignores its context and never returns makes StopWorker wait
+// forever, and so does a call from Do or OnRetire running on the worker
+// being stopped.
 func (r *Ring[J, R]) StopWorker(id int) error {
 	if id < 0 || id >= len(r.workers) {
 		return fmt.Errorf("%w: %d (have %d)", ErrUnknownWorker, id, len(r.workers))
 	}
 	w := r.workers[id]
 	w.stopOnce.Do(func() { close(w.stop) })
+	w.cancel()
 	r.workWait.WakeAll()
+	if r.callerRuns {
+		w.endIdle() // a worker no RunWorker runs ends here
+	}
 	<-w.exited
 	return nil
 }
@@ -94,52 +135,158 @@ func (w *worker[J, R]) stopping() bool {
 	}
 }
 
-func (w *worker[J, R]) run() {
+// Worker modes.
+const (
+	wIdle int32 = iota
+	wRunning
+	wStepping
+	wEnded
+)
+
+// exit ends the worker for good: its Do context is cancelled, StopWorker's
+// wait is over, and the last worker to end lets Shutdown go on.
+func (w *worker[J, R]) exit() {
+	w.mode.Store(wEnded)
+	w.cancel()
+	close(w.exited)
+	if w.r.live.Add(-1) == 0 {
+		close(w.r.allDone)
+	}
+}
+
+// endIdle ends a worker the caller runs that no RunWorker or StepWorker
+// is running: it leaves the roster as a stopped worker does. It waits out
+// a StepWorker in progress, and leaves a running worker to its RunWorker.
+func (w *worker[J, R]) endIdle() {
+	for {
+		switch w.mode.Load() {
+		case wIdle:
+			if w.mode.CompareAndSwap(wIdle, wEnded) {
+				w.leave(nil)
+				w.exit()
+				return
+			}
+		case wStepping:
+			runtime.Gosched() // a step is one batch: it ends soon
+		default:
+			return
+		}
+	}
+}
+
+// RunWorker runs worker id on the calling goroutine, for a ring made with
+// Config.CallerRuns: it takes and runs jobs as the ring's own worker
+// goroutines do, parking when there are none, until StopWorker stops it or
+// the ring is closed and every job is done (it returns nil), or ctx ends
+// (the worker stops as StopWorker stops it, and RunWorker returns
+// ctx.Err()). A worker ends once: RunWorker on an ended worker returns
+// ErrWorkerStopped, or ErrClosed after Close; on a worker another call is
+// running, ErrWorkerBusy. Close waits for every RunWorker to return.
+func (r *Ring[J, R]) RunWorker(ctx context.Context, id int) error {
+	w, err := r.callerWorker(id, wRunning)
+	if err != nil {
+		return err
+	}
+	stopped := context.AfterFunc(ctx, func() {
+		w.stopOnce.Do(func() { close(w.stop) })
+		w.cancel()
+		r.workWait.WakeAll()
+	})
+	w.run(w.jobCtx)
+	if !stopped() {
+		return ctx.Err() // ctx ended and stopped the worker
+	}
+	return nil
+}
+
+// StepWorker makes worker id of a ring made with Config.CallerRuns take one
+// batch of the jobs its rules permit and run them on the calling goroutine,
+// without waiting: it returns how many jobs it took, 0 when none was
+// waiting for it. Once the worker has ended it returns ErrWorkerStopped,
+// or ErrClosed when the ring is closed and every job is done; on a worker
+// another call is running, ErrWorkerBusy. Jobs that only a stepped worker
+// may take keep Close waiting only until Close ends the worker: they then
+// fail with ErrNoWorker.
+func (r *Ring[J, R]) StepWorker(id int) (int, error) {
+	w, err := r.callerWorker(id, wStepping)
+	if err != nil {
+		return 0, err
+	}
+	if w.stopping() || r.aborting.Load() {
+		w.leave(nil)
+		w.exit()
+		return 0, ErrWorkerStopped
+	}
+	n := w.claim()
+	if n > 0 && !w.process(w.jobCtx, n) {
+		w.exit() // stopped or panicked during the batch; process left
+		return n, ErrWorkerStopped
+	}
+	if n == 0 && r.closed() && r.drained() {
+		w.exit()
+		return 0, ErrClosed
+	}
+	w.mode.Store(wIdle)
+	return n, nil
+}
+
+// callerWorker moves worker id from idle to mode for RunWorker or
+// StepWorker.
+func (r *Ring[J, R]) callerWorker(id int, mode int32) (*worker[J, R], error) {
+	if !r.callerRuns {
+		return nil, fmt.Errorf("%w: the ring runs its workers on goroutines of its own (set Config.CallerRuns to run them yourself)", ErrConfig)
+	}
+	if id < 0 || id >= len(r.workers) {
+		return nil, fmt.Errorf("%w: %d (have %d)", ErrUnknownWorker, id, len(r.workers))
+	}
+	w := r.workers[id]
+	if w.mode.CompareAndSwap(wIdle, mode) {
+		if w.timer == nil {
+			w.timer = time.NewTimer(time.Hour)
+			w.timer.Stop()
+		}
+		return w, nil
+	}
+	switch w.mode.Load() {
+	case wEnded:
+		if r.closed() {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("worker %d (%q): %w", id, w.spec.Name, ErrWorkerStopped)
+	default:
+		return nil, fmt.Errorf("worker %d (%q): %w", id, w.spec.Name, ErrWorkerBusy)
+	}
+}
+
+func (w *worker[J, R]) run(ctx context.Context) {
 	r := w.r
-	defer r.wg.Done()
-	defer close(w.exited)
-	w.timer = time.NewTimer(time.Hour)
-	w.timer.Stop()
-	var b wait.Backoff
+	defer w.exit()
+	if w.timer == nil {
+		w.timer = time.NewTimer(time.Hour)
+		w.timer.Stop()
+	}
 	for {
 		if w.stopping() || r.aborting.Load() {
 			w.leave(nil)
 			return
 		}
-		if n := w.claim(); n > 0 {
-			if !w.process(n) {
+		n := w.claim()
+		if n == 0 {
+			if r.closed() && r.drained() {
 				return
 			}
-			b = wait.Backoff{}
-			continue
+			// Park until a submission, a released flow, a stop or the
+			// end; a stop is seen at the top of the loop.
+			_ = wait.UntilClosed(&r.workWait, w.stop, func() (bool, error) {
+				if n = w.claim(); n > 0 {
+					return true, nil
+				}
+				return w.stopping() || r.aborting.Load() || r.closed() && r.drained(), nil
+			})
 		}
-		if r.closed() && r.drained() {
+		if n > 0 && !w.process(ctx, n) {
 			return
 		}
-		if b.Spin() {
-			continue
-		}
-		q := r.workWait.Prepare()
-		if n := w.claim(); n > 0 {
-			r.workWait.Cancel(q)
-			if !w.process(n) {
-				return
-			}
-			b = wait.Backoff{}
-			continue
-		}
-		if w.stopping() || r.aborting.Load() || r.closed() && r.drained() {
-			r.workWait.Cancel(q)
-			continue
-		}
-		r.parked.Add(1)
-		select {
-		case <-q.C():
-			r.workWait.Done(q)
-		case <-w.stop:
-			r.workWait.Cancel(q)
-		}
-		r.parked.Add(-1)
 	}
 }
 
@@ -149,10 +296,14 @@ func (w *worker[J, R]) run() {
 func (w *worker[J, R]) claim() int {
 	r := w.r
 	if g := r.gen.Load(); g != w.gen {
-		w.gen, w.ro, w.cursor = g, r.roster.Load(), r.head.Load()
+		w.gen, w.ro, w.cursor, w.passed = g, r.roster.Load(), r.head.Load(), 0
 	}
 	if !w.ro.live[w.id] {
 		return 0
+	}
+	w.seen = 0
+	if w.passed != 0 {
+		w.recheckPassed()
 	}
 	if h := r.head.Load(); int64(w.cursor-h) < 0 {
 		w.cursor = h
@@ -182,7 +333,8 @@ func (w *worker[J, R]) claim() int {
 		case stClaimed, stDone:
 			continue
 		}
-		k, pr, flow := unpackMeta(s.meta.Load())
+		m := s.meta.Load()
+		k, pr, flow := unpackMeta(m)
 		fi := int32(-1)
 		kp := &r.pol.kinds[k%MaxKinds]
 		if gap && kp.order != Parallel {
@@ -195,10 +347,12 @@ func (w *worker[J, R]) claim() int {
 		if kp.order == Atomic {
 			fi = int32(flowIndex(flow))
 		}
-		d := w.decide(k, flow, fi)
+		d := w.decide(k, flow, fi, m&metaRetry != 0)
 		if d != Take {
 			if !d.Lasting() {
 				stuck = min(stuck, p)
+			} else if d == NotSaturated {
+				w.passed |= 1 << k
 			}
 			continue
 		}
@@ -243,21 +397,53 @@ func (w *worker[J, R]) claim() int {
 	return n
 }
 
+// recheckPassed loads the backlog of the kinds in passed for this scan, and
+// sets the cursor back to the head if one of them has reached its
+// threshold: the jobs of that kind the cursor passed may now be taken, and
+// they must be met before the later jobs of their flows. A backlog that
+// reaches the threshold also moves gen, but a scan that loaded gen just
+// before the move could otherwise take a later job while an earlier one
+// of its flow lies behind the cursor. Kinds not in passed need no check:
+// no job of theirs behind the cursor waits for the fallback.
+func (w *worker[J, R]) recheckPassed() {
+	for x := uint64(w.passed); x != 0; x &= x - 1 {
+		k := Kind(bits.TrailingZeros64(x))
+		if w.r.pol.Decide(w.seat, k, 0, View{Holders: w.ro.holders[k], Backlog: w.scanBacklog(k)}) != NotSaturated {
+			w.cursor, w.passed = w.r.head.Load(), 0
+			return
+		}
+	}
+}
+
 // decide applies the rules to the job of kind k and flow f (flow-table
-// index fi, or -1 if k is not Atomic).
-func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32) Decision {
+// index fi, or -1 if k is not Atomic), which retry says a co-processor
+// failed (Fallback.Retry).
+func (w *worker[J, R]) decide(k Kind, flow uint32, fi int32, retry bool) Decision {
 	r, ro := w.r, w.ro
 	if k >= MaxKinds {
 		return NoCapability
 	}
-	v := View{AffIndex: int(ro.aff[w.id][k]), AffCount: ro.holders[k], Holders: ro.holders[k]}
+	v := View{AffIndex: int(ro.aff[w.id][k]), AffCount: ro.holders[k], Holders: ro.holders[k], Retry: retry}
 	if r.pol.kinds[k].fallback && !w.seat.Kinds.Has(k) {
-		v.Backlog = int(r.backlog[k].Load())
+		v.Backlog = w.scanBacklog(k)
 	}
 	if fi >= 0 {
 		v.FlowBusy = w.flowBusy(fi)
 	}
 	return r.pol.Decide(w.seat, k, flow, v)
+}
+
+// scanBacklog returns the backlog of fallback kind k as this scan sees it:
+// loaded once per scan (at the first job of k the scan decides on, or by
+// claim for the kinds in passed) and the same for every later job of k in
+// the scan, so that the fallback gives every job of k in one scan the same
+// verdict.
+func (w *worker[J, R]) scanBacklog(k Kind) int {
+	if !w.seen.Has(k) {
+		w.seen |= 1 << k
+		w.backlog[k] = int(w.r.backlog[k].Load())
+	}
+	return w.backlog[k]
 }
 
 // sortCands orders candidates by key, highest first, keeping submission
@@ -345,8 +531,9 @@ func (w *worker[J, R]) unlockFlow(fi int32) {
 }
 
 // process runs the claimed batch. It returns false if the worker stopped
-// (it has then handed its unfinished jobs back and left the roster).
-func (w *worker[J, R]) process(n int) bool {
+// (it has then handed its unfinished jobs back and left the roster) or the
+// ring aborted.
+func (w *worker[J, R]) process(ctx context.Context, n int) bool {
 	r := w.r
 	batch := w.batch[:n]
 	start := time.Now()
@@ -359,32 +546,53 @@ func (w *worker[J, R]) process(n int) bool {
 	ran := 0
 	var touched KindSet // kinds whose counts record publishes
 	defer func() { w.publishKinds(touched) }()
+	stop := func(rest []uint64) bool {
+		w.record(start, ran, n)
+		r.afterDone()
+		w.leave(rest)
+		return false
+	}
 	for i, p := range batch {
-		if i > 0 && (w.stopping() || r.aborting.Load()) {
-			w.record(start, ran, n)
-			r.afterDone()
-			w.leave(batch[i:])
-			return false
+		if i > 0 && w.stopping() {
+			return stop(batch[i:])
+		}
+		// busy is stored before aborting is loaded: a Shutdown that set
+		// aborting and then saw busy 0 knows this worker will not call Do.
+		w.busy.Store(p + 1)
+		if r.aborting.Load() {
+			w.busy.Store(0)
+			return stop(batch[i:])
 		}
 		s := &r.slots[p&r.mask]
-		k, _, flow := unpackMeta(s.meta.Load())
-		err, panicked := w.call(k, s)
-		s.err = err
-		if r.pol.kinds[k%MaxKinds].order == Atomic {
+		m := s.meta.Load()
+		k, _, flow := unpackMeta(m)
+		err, panicked := w.call(ctx, k, s)
+		w.busy.Store(0)
+		if err != nil && !panicked && ctx.Err() != nil {
+			if w.stopping() {
+				// StopWorker interrupted the job: it goes back to the
+				// ring with the jobs not started.
+				return stop(batch[i:])
+			}
+			err = fmt.Errorf("job %d (kind %d), worker %q: %w: %w", p, k, w.spec.Name, ErrClosed, err)
+		}
+		kp := &r.pol.kinds[k%MaxKinds]
+		if kp.order == Atomic {
 			w.unlockFlow(int32(flowIndex(flow)))
 		}
-		s.state.Store(word(p, w.id, stDone)) // store-release: publishes res and err to the retirer
 		w.kinds[k%MaxKinds]++
 		touched |= 1 << (k % MaxKinds)
 		ran++
 		if err != nil {
 			w.stats.failed.Add(1)
 		}
+		if err != nil && !panicked && kp.retry && w.spec.Class == Coprocessor && m&metaRetry == 0 && w.retry(p, s, m) {
+			continue
+		}
+		s.err = err
+		s.state.Store(word(p, w.id, stDone)) // store-release: publishes res and err to the retirer
 		if panicked {
-			w.record(start, ran, n)
-			r.afterDone()
-			w.leave(batch[i+1:])
-			return false
+			return stop(batch[i+1:])
 		}
 	}
 	w.record(start, ran, n)
@@ -392,15 +600,38 @@ func (w *worker[J, R]) process(n int) bool {
 	return true
 }
 
+// retry hands the job at p, whose Do failed on this co-processor, back to
+// the ring marked for a core (Fallback.Retry), if a live core can take it.
+// The caller has released its flow.
+func (w *worker[J, R]) retry(p uint64, s *slot[J, R], m uint64) bool {
+	r := w.r
+	if r.roster.Load().cores == 0 {
+		return false
+	}
+	var zero R
+	s.res, s.err = zero, nil
+	s.meta.Store(m | metaRetry)
+	if k := Kind(m); r.pol.counted(k) {
+		r.backlog[k].Add(1)
+	}
+	w.stats.retried.Add(1)
+	s.state.Store(word(p, 0, stSubmitted)) // store-release: back to the ring, with its meta
+	r.gen.Add(1)                           // cores may have passed the slot for good: rescan
+	if r.workWait.Waiting() {
+		r.workWait.WakeAll()
+	}
+	return true
+}
+
 // call runs Do on the job in s, turning a panic into ErrPanic.
-func (w *worker[J, R]) call(k Kind, s *slot[J, R]) (err error, panicked bool) {
+func (w *worker[J, R]) call(ctx context.Context, k Kind, s *slot[J, R]) (err error, panicked bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: worker %q: %v", ErrPanic, w.spec.Name, v)
 			panicked = true
 		}
 	}()
-	return w.spec.Do(k, &s.job, &s.res), false
+	return w.spec.Do(ctx, k, &s.job, &s.res), false
 }
 
 // yieldWaitMax is the longest modelled time waited out by yielding rather
@@ -508,7 +739,7 @@ func (w *worker[J, R]) leave(unstarted []uint64) {
 		if r.pol.kinds[k%MaxKinds].order == Atomic {
 			w.unlockFlow(int32(flowIndex(flow)))
 		}
-		if k < MaxKinds && ro.takers[k] > 0 {
+		if k < MaxKinds && ro.takers[k] > 0 && (s.meta.Load()&metaRetry == 0 || ro.cores > 0) {
 			var zero R
 			s.res, s.err = zero, nil
 			if r.pol.counted(k) {
@@ -530,7 +761,8 @@ func (w *worker[J, R]) leave(unstarted []uint64) {
 		if wordPos(st) != p&posMask48 || wordState(st) != stSubmitted {
 			continue
 		}
-		if k := Kind(s.meta.Load()); k >= MaxKinds || ro.takers[k] == 0 {
+		m := s.meta.Load()
+		if k := Kind(m); k >= MaxKinds || ro.takers[k] == 0 || m&metaRetry != 0 && ro.cores == 0 {
 			failed = r.failSlot(p, ErrNoWorker) || failed
 		}
 	}

@@ -60,6 +60,9 @@ const (
 	UMEMHeadroom = 256
 	// UMEMChunk is the chunk size of the pools NewUMEMPool makes.
 	UMEMChunk = 2048
+	// DefaultMaxBytes is the most memory a port's rings and buffers may
+	// take unless its config's MaxBytes says otherwise: 1 GiB.
+	DefaultMaxBytes = 1 << 30
 )
 
 // XDPConfig configures an AF_XDP port.
@@ -96,6 +99,14 @@ type XDPConfig struct {
 	// NS, if not nil, is the namespace the interface is in; the port's
 	// sockets and program are made there.
 	NS Namespace
+	// MaxBytes is the most memory the port's own rings and buffers may
+	// take: for each queue its RX and TX descriptor rings (as
+	// descriptor.Pool.RxRingBytes and TxRingBytes count them) and its
+	// burst buffers. Zero selects DefaultMaxBytes. A port that would take
+	// more is refused with ErrConfig before anything is allocated or
+	// opened: Go cannot recover from an allocation the machine cannot
+	// serve. The pool and the kernel's rings are not counted.
+	MaxBytes int64
 }
 
 // PacketConfig configures a TPACKET port: TPACKET_V3 receive ring and
@@ -124,6 +135,8 @@ type PacketConfig struct {
 	NoOffload bool
 	// NS as in XDPConfig.
 	NS Namespace
+	// MaxBytes as in XDPConfig.
+	MaxBytes int64
 }
 
 // TAPConfig configures a TAP port: a multi-queue TAP device
@@ -151,4 +164,6 @@ type TAPConfig struct {
 	Addr netip.Prefix
 	// MTU, if not 0, is set on the device.
 	MTU int
+	// MaxBytes as in XDPConfig.
+	MaxBytes int64
 }

@@ -9,10 +9,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/port"
 )
 
@@ -70,7 +72,13 @@ type engine struct {
 	final   []port.QueueStats
 }
 
-func newEngine(name string, pool *descriptor.Pool, queues int, rxCfg descriptor.RxConfig, txCfg descriptor.TxConfig) (*engine, error) {
+// newEngine makes the rings of queues queues, after checking that they,
+// with the backend's own buffers (perQueue bytes for each queue and fixed
+// bytes besides), fit in maxBytes (0: DefaultMaxBytes).
+func newEngine(name string, pool *descriptor.Pool, queues int, rxCfg descriptor.RxConfig, txCfg descriptor.TxConfig, perQueue, fixed uint64, maxBytes int64) (*engine, error) {
+	if err := checkMemory(name, pool, queues, rxCfg, txCfg, perQueue, fixed, maxBytes); err != nil {
+		return nil, err
+	}
 	e := &engine{name: name, pool: pool, wake: -1}
 	for q := range queues {
 		rx, err := descriptor.NewRxRing(pool, rxCfg)
@@ -88,6 +96,29 @@ func newEngine(name string, pool *descriptor.Pool, queues int, rxCfg descriptor.
 	}
 	e.cnt = make([]counters, queues)
 	return e, nil
+}
+
+// checkMemory checks what newEngine and the backend would allocate for
+// queues queues against maxBytes (see XDPConfig.MaxBytes).
+func checkMemory(name string, pool *descriptor.Pool, queues int, rxCfg descriptor.RxConfig, txCfg descriptor.TxConfig, perQueue, fixed uint64, maxBytes int64) error {
+	switch {
+	case maxBytes == 0:
+		maxBytes = DefaultMaxBytes
+	case maxBytes < 0:
+		return fmt.Errorf("%w: %s: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, name, maxBytes)
+	}
+	rx, err := pool.RxRingBytes(rxCfg)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, name, err)
+	}
+	tx, err := pool.TxRingBytes(txCfg)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, name, err)
+	}
+	var c counters
+	each := mem.Add(mem.Add(rx, tx), mem.Add(perQueue, uint64(unsafe.Sizeof(c))))
+	need := mem.Add(mem.Size(uint64(queues), each), fixed)
+	return mem.Check(ErrConfig, fmt.Sprintf("%s: %d queues", name, queues), need, uint64(maxBytes), "MaxBytes")
 }
 
 // start finishes the engine once its backend is open.

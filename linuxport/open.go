@@ -12,7 +12,7 @@ import (
 // AF_XDP (an error wrapping ErrUnsupported: no AF_XDP in the kernel, no
 // zero-copy where cfg.ZeroCopy asks for it, no XDP in the namespace), a
 // TPACKET port (*Packet) with the same pool, queues, ring sizes, burst,
-// offload and namespace, which copies each frame. Any other error of
+// offload, namespace and memory limit, which copies each frame. Any other error of
 // OpenXDP (no such interface, a queue taken, not root) is returned as is.
 func Open(name string, cfg XDPConfig) (port.Port, error) {
 	x, err := OpenXDP(name, cfg)
@@ -23,7 +23,7 @@ func Open(name string, cfg XDPConfig) (port.Port, error) {
 		return nil, err
 	}
 	p, perr := OpenPacket(name, PacketConfig{Pool: cfg.Pool, Queues: cfg.Queues, Rx: cfg.Rx, Tx: cfg.Tx,
-		Burst: cfg.Burst, NoOffload: cfg.NoOffload, NS: cfg.NS})
+		Burst: cfg.Burst, NoOffload: cfg.NoOffload, NS: cfg.NS, MaxBytes: cfg.MaxBytes})
 	if perr != nil {
 		return nil, fmt.Errorf("%w; TPACKET fallback: %w", err, perr)
 	}

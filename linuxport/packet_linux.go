@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/port"
 )
 
@@ -84,7 +86,8 @@ func OpenPacket(name string, cfg PacketConfig) (*Packet, error) {
 		return nil, fmt.Errorf("%w: TPACKET %s: %d blocks of %d bytes, %d frames (want ≥1 block of a multiple of 4096 bytes, ≥2 frames)",
 			ErrConfig, name, p.blocks, p.blockSize, p.txFrames)
 	}
-	e, err := newEngine(name, cfg.Pool, queues, cfg.Rx, cfg.Tx)
+	var pkt descriptor.Packet
+	e, err := newEngine(name, cfg.Pool, queues, cfg.Rx, cfg.Tx, 0, mem.Size(uint64(p.burst), uint64(unsafe.Sizeof(pkt))), cfg.MaxBytes)
 	if err != nil {
 		return nil, err
 	}

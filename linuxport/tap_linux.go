@@ -5,11 +5,13 @@ package linuxport
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/port"
 )
 
@@ -51,7 +53,12 @@ func OpenTAP(name string, cfg TAPConfig) (*TAP, error) {
 	if burst <= 0 {
 		burst = DefaultBurst
 	}
-	e, err := newEngine(name, cfg.Pool, queues, cfg.Rx, cfg.Tx)
+	var (
+		tq  tapQueue
+		pkt descriptor.Packet
+	)
+	perQueue := uint64(unsafe.Sizeof(tq)) + mem.Size(uint64(burst), uint64(unsafe.Sizeof(pkt)))
+	e, err := newEngine(name, cfg.Pool, queues, cfg.Rx, cfg.Tx, perQueue, 0, cfg.MaxBytes)
 	if err != nil {
 		return nil, err
 	}

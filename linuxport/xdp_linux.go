@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/bits"
 	"os"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/port"
 )
 
@@ -116,7 +119,17 @@ func OpenXDP(name string, cfg XDPConfig) (*XDP, error) {
 	if burst <= 0 {
 		burst = DefaultBurst
 	}
-	e, err := newEngine(name, pool, queues, cfg.Rx, cfg.Tx)
+	if burst > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: AF_XDP %s: burst %d (want at most %d)", ErrConfig, name, burst, uint64(math.MaxUint32))
+	}
+	var (
+		xq  xdpQueue
+		buf descriptor.Buf
+		pkt descriptor.Packet
+	)
+	perQueue := uint64(unsafe.Sizeof(xq)) + mem.Size(uint64(max(burst, cfg.Rx.Descs)+burst), uint64(unsafe.Sizeof(buf))) +
+		mem.Size(uint64(burst), uint64(unsafe.Sizeof(pkt)))
+	e, err := newEngine(name, pool, queues, cfg.Rx, cfg.Tx, perQueue, 0, cfg.MaxBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -39,9 +39,10 @@ type CircuitConfig struct {
 	// gateway are the VM's, and move with it. The circuit runs a stack
 	// like it, with the journal, while the VM is suspended.
 	Stack tcpip.StackConfig
-	// JournalSize is the journal's capacity in bytes (4 MiB): how much
-	// session change and inbound payload the circuit can hold for the
-	// destination. Its advertised windows shrink as it fills.
+	// JournalSize is the journal's capacity in bytes (4 MiB; at most
+	// MaxJournalSize): how much session change and inbound payload the
+	// circuit can hold for the destination. Its advertised windows shrink
+	// as it fills.
 	JournalSize int
 	// Epoch is the migration epoch the VM's sessions are in now (1).
 	Epoch uint32
@@ -124,13 +125,13 @@ func NewCircuit(cfg CircuitConfig, out func([]byte)) (*Circuit, error) {
 	if cfg.JournalSize == 0 {
 		cfg.JournalSize = 4 << 20
 	}
-	cfg.JournalSize &^= Align - 1
-	if cfg.JournalSize < sealSize+HeaderSize {
-		return nil, fmt.Errorf("migrate: circuit: journal of %d bytes below %d: %w", cfg.JournalSize, sealSize+HeaderSize, ErrConfig)
-	}
 	if cfg.Epoch == 0 {
 		cfg.Epoch = 1
 	}
+	if err := checkJournalSize(cfg.JournalSize); err != nil {
+		return nil, fmt.Errorf("migrate: circuit: %w", err)
+	}
+	cfg.JournalSize &^= Align - 1 // as NewJournal rounds it, for the buffer PreCopy allocates
 	if cfg.Stack.WriteAhead != nil || cfg.Stack.StandIn {
 		return nil, fmt.Errorf("migrate: circuit: the VM's stack config carries a write-ahead log: %w", ErrConfig)
 	}

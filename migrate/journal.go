@@ -34,6 +34,8 @@ const sealSize = HeaderSize + sealPayload
 //
 // A Journal must not be copied after first use.
 type Journal struct {
+	_ pad.NoCopy
+
 	buf []byte // len is the capacity, a multiple of Align
 
 	// tail is the position (bytes since creation, free-running) one past the
@@ -66,27 +68,41 @@ type Journal struct {
 	peak    atomic.Int64  // highest Used seen after an append
 }
 
+// MaxJournalSize is the largest journal capacity, 1 GiB: NewJournal (and
+// NewCircuit, for CircuitConfig.JournalSize) refuses more before
+// allocating anything, because Go cannot recover from an allocation the
+// machine cannot serve.
+const MaxJournalSize = 1 << 30
+
 // NewJournal returns an empty journal holding up to capacity bytes of
 // records (rounded down to a multiple of 8), written in the given migration
 // epoch, whose first record will carry sequence number firstSeq (at least
 // 1; 0 means "nothing applied" to a Table). The capacity must hold the seal
-// and one record with an empty payload.
+// and one record with an empty payload, and be at most MaxJournalSize.
+// Errors wrap ErrConfig.
 func NewJournal(capacity int, epoch uint32, firstSeq uint64) (*Journal, error) {
-	capacity &^= Align - 1
-	if capacity < sealSize+HeaderSize {
-		return nil, fmt.Errorf("migrate: journal capacity %d below %d bytes", capacity, sealSize+HeaderSize)
+	if err := checkJournalSize(capacity); err != nil {
+		return nil, err
 	}
 	if firstSeq == 0 {
-		return nil, fmt.Errorf("migrate: journal first sequence number must be at least 1")
+		return nil, fmt.Errorf("migrate: journal first sequence number must be at least 1: %w", ErrConfig)
 	}
-	return newJournalOn(make([]byte, capacity), epoch, firstSeq), nil
+	return newJournalOn(make([]byte, capacity&^(Align-1)), epoch, firstSeq), nil
 }
 
 // newJournalOn is NewJournal on a buffer the caller allocated (whose
-// length NewJournal has checked), so that a circuit can allocate it before
-// the VM is suspended.
+// length checkJournalSize has checked), so that a circuit can allocate it
+// before the VM is suspended.
 func newJournalOn(buf []byte, epoch uint32, firstSeq uint64) *Journal {
 	return &Journal{buf: buf, nextSeq: firstSeq, epoch: epoch, done: make(chan struct{})}
+}
+
+// checkJournalSize checks a journal capacity for NewJournal.
+func checkJournalSize(capacity int) error {
+	if c := capacity &^ (Align - 1); c < sealSize+HeaderSize || capacity > MaxJournalSize {
+		return fmt.Errorf("migrate: journal capacity %d (want %d..%d bytes): %w", capacity, sealSize+HeaderSize, MaxJournalSize, ErrConfig)
+	}
+	return nil
 }
 
 // Cap is the capacity in bytes.

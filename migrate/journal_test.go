@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/ringkit/ringkit/tcpip"
 )
 
 func TestJournalFullNeverOverwrites(t *testing.T) {
@@ -290,6 +294,29 @@ func TestPayloadRoom(t *testing.T) {
 		}
 		if _, err := j.AppendRecv(1, seq, data[:1]); !errors.Is(err, ErrJournalFull) {
 			t.Fatalf("mss %d: one byte past the room: %v", mss, err)
+		}
+	}
+}
+
+// TestJournalSizeLimit: a journal capacity out of range, above
+// MaxJournalSize included, is refused with an error wrapping ErrConfig
+// before anything is allocated (Go cannot recover from an allocation the
+// machine cannot serve), by NewJournal and already by NewCircuit, not
+// only when a Suspend makes the journal.
+func TestJournalSizeLimit(t *testing.T) {
+	for _, c := range []int{1 << 40, 1 << 50, MaxJournalSize + Align, 64, -1} {
+		if _, err := NewJournal(c, 1, 1); !errors.Is(err, ErrConfig) {
+			t.Errorf("NewJournal(%d) = %v, want ErrConfig", c, err)
+		}
+	}
+	if _, err := NewJournal(4096, 1, 0); !errors.Is(err, ErrConfig) {
+		t.Errorf("NewJournal with first sequence number 0 = %v, want ErrConfig", err)
+	}
+	clock := tcpip.NewSimClock(time.Unix(1700000000, 0))
+	stack := tcpip.StackConfig{Clock: clock, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.10/24")}}
+	for _, c := range []int{1 << 50, MaxJournalSize + Align, 64, -1} {
+		if _, err := NewCircuit(CircuitConfig{Stack: stack, JournalSize: c}, func([]byte) {}); !errors.Is(err, ErrConfig) {
+			t.Errorf("NewCircuit with JournalSize %d = %v, want ErrConfig", c, err)
 		}
 	}
 }

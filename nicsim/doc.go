@@ -29,7 +29,8 @@
 // part of ringkit does: Run on a goroutine the caller owns, until its
 // context ends or Close; or Step, one round, no goroutine and no clock,
 // which makes tests deterministic. A port's own Step and Run drive that
-// port alone.
+// port alone. New refuses, with ErrConfig, a NIC whose rings and buffers
+// would take more than Config.MaxBytes (DefaultMaxBytes, 1 GiB).
 //
 //	pool, _ := descriptor.NewPool(descriptor.PoolConfig{Buffers: 8192})
 //	nic, _ := nicsim.New(nicsim.Config{Pool: pool, Queues: 4})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/wait"
 	"github.com/ringkit/ringkit/port"
@@ -31,6 +32,12 @@ const (
 	// MinFrame is the shortest frame a port accepts: an Ethernet header.
 	// Shorter frames are counted as errors.
 	MinFrame = 14
+	// MaxRETASize is the largest redirection table.
+	MaxRETASize = 1 << 16
+	// DefaultMaxBytes is the most memory a NIC may take unless
+	// Config.MaxBytes says otherwise: 1 GiB, about 16000 queues with the
+	// default rings.
+	DefaultMaxBytes = 1 << 30
 )
 
 // Config describes a NIC. The zero value of each field but Pool selects
@@ -67,6 +74,15 @@ type Config struct {
 	// Name names the NIC in port names and errors ("nicsim"); port i is
 	// "Name.i".
 	Name string
+	// MaxBytes is the most memory the NIC may take: for each port, the
+	// RX and TX rings of every queue (descriptor.Pool.RxRingBytes and
+	// TxRingBytes, their own Caches included), the redirection table, the
+	// engine's burst and the frames a source is read into (Burst ×
+	// MaxFrame bytes, allocated by Attach). Zero selects DefaultMaxBytes.
+	// New refuses a NIC that would take more, before allocating anything:
+	// Go cannot recover from an allocation the machine cannot serve, and
+	// the process would die with "fatal error: out of memory".
+	MaxBytes int64
 }
 
 // NIC is an in-memory network card: ports with RX/TX queue pairs whose
@@ -130,8 +146,25 @@ func New(cfg Config) (*NIC, error) {
 	if cfg.MaxFrame < MinFrame || cfg.MaxFrame > cfg.Pool.DataRoom() {
 		return nil, fmt.Errorf("%w: max frame %d (want %d..%d, the pool's data room)", ErrConfig, cfg.MaxFrame, MinFrame, cfg.Pool.DataRoom())
 	}
+	if cfg.RETASize < 1 || cfg.RETASize > MaxRETASize || cfg.RETASize&(cfg.RETASize-1) != 0 {
+		return nil, fmt.Errorf("%w: redirection table of %d entries (want a power of two up to %d)", ErrConfig, cfg.RETASize, MaxRETASize)
+	}
 	if cfg.Name == "" {
 		cfg.Name = "nicsim"
+	}
+	switch {
+	case cfg.MaxBytes == 0:
+		cfg.MaxBytes = DefaultMaxBytes
+	case cfg.MaxBytes < 0:
+		return nil, fmt.Errorf("%w: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, cfg.MaxBytes)
+	}
+	each, err := portBytes(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a NIC of Ports %d, Queues %d", cfg.Ports, cfg.Queues),
+		mem.Size(uint64(cfg.Ports), each), uint64(cfg.MaxBytes), "Config.MaxBytes"); err != nil {
+		return nil, err
 	}
 	n := &NIC{burst: cfg.Burst, name: cfg.Name, stop: make(chan struct{})}
 	for i := range cfg.Ports {

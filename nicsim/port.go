@@ -8,9 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/wait"
 	"github.com/ringkit/ringkit/port"
 )
@@ -103,6 +105,32 @@ type queue struct {
 
 	// Per-burst tallies of the receive engine, under rxMu.
 	pend struct{ pkts, bytes, missed, errs uint64 }
+}
+
+// portBytes returns the memory one port of cfg takes (see
+// Config.MaxBytes), or the rings' error for sizes they refuse.
+func portBytes(cfg *Config) (uint64, error) {
+	rx, err := cfg.Pool.RxRingBytes(cfg.Rx)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := cfg.Pool.TxRingBytes(cfg.Tx)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		p   Port
+		q   queue
+		pkt descriptor.Packet
+		f   []byte
+	)
+	queue := uint64(unsafe.Sizeof(q)) + rx + tx
+	b := mem.Add(uint64(unsafe.Sizeof(p)), mem.Size(uint64(cfg.Queues), queue))
+	b = mem.Add(b, mem.Size(uint64(cfg.RETASize), 2*2)) // the table New builds, and the port's copy
+	// The engine's burst (a packet and a frame slice each) and a source's
+	// (two frame slices and a buffer of MaxFrame bytes each).
+	perFrame := uint64(unsafe.Sizeof(pkt)) + 3*uint64(unsafe.Sizeof(f)) + uint64(cfg.MaxFrame)
+	return mem.Add(b, mem.Size(uint64(cfg.Burst), perFrame)), nil
 }
 
 func newPort(nic *NIC, id int, cfg *Config) (*Port, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -363,4 +364,42 @@ func ExampleNewReplay() {
 	r := pcap.NewReplay(recs, false)
 	fmt.Println(r.Due(0), len(r.Next(nil)), r.Done())
 	// Output: 1 60 true
+}
+
+// TestNewPortMemoryLimit: legal sizes whose memory would not fit (a huge
+// burst, a huge number of queues) are refused with an error wrapping
+// ErrConfig before anything is allocated; PortConfig.MaxBytes moves the
+// limit, which counts the rings, the bursts and the stamp kept for each
+// buffer of the pool.
+func TestNewPortMemoryLimit(t *testing.T) {
+	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []pcap.PortConfig{
+		{Pool: pool, Burst: 1 << 40},
+		{Pool: pool, Queues: 1 << 20},
+		{Pool: pool, MaxBytes: -1},
+		{Pool: pool, Queues: 4, MaxBytes: 1 << 10},
+	} {
+		p, err := pcap.NewPort(c)
+		if p != nil {
+			p.Close()
+		}
+		if !errors.Is(err, pcap.ErrConfig) {
+			t.Errorf("NewPort with burst %d, %d queues, MaxBytes %d = %v, want ErrConfig", c.Burst, c.Queues, c.MaxBytes, err)
+		}
+	}
+	_, err = pcap.NewPort(pcap.PortConfig{Pool: pool, Queues: 1 << 20})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("limit of %d bytes", pcap.DefaultMaxBytes)) || !strings.Contains(err.Error(), "PortConfig.MaxBytes") {
+		t.Errorf("NewPort of 2^20 queues = %v, want an error naming the limit and PortConfig.MaxBytes", err)
+	}
+	p, err := pcap.NewPort(pcap.PortConfig{Pool: pool, Queues: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if st := pool.Stats(); st.Free != st.Buffers {
+		t.Errorf("pool %+v after the ports closed", st)
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/classify"
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/internal/wait"
 	"github.com/ringkit/ringkit/port"
 )
@@ -44,7 +46,18 @@ type PortConfig struct {
 	Burst int
 	// NoOffload leaves received packets unparsed and unhashed.
 	NoOffload bool
+	// MaxBytes is the most memory the port may take: each queue's RX and
+	// TX rings (descriptor.Pool.RxRingBytes and TxRingBytes), its burst,
+	// a record's scratch buffer (MaxRecord) and a stamp for each buffer of
+	// the pool. Zero selects DefaultMaxBytes. NewPort refuses a port that
+	// would take more before allocating anything: Go cannot recover from
+	// an allocation the machine cannot serve.
+	MaxBytes int64
 }
+
+// DefaultMaxBytes is the most memory a Port may take unless
+// PortConfig.MaxBytes says otherwise: 1 GiB.
+const DefaultMaxBytes = 1 << 30
 
 // Port is a port.Port on capture files: what it receives comes from a
 // Source, what it transmits is written to a Writer. A frame transmitted
@@ -114,6 +127,9 @@ func NewPort(cfg PortConfig) (*Port, error) {
 		return nil, fmt.Errorf("%w: burst %d, %d queues", ErrConfig, cfg.Burst, cfg.Queues)
 	}
 	queues := max(cfg.Queues, 1)
+	if err := checkMemory(&cfg, queues); err != nil {
+		return nil, err
+	}
 	p := &Port{name: cfg.Name, pool: cfg.Pool, src: cfg.Source, sink: cfg.Sink, burst: cfg.Burst,
 		off: classify.NewOffload(queues, !cfg.NoOffload), scratch: make([]byte, MaxRecord),
 		pkts: make([]descriptor.Packet, cfg.Burst), stamps: make([]stamp, cfg.Pool.Buffers()), stop: make(chan struct{}), cnt: make([]counters, queues)}
@@ -133,6 +149,36 @@ func NewPort(cfg PortConfig) (*Port, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkMemory checks what NewPort would allocate for cfg against its
+// MaxBytes.
+func checkMemory(cfg *PortConfig, queues int) error {
+	limit := cfg.MaxBytes
+	switch {
+	case limit == 0:
+		limit = DefaultMaxBytes
+	case limit < 0:
+		return fmt.Errorf("%w: MaxBytes %d (want 0 for the default, or a positive limit)", ErrConfig, limit)
+	}
+	rx, err := cfg.Pool.RxRingBytes(cfg.Rx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	tx, err := cfg.Pool.TxRingBytes(cfg.Tx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	var (
+		c   counters
+		pkt descriptor.Packet
+		st  stamp
+	)
+	need := mem.Size(uint64(queues), mem.Add(mem.Add(rx, tx), uint64(unsafe.Sizeof(c))))
+	need = mem.Add(need, mem.Size(uint64(cfg.Burst), uint64(unsafe.Sizeof(pkt))))
+	need = mem.Add(need, mem.Size(uint64(cfg.Pool.Buffers()), uint64(unsafe.Sizeof(st))))
+	need = mem.Add(need, MaxRecord)
+	return mem.Check(ErrConfig, fmt.Sprintf("a port of %d queues and bursts of %d", queues, cfg.Burst), need, uint64(limit), "PortConfig.MaxBytes")
 }
 
 // Name returns the port's name.

@@ -31,7 +31,9 @@ var benchDescs, benchBuffers = 128, 0
 // BenchmarkPipeline measures the whole pipeline with 64-byte frames, from
 // the generator to the verifying sink. mode=step runs both sides on one
 // goroutine (an op is one round, up to 32 frames); mode=run runs them on
-// two goroutines, as on two cores (an op is 4096 frames delivered).
+// two goroutines, as on two cores (an op is 4096 frames delivered);
+// mode=auto lets Run choose between the two from what it measures
+// (LayoutAuto).
 // Mpps counts frames delivered at the sink; allocs/op is per op.
 //
 // verify=all checks the checksums of every frame at the sink (frame.Verify,
@@ -49,8 +51,13 @@ func BenchmarkPipeline(b *testing.B) {
 		cfg := BenchConfig()
 		cfg.VerifyEvery = v.every
 		b.Run("mode=step/verify="+v.name, func(b *testing.B) { benchStep(b, cfg) })
-		b.Run("mode=run/verify="+v.name, func(b *testing.B) { benchRun(b, cfg) })
+		b.Run("mode=run/verify="+v.name, func(b *testing.B) { benchRun(b, cfg, LayoutSplit) })
 	}
+	// mode=auto: Run chooses its layout from what it measures (LayoutAuto);
+	// the log says which it chose.
+	cfg := BenchConfig()
+	cfg.VerifyEvery = benchVerifySample
+	b.Run("mode=auto/verify=sample", func(b *testing.B) { benchRun(b, cfg, LayoutAuto) })
 }
 
 // benchVerifySample is the sink's sampling of verify=sample: one frame in
@@ -76,8 +83,8 @@ func benchStep(b *testing.B, cfg Config) {
 	report(b, p, d0, t0)
 }
 
-func benchRun(b *testing.B, cfg Config) {
-	p, err := New(cfg, Options{})
+func benchRun(b *testing.B, cfg Config, l Layout) {
+	p, err := New(cfg, Options{Layout: l})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,8 +92,8 @@ func benchRun(b *testing.B, cfg Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- p.Run(ctx) }()
-	for p.cnt.delivered.Load() < 100000 {
-		time.Sleep(100 * time.Microsecond)
+	for p.cnt.delivered.Load() < 100000 || p.Layout() == LayoutAuto {
+		time.Sleep(100 * time.Microsecond) // warm, and laid out
 	}
 	b.ReportAllocs()
 	d0, t0 := p.cnt.delivered.Load(), time.Now()
@@ -98,6 +105,9 @@ func benchRun(b *testing.B, cfg Config) {
 		}
 	}
 	report(b, p, d0, t0)
+	if l == LayoutAuto {
+		b.Logf("layout chosen: %v", p.Layout())
+	}
 	cancel()
 	if err := <-ran; err != context.Canceled {
 		b.Fatalf("Run = %v", err)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/descriptor"
+	"github.com/ringkit/ringkit/internal/mem"
 	"github.com/ringkit/ringkit/pcap"
 )
 
@@ -29,11 +31,22 @@ type capRec struct {
 	original int           // the frame's length
 }
 
+// MaxCaptureBytes is the most memory a Capture's frames may take: max ×
+// snap bytes, which NewCapture allocates at once.
+const MaxCaptureBytes = 1 << 30
+
 // NewCapture returns a capture of every every-th frame, at most max
-// frames of at most snap bytes each.
+// frames of at most snap bytes each. Errors wrap ErrConfig; frames that
+// would take more than MaxCaptureBytes are refused before anything is
+// allocated.
 func NewCapture(every, max, snap int) (*Capture, error) {
 	if every < 1 || max < 1 || snap < 14 || snap > 65535 {
-		return nil, fmt.Errorf("pipeline: capture: every %d, max %d, snap %d (want ≥1, ≥1, 14..65535)", every, max, snap)
+		return nil, fmt.Errorf("%w: capture: every %d, max %d, snap %d (want ≥1, ≥1, 14..65535)", ErrConfig, every, max, snap)
+	}
+	var rec capRec
+	need := mem.Size(uint64(max), uint64(snap)+uint64(unsafe.Sizeof(rec)))
+	if err := mem.Check(ErrConfig, fmt.Sprintf("a capture of %d frames of %d bytes", max, snap), need, MaxCaptureBytes, ""); err != nil {
+		return nil, err
 	}
 	return &Capture{every: every, max: max, snap: snap, data: make([]byte, 0, max*snap),
 		recs: make([]capRec, 0, max), start: time.Now()}, nil

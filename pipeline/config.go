@@ -12,9 +12,10 @@ import (
 	"github.com/ringkit/ringkit/sched"
 )
 
-// ErrConfig is wrapped by every error of the config loader and of New; the
-// message names the field at fault (ports[1].tcs[0].weight) and, for a JSON
-// syntax error, the line.
+// ErrConfig is wrapped by every error of the config loader, of New (a
+// config whose parts would exceed their memory limits included) and of
+// NewCapture; the message names the field at fault (ports[1].tcs[0].weight)
+// and, for a JSON syntax error, the line.
 var ErrConfig = errors.New("pipeline: bad config")
 
 // Config is a whole pipeline: the traffic, the receive side, the

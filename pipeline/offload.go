@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -116,7 +117,7 @@ func partial(b []byte, pk *descriptor.Packet) {
 // segment, whose checksum field holds the pseudo-header sum, is the value
 // to store there (RFC 1071's incremental property). A UDP checksum that
 // comes out 0 is sent as 0xffff (RFC 768).
-func (o *offload) checksum(_ jobring.Kind, pk *descriptor.Packet, res *uint16) error {
+func (o *offload) checksum(_ context.Context, _ jobring.Kind, pk *descriptor.Packet, res *uint16) error {
 	b := o.pool.Bytes(*pk)
 	field, l4len, _, ok := csumOffset(b, pk)
 	if !ok {

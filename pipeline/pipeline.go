@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,42 @@ type Options struct {
 	// port.Port. The config's traffic is then not generated: what
 	// arrives at Ports.In is what the pipeline classifies and schedules.
 	Ports *Ports
+	// Layout is how Run spreads the stages over goroutines (LayoutAuto:
+	// measured when Run starts).
+	Layout Layout
+}
+
+// Layout is how Run spreads the pipeline's stages over goroutines.
+type Layout int32
+
+const (
+	// LayoutAuto runs both layouts for a moment when Run starts and keeps
+	// the one that delivered more: on a machine whose cache lines move
+	// slowly between cores, the hand-over between two goroutines (every
+	// packet crosses a TC ring from one core to the other) can cost more
+	// than the second core brings, and one goroutine doing every stage in
+	// turn is faster. A tie (within 3%: the offered load, not the
+	// pipeline, is the limit) keeps LayoutSplit. With GOMAXPROCS=1 it is
+	// LayoutSingle at once.
+	LayoutAuto Layout = iota
+	// LayoutSplit runs the ingress side (NIC receive, classify) on Run's
+	// caller and the egress side (schedule, transmit, sink) on a goroutine
+	// of its own: two cores, as two DPDK lcores.
+	LayoutSplit
+	// LayoutSingle runs every stage on Run's caller, in turn (Step).
+	LayoutSingle
+)
+
+func (l Layout) String() string {
+	switch l {
+	case LayoutAuto:
+		return "auto"
+	case LayoutSplit:
+		return "split (ingress and egress on two goroutines)"
+	case LayoutSingle:
+		return "single (every stage on one goroutine)"
+	}
+	return fmt.Sprintf("Layout(%d)", int32(l))
 }
 
 // Ports are the ports a pipeline runs on when they are not its in-memory
@@ -121,11 +158,13 @@ type Pipeline struct {
 	generating atomic.Bool // ingress generates while set; Stop and StopTraffic clear it
 	cnt        counters
 
-	runMu   sync.Mutex    // held by Run; Close takes it to wait for Run's return
-	running atomic.Bool   // set while Run runs
-	stop    chan struct{} // closed by Close
-	closeMu sync.Mutex    // serializes Close
-	closed  bool
+	runMu      sync.Mutex    // held by Run; Close takes it to wait for Run's return
+	running    atomic.Bool   // set while Run runs
+	layout     atomic.Int32  // the Layout Run uses, once it has chosen
+	wantLayout Layout        // Options.Layout
+	stop       chan struct{} // closed by Close
+	closeMu    sync.Mutex    // serializes Close
+	closed     bool
 
 	shareMark []portMark    // sched counters at MarkShares
 	markAt    time.Duration // when MarkShares was called
@@ -168,6 +207,9 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Layout < LayoutAuto || opts.Layout > LayoutSingle {
+		return nil, fmt.Errorf("%w: Options.Layout %d (want LayoutAuto, LayoutSplit or LayoutSingle)", ErrConfig, int32(opts.Layout))
+	}
 	rules, err := cfg.RuleSet()
 	if err != nil {
 		return nil, err
@@ -200,9 +242,9 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: buffers, DataRoom: 1536, NoHeadroom: true,
 		CacheSize: cacheSize})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, fmt.Errorf("%w: buffers: %w", ErrConfig, err)
 	}
-	p := &Pipeline{cfg: cfg, rules: rules, pool: pool, cap: opts.Capture, stop: make(chan struct{}),
+	p := &Pipeline{cfg: cfg, rules: rules, pool: pool, cap: opts.Capture, wantLayout: opts.Layout, stop: make(chan struct{}),
 		stamps: make([]int64, buffers)}
 	ok := false
 	defer func() {
@@ -216,14 +258,14 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	nic, err := nicsim.New(nicsim.Config{Name: "nic", Ports: 1 + nports, Queues: cfg.Queues, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: cfg.TxDescs}})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, fmt.Errorf("%w: queues, rx_descs and tx_descs: %w", ErrConfig, err)
 	}
 	p.nics = append(p.nics, nic)
 	// The sink NIC's ports have one queue each: RSS off, no hash to compute.
 	sink, err := nicsim.New(nicsim.Config{Name: "sink", Ports: nports, Queues: 1, NoRSS: true, Pool: pool,
 		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: 2}})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, fmt.Errorf("%w: rx_descs: %w", ErrConfig, err)
 	}
 	p.nics = append(p.nics, sink)
 	if err := shrinkUnused(nic, pool); err != nil {
@@ -249,7 +291,7 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	}
 	gen, err := nicsim.NewGenerator(gc)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: traffic: %w", err)
+		return nil, fmt.Errorf("%w: traffic: %w", ErrConfig, err)
 	}
 	p.tr = newTrace(gen, t.Flows, t.Rate)
 	p.frames = make([][]byte, burst)
@@ -281,7 +323,7 @@ func newOnPorts(cfg Config, rules *classify.RuleSet, opts Options) (*Pipeline, e
 		}
 	}
 	cfg.Queues = ps.In.Queues()
-	p := &Pipeline{cfg: cfg, rules: rules, pool: ps.Pool, cap: opts.Capture, stop: make(chan struct{}),
+	p := &Pipeline{cfg: cfg, rules: rules, pool: ps.Pool, cap: opts.Capture, wantLayout: opts.Layout, stop: make(chan struct{}),
 		stamps: make([]int64, ps.Pool.Buffers())}
 	if err := p.build(ps); err != nil {
 		return nil, err
@@ -337,7 +379,7 @@ func (p *Pipeline) build(ports *Ports) error {
 		Full: full, Drop: p.dropped, Burst: burst,
 	})
 	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return fmt.Errorf("%w: rules: %w", ErrConfig, err)
 	}
 	p.generating.Store(true)
 	return nil
@@ -383,7 +425,7 @@ func (p *Pipeline) newOutput(k int, pt port.Port) (*output, error) {
 	for j, tc := range pc.TCs {
 		r, err := ring.NewSPSC[descriptor.Packet](p.cfg.RingSize)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline: ports[%d].tcs[%d]: %w", k, j, err)
+			return nil, fmt.Errorf("%w: ports[%d].tcs[%d]: %w", ErrConfig, k, j, err)
 		}
 		o.rings[tc.TC], o.tcIdx[tc.TC] = r, j
 		tcs = append(tcs, sched.TCConfig{Name: tc.Name, Queue: r, Priority: tc.Priority,
@@ -393,7 +435,7 @@ func (p *Pipeline) newOutput(k int, pt port.Port) (*output, error) {
 	o.sched, err = sched.NewPort(sched.PortConfig{Name: pc.Name, Rate: uint64(p.cfg.PortRate(k)),
 		Quantum: time.Duration(pc.Quantum), TCs: tcs, Tx: o, OnDrop: o.dropped, TxBurst: burst})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: ports[%d]: %w", k, err)
+		return nil, fmt.Errorf("%w: ports[%d]: %w", ErrConfig, k, err)
 	}
 	return o, nil
 }
@@ -601,14 +643,16 @@ var (
 	ErrRunning = errors.New("pipeline: already running")
 )
 
-// Run runs the pipeline on the monotonic clock from its call: the ingress
-// side on the caller's goroutine, the egress side on one goroutine of its
-// own, each polling as a DPDK lcore does and backing off to short sleeps
-// when it finds nothing to do (internal/wait.Poller). It returns ctx.Err()
-// when ctx ends and nil after Close (at once if the pipeline is closed),
-// in both cases once its goroutine has ended; the packets in flight stay
-// where they are (Drain moves them on). Run returns ErrRunning while
-// another Run runs.
+// Run runs the pipeline on the monotonic clock from its call, laid out as
+// Options.Layout says: by default the ingress side on the caller's
+// goroutine and the egress side on one goroutine of its own, each polling
+// as a DPDK lcore does and backing off to short sleeps when it finds
+// nothing to do (internal/wait.Poller), unless one goroutine doing every
+// stage measured faster (see LayoutAuto; Layout reports the choice). It
+// returns ctx.Err() when ctx ends and nil after Close (at once if the
+// pipeline is closed), in both cases once its goroutine has ended; the
+// packets in flight stay where they are (Drain moves them on). Run returns
+// ErrRunning while another Run runs.
 func (p *Pipeline) Run(ctx context.Context) error {
 	if p.running.Swap(true) {
 		return ErrRunning
@@ -618,8 +662,65 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.runMu.Unlock()
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
+	layout := p.wantLayout
+	if layout == LayoutAuto {
+		var err error
+		if layout, err = p.chooseLayout(ctx, clock); err != nil || p.isClosed() {
+			if p.isClosed() {
+				return nil
+			}
+			return err
+		}
+	}
+	p.layout.Store(int32(layout))
+	err := p.runAs(ctx, layout, clock)
+	if p.isClosed() {
+		return nil
+	}
+	return err
+}
+
+// Layout returns the layout Run uses: Options.Layout, or what LayoutAuto
+// chose; LayoutAuto until Run has chosen.
+func (p *Pipeline) Layout() Layout { return Layout(p.layout.Load()) }
+
+// layoutTrial is how long LayoutAuto runs each layout; the split layout
+// first runs as long again to warm up, unmeasured.
+const layoutTrial = 100 * time.Millisecond
+
+// chooseLayout runs the split layout to warm up, then each layout for
+// layoutTrial, and returns the one that delivered more (split on a tie).
+func (p *Pipeline) chooseLayout(ctx context.Context, clock func() time.Duration) (Layout, error) {
+	if runtime.GOMAXPROCS(0) == 1 {
+		return LayoutSingle, nil
+	}
+	var got [3]uint64
+	for _, l := range []Layout{LayoutSplit, LayoutSingle, LayoutSplit} {
+		tctx, cancel := context.WithTimeout(ctx, layoutTrial)
+		d0 := p.cnt.delivered.Load()
+		err := p.runAs(tctx, l, clock)
+		cancel()
+		if ctx.Err() != nil || p.isClosed() {
+			return LayoutAuto, ctx.Err()
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return LayoutAuto, err
+		}
+		got[l] = p.cnt.delivered.Load() - d0 // the split's second trial overwrites its warm-up
+	}
+	if float64(got[LayoutSingle]) > 1.03*float64(got[LayoutSplit]) {
+		return LayoutSingle, nil
+	}
+	return LayoutSplit, nil
+}
+
+// runAs runs the pipeline laid out as l until ctx ends or Close.
+func (p *Pipeline) runAs(ctx context.Context, l Layout, clock func() time.Duration) error {
 	side := func(f func(time.Duration) int) func() (int, error) {
 		return func() (int, error) { return f(clock()), nil }
+	}
+	if l == LayoutSingle {
+		return wait.Loop(ctx, p.stop, 20*time.Microsecond, side(p.Step))
 	}
 	egress := make(chan error, 1)
 	ctx, cancel := context.WithCancel(ctx)
@@ -632,9 +733,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	cancel()
 	if e := <-egress; err == nil {
 		err = e
-	}
-	if p.isClosed() {
-		return nil
 	}
 	return err
 }

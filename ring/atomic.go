@@ -10,16 +10,6 @@ import (
 // the comments next to each use name.
 type atomic64 = atomic.Uint64
 
-// closeTail sets closedBit in a tail word.
-func closeTail(tail *atomic64) {
-	for {
-		t := tail.Load()
-		if t&closedBit != 0 || tail.CompareAndSwap(t, t|closedBit) {
-			return
-		}
-	}
-}
-
 // length returns tail-head clamped to [0, capacity]. head is read first, so
 // the difference is never negative; it may exceed capacity when both moved
 // between the two loads.

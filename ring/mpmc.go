@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -93,6 +94,7 @@ func NewSPMC[T any](capacity int, opts ...Option) (*SPMC[T], error) {
 
 // core is the multi-producer multi-consumer ring behind MPMC, MPSC and SPMC.
 type core[T any] struct {
+	_ pad.NoCopy
 	_ pad.Line // the previous allocation vs the producer index
 
 	// tail is the next position a producer claims, with closedBit set once
@@ -402,7 +404,7 @@ func (r *core[T]) Dequeue(ctx context.Context) (T, error) {
 // ErrClosed), while dequeues go on taking what is left. Every waiting
 // Enqueue and Dequeue is woken. Close is idempotent and always returns nil.
 func (r *core[T]) Close() error {
-	closeTail(&r.tail)
+	tail.Close(&r.tail)
 	r.prodWait.WakeAll()
 	r.consWait.WakeAll()
 	return nil
@@ -416,7 +418,7 @@ func (r *core[T]) Len() int { return length(&r.head, &r.tail, r.cap) }
 // Cap returns the capacity the ring was created with.
 func (r *core[T]) Cap() int { return int(r.cap) }
 
-func (r *core[T]) closed() bool { return r.tail.Load()&closedBit != 0 }
+func (r *core[T]) closed() bool { return tail.IsClosed(&r.tail) }
 
 func (r *core[T]) queues() (producers, consumers *wait.Queue) {
 	return &r.prodWait, &r.consWait

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/mem"
+	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -66,7 +67,7 @@ func resolve(opts []Option) options {
 // compare-and-swap that every enqueue already performs. All position
 // arithmetic is done modulo 2^63 through the helpers below.
 const (
-	closedBit = 1 << 63
+	closedBit = tail.Closed
 	posMask   = closedBit - 1
 )
 
@@ -136,36 +137,15 @@ type blocker[T any] interface {
 // until a consumer frees a slot, the ring closes or ctx ends.
 func enqueueWait[T any, R blocker[T]](ctx context.Context, r R, v T) error {
 	prod, _ := r.queues()
-	var b wait.Backoff
-	for b.Spin() {
+	return wait.Until(ctx, prod, func() (bool, error) {
 		if r.TryEnqueue(v) {
-			return nil
+			return true, nil
 		}
 		if r.closed() {
-			return ErrClosed
+			return true, ErrClosed
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	for {
-		w := prod.Prepare()
-		if r.TryEnqueue(v) {
-			prod.Cancel(w)
-			return nil
-		}
-		if r.closed() {
-			prod.Cancel(w)
-			return ErrClosed
-		}
-		select {
-		case <-w.C():
-			prod.Done(w)
-		case <-ctx.Done():
-			prod.Cancel(w)
-			return ctx.Err()
-		}
-	}
+		return false, nil
+	})
 }
 
 // dequeueWait is Dequeue after its first try failed: spin briefly, then park
@@ -174,38 +154,20 @@ func enqueueWait[T any, R blocker[T]](ctx context.Context, r R, v T) error {
 // closed and empty at the same moment.
 func dequeueWait[T any, R blocker[T]](ctx context.Context, r R) (T, error) {
 	_, cons := r.queues()
-	var b wait.Backoff
-	for b.Spin() {
-		if v, ok := r.TryDequeue(); ok {
-			return v, nil
+	var v T
+	err := wait.Until(ctx, cons, func() (bool, error) {
+		var ok bool
+		if v, ok = r.TryDequeue(); ok {
+			return true, nil
 		}
 		if r.closed() {
-			return drainClosed[T](r)
+			var err error
+			v, err = drainClosed[T](r)
+			return true, err
 		}
-		if err := ctx.Err(); err != nil {
-			var zero T
-			return zero, err
-		}
-	}
-	for {
-		w := cons.Prepare()
-		if v, ok := r.TryDequeue(); ok {
-			cons.Cancel(w)
-			return v, nil
-		}
-		if r.closed() {
-			cons.Cancel(w)
-			return drainClosed[T](r)
-		}
-		select {
-		case <-w.C():
-			cons.Done(w)
-		case <-ctx.Done():
-			cons.Cancel(w)
-			var zero T
-			return zero, ctx.Err()
-		}
-	}
+		return false, nil
+	})
+	return v, err
 }
 
 // drainClosed is called once the ring is known to be closed. No enqueue can

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -28,6 +29,7 @@ import (
 //
 // An SPSC must not be copied after first use.
 type SPSC[T any] struct {
+	_ pad.NoCopy
 	_ pad.Line // the previous allocation vs the consumer fields
 
 	// head is the next position the consumer reads. The consumer stores
@@ -402,7 +404,7 @@ func (r *SPSC[T]) Dequeue(ctx context.Context) (T, error) {
 // ErrClosed), while dequeues go on taking what is left. Every waiting
 // Enqueue and Dequeue is woken. Close is idempotent and always returns nil.
 func (r *SPSC[T]) Close() error {
-	closeTail(&r.tail)
+	tail.Close(&r.tail)
 	r.prodWait.WakeAll()
 	r.consWait.WakeAll()
 	return nil
@@ -416,7 +418,7 @@ func (r *SPSC[T]) Len() int { return length(&r.head, &r.tail, r.cap) }
 // Cap returns the capacity the ring was created with.
 func (r *SPSC[T]) Cap() int { return int(r.cap) }
 
-func (r *SPSC[T]) closed() bool { return r.tail.Load()&closedBit != 0 }
+func (r *SPSC[T]) closed() bool { return tail.IsClosed(&r.tail) }
 
 func (r *SPSC[T]) queues() (producers, consumers *wait.Queue) {
 	return &r.prodWait, &r.consWait

@@ -80,7 +80,7 @@ func newEngine() *engine {
 	return e
 }
 
-func (e *engine) do(k jobring.Kind, j *job, r *result) error {
+func (e *engine) do(_ context.Context, k jobring.Kind, j *job, r *result) error {
 	switch k {
 	case kindCRC:
 		r.Sum = crc32.Checksum(j.Data, castagnoli)

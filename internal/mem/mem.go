@@ -31,7 +31,8 @@ func Add(a, b uint64) uint64 {
 
 // Check returns nil if need bytes fit in limit, and otherwise an error
 // wrapping sentinel that names what would take them, the bytes and the
-// limit, and how to raise it (raise, as "PoolConfig.MaxBytes").
+// limit, and how to raise it (raise, as "PoolConfig.MaxBytes"; "" for a
+// limit the caller cannot raise).
 func Check(sentinel error, what string, need, limit uint64, raise string) error {
 	if need <= limit {
 		return nil
@@ -39,6 +40,9 @@ func Check(sentinel error, what string, need, limit uint64, raise string) error 
 	asked := fmt.Sprintf("%d bytes", need)
 	if need == math.MaxUint64 {
 		asked = "more bytes than a uint64 counts"
+	}
+	if raise == "" {
+		return fmt.Errorf("%w: %s would take %s, above the limit of %d bytes", sentinel, what, asked, limit)
 	}
 	return fmt.Errorf("%w: %s would take %s, above the limit of %d bytes (raise it with %s)", sentinel, what, asked, limit, raise)
 }

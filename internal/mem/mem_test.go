@@ -44,4 +44,7 @@ func TestCheck(t *testing.T) {
 	if err := Check(errTest, "x", math.MaxUint64, 100, "X.Max"); err == nil || strings.Contains(err.Error(), "18446744073709551615 bytes") {
 		t.Errorf("Check of an overflowed size = %v, want it said as such", err)
 	}
+	if err := Check(errTest, "x", 101, 100, ""); !errors.Is(err, errTest) || strings.Contains(err.Error(), "raise") {
+		t.Errorf("Check of a fixed limit = %v, want an error that does not say how to raise it", err)
+	}
 }

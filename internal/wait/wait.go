@@ -19,15 +19,21 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/ringkit/ringkit/internal/pad"
 )
 
 // Queue is a FIFO of parked goroutines. The zero value is empty and ready to
 // use. A Queue must not be copied after first use.
 type Queue struct {
+	_ pad.NoCopy
+
 	// n counts registered waiters. Prepare increments it before the
 	// waiter re-checks its condition; the other side loads it after it
 	// publishes progress. It pairs the two as described in the package doc.
 	n atomic.Int32
+	// parked counts the waiters of Until that are in their select.
+	parked atomic.Int32
 
 	mu         sync.Mutex
 	head, tail *Waiter // guarded by mu

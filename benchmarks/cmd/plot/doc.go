@@ -1,9 +1,11 @@
 // Command plot draws the figures of ringkit's benchmark suite as PNG files:
 //
-//   - rings-producers.png: ns/elem against the number of producers for the
-//     MPSC and MPMC rings of ringkit and of each peer (a buffered channel,
-//     xsync, Workiva), at burst=1 and burst=32, from BenchmarkMPSC and
-//     BenchmarkMPMC (shapes p1c1/p4c1/p16c1 and p1c1/p4c4/p16c16);
+//   - rings-producers.png: ns/elem against the number of producers, at
+//     burst=1 and burst=32, for the MPSC and MPMC rings of the like-for-like
+//     table (BenchmarkTry: ringkit, a buffered channel and xsync, all on
+//     their try calls with one backoff) and the MPMC rings of the blocking
+//     table (BenchmarkBest: ringkit, a channel and Workiva), shapes
+//     p1c1/p4c1/p16c1 and p1c1/p4c4/p16c16;
 //   - tc-shares.png: each traffic class's share of an output port over time,
 //     from the sched package's scheduler run in simulated time in this
 //     process (no benchmark output is needed): four saturated classes with
@@ -14,9 +16,11 @@
 //     starts with "downtime" and ends in "-ms").
 //
 // It reads `go test -bench` output in the standard format (golang.org/design/14313),
-// from any number of files, and takes the median over the samples of each
-// benchmark (-count). Lines it does not understand are skipped; a figure
-// whose benchmarks are absent from the input is skipped with a message.
+// from any number of files. The figures of measurements draw a line through
+// the median of each benchmark's samples (-count) and a whisker from the
+// smallest to the largest sample, and say that lower is better. Lines it
+// does not understand are skipped; a figure whose benchmarks are absent from
+// the input is skipped with a message.
 //
 // Run it from the benchmarks directory (suite.sh does):
 //

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
@@ -15,31 +16,34 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// ringBursts are the rows of rings-producers.png and ringTypes its columns.
+// ringBursts are the rows of rings-producers.png and ringPanels its
+// columns: the like-for-like table's MPSC and MPMC, and the blocking
+// table's MPMC (it has no MPSC).
 var (
 	ringBursts = []int{1, 32}
-	ringTypes  = []string{"MPSC", "MPMC"}
+	ringPanels = []struct{ table, ring string }{{"Try", "MPSC"}, {"Try", "MPMC"}, {"Best", "MPMC"}}
 )
 
 // DrawRings draws rings-producers.png into path: ns/elem against producers,
-// one panel per ring type and burst, one line per implementation. It
-// reports false, and writes nothing, when results hold none of the ring
-// benchmarks.
+// one panel per table, ring type and burst, one line per implementation
+// through the medians, with whiskers from the smallest to the largest
+// sample. It reports false, and writes nothing, when results hold none of
+// the ring benchmarks.
 func DrawRings(path string, results []Result) (bool, error) {
 	grid := make([][]*plot.Plot, len(ringBursts))
 	var all []Series
 	for row, burst := range ringBursts {
-		grid[row] = make([]*plot.Plot, len(ringTypes))
-		for col, typ := range ringTypes {
-			ss := RingSeries(results, typ, burst)
+		grid[row] = make([]*plot.Plot, len(ringPanels))
+		for col, panel := range ringPanels {
+			ss := RingSeries(results, panel.table, panel.ring, burst)
 			if len(ss) == 0 {
 				continue
 			}
 			all = append(all, ss...)
 			p := plot.New()
-			p.Title.Text = fmt.Sprintf("%s, burst=%d", typ, burst)
-			p.Y.Label.Text = "ns/elem (log scale)"
-			if typ == "MPMC" {
+			p.Title.Text = fmt.Sprintf("%s, %s, burst=%d", panel.ring, tableTitles[panel.table], burst)
+			p.Y.Label.Text = "ns/elem (log), lower is better"
+			if panel.ring == "MPMC" {
 				p.X.Label.Text = "producers (= consumers)"
 			} else {
 				p.X.Label.Text = "producers (1 consumer)"
@@ -70,8 +74,11 @@ func DrawRings(path string, results []Result) (bool, error) {
 			p.Legend.Top, p.Legend.Left = true, true
 		}
 	}
-	return true, saveGrid(path, grid, 24*vg.Centimeter, 20*vg.Centimeter)
+	return true, saveGrid(path, grid, 36*vg.Centimeter, 20*vg.Centimeter, spreadNote)
 }
+
+// spreadNote is the caption of the figures that show samples.
+const spreadNote = "Lines join the medians of the samples; whiskers span the smallest to the largest sample. Lower is better."
 
 // DrawShares draws tc-shares.png into path from a scheduler run.
 func DrawShares(path string, sh Shares, weights []int) error {
@@ -111,7 +118,7 @@ func DrawShares(path string, sh Shares, weights []int) error {
 	p.Legend.Add("configured share of the backlogged classes", key)
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	return saveGrid(path, [][]*plot.Plot{{p}}, 24*vg.Centimeter, 12*vg.Centimeter)
+	return saveGrid(path, [][]*plot.Plot{{p}}, 24*vg.Centimeter, 12*vg.Centimeter, "")
 }
 
 // DrawDowntime draws downtime-sessions.png into path: migration downtime
@@ -125,7 +132,7 @@ func DrawDowntime(path string, results []Result) (bool, error) {
 	p := plot.New()
 	p.Title.Text = "Live-migration downtime"
 	p.X.Label.Text = "sessions"
-	p.Y.Label.Text = "downtime (ms)"
+	p.Y.Label.Text = "downtime (ms), lower is better"
 	p.Y.Min = 0
 	if err := addLines(p, ss, nil); err != nil {
 		return false, err
@@ -136,19 +143,33 @@ func DrawDowntime(path string, results []Result) (bool, error) {
 	p.Y.Tick.Marker = linearTicks{}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
-	return true, saveGrid(path, [][]*plot.Plot{{p}}, 18*vg.Centimeter, 12*vg.Centimeter)
+	return true, saveGrid(path, [][]*plot.Plot{{p}}, 18*vg.Centimeter, 12*vg.Centimeter, spreadNote)
 }
 
-// addLines adds each series as a line with points; style, if not nil,
-// picks the colour, dashes and glyph of a label so that one label looks
-// the same in every panel.
+// addLines adds each series as a line through its medians with a point at
+// each, and a whisker from the smallest to the largest sample. style, if
+// not nil, picks the colour, dashes and glyph of a label so that one label
+// looks the same in every panel. Series are dodged: each is drawn at its X
+// times a small factor of its own, so that whiskers at the same X stand side
+// by side instead of on top of each other (the axis ticks stay at the true
+// X).
 func addLines(p *plot.Plot, ss []Series, style func(label string) int) error {
 	for i, s := range ss {
+		shift := math.Pow(dodge, float64(i)-float64(len(ss)-1)/2)
 		xys := make(plotter.XYs, len(s.Points))
+		errs := make(plotter.YErrors, len(s.Points))
 		for j, pt := range s.Points {
-			xys[j] = plotter.XY{X: pt.X, Y: pt.Y}
+			xys[j] = plotter.XY{X: pt.X * shift, Y: pt.Y}
+			errs[j].Low, errs[j].High = pt.Y-pt.Lo, pt.Hi-pt.Y
 		}
 		l, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return fmt.Errorf("plot: series %q: %w", s.Label, err)
+		}
+		whiskers, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{xys, errs})
 		if err != nil {
 			return fmt.Errorf("plot: series %q: %w", s.Label, err)
 		}
@@ -158,22 +179,26 @@ func addLines(p *plot.Plot, ss []Series, style func(label string) int) error {
 		}
 		l.Color, l.Width, l.Dashes = plotutil.Color(k), vg.Points(1.5), plotutil.Dashes(k)
 		pts.Color, pts.Shape = plotutil.Color(k), plotutil.Shape(k)
-		p.Add(l, pts)
+		whiskers.Color, whiskers.Width, whiskers.CapWidth = plotutil.Color(k), vg.Points(1), vg.Points(4)
+		p.Add(l, whiskers, pts)
 		p.Legend.Add(s.Label, l, pts)
 	}
 	return nil
 }
 
-// yRange returns the smallest and largest Y of ss, or 0, 0 if a Y is not
-// positive (no log scale then).
+// dodge is the factor between the X of neighbouring series (see addLines).
+const dodge = 1.05
+
+// yRange returns the smallest and largest Y of ss, whiskers included, or
+// 0, 0 if one is not positive (no log scale then).
 func yRange(ss []Series) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, s := range ss {
 		for _, pt := range s.Points {
-			if pt.Y <= 0 {
+			if pt.Lo <= 0 {
 				return 0, 0
 			}
-			lo, hi = min(lo, pt.Y), max(hi, pt.Y)
+			lo, hi = min(lo, pt.Lo), max(hi, pt.Hi)
 		}
 	}
 	return lo, hi
@@ -250,10 +275,23 @@ func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // saveGrid draws the plots, a grid of rows of panels (nil for an empty
-// panel), into one PNG file of the given size.
-func saveGrid(path string, grid [][]*plot.Plot, w, h vg.Length) error {
+// panel), into one PNG file of the given size, with caption, if not empty,
+// as one line of text under them.
+func saveGrid(path string, grid [][]*plot.Plot, w, h vg.Length, caption string) error {
 	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(120))
 	dc := draw.New(img)
+	if caption != "" {
+		const height = vg.Length(24)
+		sty := draw.TextStyle{
+			Color:   color.Black,
+			Font:    font.From(plot.DefaultFont, 11),
+			XAlign:  draw.XCenter,
+			YAlign:  draw.YCenter,
+			Handler: plot.DefaultTextHandler,
+		}
+		dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Min.Y + height/2}, caption)
+		dc = draw.Crop(dc, 0, 0, height, 0)
+	}
 	tiles := draw.Tiles{
 		Rows: len(grid), Cols: len(grid[0]),
 		PadX: vg.Centimeter, PadY: vg.Centimeter,

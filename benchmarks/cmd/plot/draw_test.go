@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringkit/ringkit/benchmarks/internal/benchfmt"
+	"gonum.org/v1/plot"
 )
 
 // checkPNG fails unless path holds a PNG image of a plausible size with
@@ -50,7 +53,7 @@ func colours(img image.Image) int {
 
 func results(t *testing.T, path string) []Result {
 	t.Helper()
-	p, err := ParseFile(path)
+	p, err := benchfmt.ParseFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +62,7 @@ func results(t *testing.T, path string) []Result {
 
 func TestDrawRings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rings.png")
-	ok, err := DrawRings(path, results(t, "testdata/rings.txt"))
+	ok, err := DrawRings(path, results(t, ringsFixture))
 	if err != nil || !ok {
 		t.Fatalf("DrawRings = %v, %v", ok, err)
 	}
@@ -93,7 +96,7 @@ func TestDrawDowntime(t *testing.T) {
 // input is skipped, writing nothing.
 func TestDrawWithoutData(t *testing.T) {
 	dir := t.TempDir()
-	rings, downtime := results(t, "testdata/rings.txt"), results(t, "testdata/downtime.txt")
+	rings, downtime := results(t, ringsFixture), results(t, "testdata/downtime.txt")
 	if ok, err := DrawRings(filepath.Join(dir, "r.png"), downtime); ok || err != nil {
 		t.Errorf("DrawRings without ring results = %v, %v", ok, err)
 	}
@@ -108,7 +111,7 @@ func TestDrawWithoutData(t *testing.T) {
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	err := run([]string{"-out", dir, "testdata/rings.txt", "testdata/downtime.txt"}, &out, &errOut)
+	err := run([]string{"-out", dir, ringsFixture, "testdata/downtime.txt"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
@@ -123,7 +126,7 @@ func TestRun(t *testing.T) {
 func TestRunSkipsMissingFigure(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if err := run([]string{"-out", dir, "-plots", "rings,downtime", "testdata/rings.txt"}, &out, &errOut); err != nil {
+	if err := run([]string{"-out", dir, "-plots", "rings,downtime", ringsFixture}, &out, &errOut); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if !strings.Contains(out.String(), "skipped downtime-sessions.png") {
@@ -145,7 +148,7 @@ func TestRunErrors(t *testing.T) {
 		want  string
 		errIs error
 	}{
-		{"missing input", []string{"-out", t.TempDir(), "testdata/rings.txt", missing}, missing, fs.ErrNotExist},
+		{"missing input", []string{"-out", t.TempDir(), ringsFixture, missing}, missing, fs.ErrNotExist},
 		{"unknown figure", []string{"-out", t.TempDir(), "-plots", "rings,pie"}, `"pie"`, nil},
 		{"bad flag", []string{"-colour"}, "colour", nil},
 	}
@@ -163,5 +166,26 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("error %v is not %v", err, tc.errIs)
 			}
 		})
+	}
+}
+
+// TestAddLinesWhiskers checks that a series is drawn with the range of its
+// samples: the plot's Y range must reach the smallest and largest sample,
+// which the medians alone do not, and series at the same X are dodged
+// apart.
+func TestAddLinesWhiskers(t *testing.T) {
+	p := plot.New()
+	ss := []Series{
+		{Label: "a", Points: []Point{{X: 4, Y: 10, Lo: 8, Hi: 30}}},
+		{Label: "b", Points: []Point{{X: 4, Y: 12, Lo: 11, Hi: 13}}},
+	}
+	if err := addLines(p, ss, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Min != 8 || p.Y.Max != 30 {
+		t.Errorf("Y range %v..%v, want the samples' 8..30", p.Y.Min, p.Y.Max)
+	}
+	if !(p.X.Min < 4 && 4 < p.X.Max) {
+		t.Errorf("X range %v..%v: the two series at X=4 are not dodged apart", p.X.Min, p.X.Max)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/ringkit/ringkit/benchmarks/internal/benchfmt"
 )
 
 // figures are the names -plots accepts, in the order they are drawn.
@@ -45,9 +47,9 @@ func run(args []string, out, errOut io.Writer) error {
 
 	var results []Result
 	for _, path := range fs.Args() {
-		p, err := ParseFile(path)
+		p, err := benchfmt.ParseFile(path)
 		if err != nil {
-			return err
+			return fmt.Errorf("plot: %w", err)
 		}
 		if p.Skipped > 0 {
 			fmt.Fprintf(errOut, "plot: %s: %d benchmark(s) without figures skipped (failed or unreadable)\n", path, p.Skipped)
@@ -61,7 +63,7 @@ func run(args []string, out, errOut io.Writer) error {
 	if want["rings"] {
 		path := filepath.Join(*dir, "rings-producers.png")
 		ok, err := DrawRings(path, results)
-		if err := report(out, path, ok, err, "no BenchmarkMPSC or BenchmarkMPMC results with ns/elem in the input"); err != nil {
+		if err := report(out, path, ok, err, "no BenchmarkTry or BenchmarkBest MPSC or MPMC results with ns/elem in the input"); err != nil {
 			return err
 		}
 	}

@@ -7,10 +7,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ringkit/ringkit/benchmarks/internal/benchfmt"
 )
 
-// Point is one point of a figure's line.
-type Point struct{ X, Y float64 }
+// Result and Metric are what the figures are drawn from: the parsed lines
+// of `go test -bench` output.
+type (
+	Result = benchfmt.Result
+	Metric = benchfmt.Metric
+)
+
+// Point is one point of a figure's line: Y is the median of the samples
+// at X, and Lo and Hi are the smallest and largest of them.
+type Point struct{ X, Y, Lo, Hi float64 }
 
 // Series is one line of a figure: its label and its points in order of X.
 type Series struct {
@@ -31,7 +41,7 @@ func (s samples) add(label string, x, y float64) {
 
 // series returns one Series per label, in the order of labels given first
 // (when present) and then of the other labels sorted, each point the median
-// of its samples.
+// of its samples with their range.
 func (s samples) series(order ...string) []Series {
 	labels := slices.Sorted(maps.Keys(s))
 	slices.SortStableFunc(labels, func(a, b string) int {
@@ -42,7 +52,8 @@ func (s samples) series(order ...string) []Series {
 		xs := slices.Sorted(maps.Keys(s[l]))
 		pts := make([]Point, len(xs))
 		for i, x := range xs {
-			pts[i] = Point{X: x, Y: median(s[l][x])}
+			sp := benchfmt.SpreadOf(s[l][x])
+			pts[i] = Point{X: x, Y: sp.Median, Lo: sp.Min, Hi: sp.Max}
 		}
 		out = append(out, Series{Label: l, Points: pts})
 	}
@@ -60,37 +71,34 @@ func rank(order []string, label string) int {
 	return len(order)
 }
 
-// median returns the median of v (the mean of the middle two for an even
-// count). v must not be empty; it is sorted in place.
-func median(v []float64) float64 {
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
 // implOrder is the order of the ring implementations in legends: ringkit
 // first, then the peers as the benchmarks list them.
 var implOrder = []string{"ringkit", "chan", "xsync", "workiva"}
 
-// RingSeries returns, for one ring type (MPSC or MPMC) and one burst, the
-// median ns/elem against the number of producers, one Series per
-// implementation. The shapes are those where the producers vary: pPc1 for
-// MPSC (one consumer) and pPcP for MPMC (as many consumers as producers).
-// Results with other names, shapes or bursts are ignored. When the input
-// holds several GOMAXPROCS values the label names each.
-func RingSeries(results []Result, ringType string, burst int) []Series {
-	procs := procsOf(results, ringType+"/")
+// Ring tables and their names in figures: the benchmark functions of the
+// benchmarks module (BenchmarkTry, BenchmarkBest) and what they measure.
+var tableTitles = map[string]string{
+	"Try":  "Try API, one backoff",
+	"Best": "blocking API",
+}
+
+// RingSeries returns, for one table (Try or Best), one ring type (MPSC or
+// MPMC) and one burst, the median ns/elem against the number of producers,
+// one Series per implementation. The shapes are those where the producers
+// vary: pPc1 for MPSC (one consumer) and pPcP for MPMC (as many consumers as
+// producers). Results with other names, shapes or bursts are ignored. When
+// the input holds several GOMAXPROCS values the label names each.
+func RingSeries(results []Result, table, ringType string, burst int) []Series {
+	prefix := table + "/" + ringType + "/"
+	procs := procsOf(results, prefix)
 	s := samples{}
 	wantBurst := "burst=" + strconv.Itoa(burst)
 	for _, r := range results {
 		parts := strings.Split(r.Name, "/")
-		if len(parts) != 4 || parts[0] != ringType || parts[2] != wantBurst {
+		if len(parts) != 5 || parts[0] != table || parts[1] != ringType || parts[3] != wantBurst {
 			continue
 		}
-		p, c, ok := parseShape(parts[1])
+		p, c, ok := parseShape(parts[2])
 		if !ok || !producersVary(ringType, p, c) {
 			continue
 		}
@@ -98,7 +106,7 @@ func RingSeries(results []Result, ringType string, burst int) []Series {
 		if !ok {
 			continue
 		}
-		label := parts[3]
+		label := parts[4]
 		if len(procs) > 1 {
 			label = fmt.Sprintf("%s (GOMAXPROCS=%d)", label, r.Procs)
 		}

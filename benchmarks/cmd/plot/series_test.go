@@ -3,27 +3,13 @@ package main
 import (
 	"reflect"
 	"testing"
+
+	"github.com/ringkit/ringkit/benchmarks/internal/benchfmt"
 )
 
-func TestMedian(t *testing.T) {
-	tests := []struct {
-		name string
-		in   []float64
-		want float64
-	}{
-		{"one", []float64{3}, 3},
-		{"odd", []float64{9, 1, 5}, 5},
-		{"even", []float64{4, 1, 10, 2}, 3},
-		{"outlier", []float64{10, 11, 12, 1000, 9}, 11},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := median(tc.in); got != tc.want {
-				t.Errorf("median = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
+// ringsFixture is a real run of the ring benchmarks, shared with the
+// module's other commands.
+const ringsFixture = "../../testdata/rings.txt"
 
 func TestParseShape(t *testing.T) {
 	tests := []struct {
@@ -47,52 +33,59 @@ func TestParseShape(t *testing.T) {
 }
 
 func ringResult(name string, procs int, nsPerElem float64) Result {
-	return Result{Name: name, Procs: procs, N: 1, Metrics: []Metric{{nsPerElem, "ns/op"}, {nsPerElem, "ns/elem"}}}
+	return Result{Name: name, Procs: procs, N: 1, Metrics: []Metric{{Value: nsPerElem, Unit: "ns/op"}, {Value: nsPerElem, Unit: "ns/elem"}}}
 }
 
 // TestRingSeries checks which results make the producers figure and that
-// each point is the median of its samples, with ringkit first.
+// each point is the median of its samples with their range, ringkit first.
 func TestRingSeries(t *testing.T) {
 	results := []Result{
-		ringResult("MPMC/p1c1/burst=1/xsync", 2, 40),
-		ringResult("MPMC/p1c1/burst=1/ringkit", 2, 30),
-		ringResult("MPMC/p1c1/burst=1/ringkit", 2, 10),
-		ringResult("MPMC/p1c1/burst=1/ringkit", 2, 20),
-		ringResult("MPMC/p4c4/burst=1/ringkit", 2, 25),
-		ringResult("MPMC/p16c16/burst=1/ringkit", 2, 50),
-		ringResult("MPMC/p4c1/burst=1/ringkit", 2, 999),                                     // consumers do not follow producers
-		ringResult("MPMC/p1c1/burst=32/ringkit", 2, 999),                                    // another burst
-		ringResult("MPMC/uncontended/burst=1/ringkit", 2, 999),                              // no producers
-		ringResult("MPSC/p4c1/burst=1/ringkit", 2, 999),                                     // another ring type
-		ringResult("MPMC/p4c4/burst=1", 2, 999),                                             // no implementation
-		{Name: "MPMC/p4c4/burst=1/chan", Procs: 2, N: 1, Metrics: []Metric{{999, "ns/op"}}}, // no ns/elem
+		ringResult("Try/MPMC/p1c1/burst=1/xsync", 2, 40),
+		ringResult("Try/MPMC/p1c1/burst=1/ringkit", 2, 30),
+		ringResult("Try/MPMC/p1c1/burst=1/ringkit", 2, 10),
+		ringResult("Try/MPMC/p1c1/burst=1/ringkit", 2, 20),
+		ringResult("Try/MPMC/p4c4/burst=1/ringkit", 2, 25),
+		ringResult("Try/MPMC/p16c16/burst=1/ringkit", 2, 50),
+		ringResult("Try/MPMC/p4c1/burst=1/ringkit", 2, 999),                                                  // consumers do not follow producers
+		ringResult("Try/MPMC/p1c1/burst=32/ringkit", 2, 999),                                                 // another burst
+		ringResult("Try/MPMC/uncontended/burst=1/ringkit", 2, 999),                                           // no producers
+		ringResult("Try/MPSC/p4c1/burst=1/ringkit", 2, 999),                                                  // another ring type
+		ringResult("Best/MPMC/p4c4/burst=1/ringkit", 2, 999),                                                 // another table
+		ringResult("MPMC/p4c4/burst=1/ringkit", 2, 999),                                                      // no table
+		ringResult("Try/MPMC/p4c4/burst=1", 2, 999),                                                          // no implementation
+		{Name: "Try/MPMC/p4c4/burst=1/chan", Procs: 2, N: 1, Metrics: []Metric{{Value: 999, Unit: "ns/op"}}}, // no ns/elem
 	}
-	got := RingSeries(results, "MPMC", 1)
+	got := RingSeries(results, "Try", "MPMC", 1)
 	want := []Series{
-		{Label: "ringkit", Points: []Point{{1, 20}, {4, 25}, {16, 50}}},
-		{Label: "xsync", Points: []Point{{1, 40}}},
+		{Label: "ringkit", Points: []Point{{1, 20, 10, 30}, {4, 25, 25, 25}, {16, 50, 50, 50}}},
+		{Label: "xsync", Points: []Point{{1, 40, 40, 40}}},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("RingSeries(MPMC, 1)\n got %+v\nwant %+v", got, want)
+		t.Errorf("RingSeries(Try, MPMC, 1)\n got %+v\nwant %+v", got, want)
 	}
 
-	got = RingSeries(results, "MPSC", 1)
-	want = []Series{{Label: "ringkit", Points: []Point{{4, 999}}}}
+	got = RingSeries(results, "Try", "MPSC", 1)
+	want = []Series{{Label: "ringkit", Points: []Point{{4, 999, 999, 999}}}}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("RingSeries(MPSC, 1)\n got %+v\nwant %+v", got, want)
+		t.Errorf("RingSeries(Try, MPSC, 1)\n got %+v\nwant %+v", got, want)
+	}
+	got = RingSeries(results, "Best", "MPMC", 1)
+	want = []Series{{Label: "ringkit", Points: []Point{{4, 999, 999, 999}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RingSeries(Best, MPMC, 1)\n got %+v\nwant %+v", got, want)
 	}
 }
 
 // TestRingSeriesProcs checks that runs at several GOMAXPROCS stay apart.
 func TestRingSeriesProcs(t *testing.T) {
 	results := []Result{
-		ringResult("MPSC/p1c1/burst=32/chan", 1, 10),
-		ringResult("MPSC/p1c1/burst=32/chan", 4, 30),
+		ringResult("Try/MPSC/p1c1/burst=32/chan", 1, 10),
+		ringResult("Try/MPSC/p1c1/burst=32/chan", 4, 30),
 	}
-	got := RingSeries(results, "MPSC", 32)
+	got := RingSeries(results, "Try", "MPSC", 32)
 	want := []Series{
-		{Label: "chan (GOMAXPROCS=1)", Points: []Point{{1, 10}}},
-		{Label: "chan (GOMAXPROCS=4)", Points: []Point{{1, 30}}},
+		{Label: "chan (GOMAXPROCS=1)", Points: []Point{{1, 10, 10, 10}}},
+		{Label: "chan (GOMAXPROCS=4)", Points: []Point{{1, 30, 30, 30}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
@@ -100,31 +93,33 @@ func TestRingSeriesProcs(t *testing.T) {
 }
 
 // TestRingSeriesFixture checks the figure's data from a real run: every
-// implementation at 1, 4 and 16 producers, in legend order.
+// implementation of each panel at 1, 4 and 16 producers, in legend order,
+// each median within its range.
 func TestRingSeriesFixture(t *testing.T) {
-	p, err := ParseFile("testdata/rings.txt")
+	p, err := benchfmt.ParseFile(ringsFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range ringTypes {
+	wantImpls := map[string][]string{"Try": {"ringkit", "chan", "xsync"}, "Best": {"ringkit", "chan", "workiva"}}
+	for _, panel := range ringPanels {
 		for _, burst := range ringBursts {
-			ss := RingSeries(p.Results, typ, burst)
+			ss := RingSeries(p.Results, panel.table, panel.ring, burst)
 			var labels []string
 			for _, s := range ss {
 				labels = append(labels, s.Label)
 				var xs []float64
 				for _, pt := range s.Points {
 					xs = append(xs, pt.X)
-					if pt.Y <= 0 {
-						t.Errorf("%s burst=%d %s: ns/elem %v", typ, burst, s.Label, pt.Y)
+					if !(0 < pt.Lo && pt.Lo <= pt.Y && pt.Y <= pt.Hi) {
+						t.Errorf("%s %s burst=%d %s: median %v outside (0, %v..%v]", panel.table, panel.ring, burst, s.Label, pt.Y, pt.Lo, pt.Hi)
 					}
 				}
 				if !reflect.DeepEqual(xs, []float64{1, 4, 16}) {
-					t.Errorf("%s burst=%d %s: producers %v, want [1 4 16]", typ, burst, s.Label, xs)
+					t.Errorf("%s %s burst=%d %s: producers %v, want [1 4 16]", panel.table, panel.ring, burst, s.Label, xs)
 				}
 			}
-			if !reflect.DeepEqual(labels, implOrder) {
-				t.Errorf("%s burst=%d: series %v, want %v", typ, burst, labels, implOrder)
+			if !reflect.DeepEqual(labels, wantImpls[panel.table]) {
+				t.Errorf("%s %s burst=%d: series %v, want %v", panel.table, panel.ring, burst, labels, wantImpls[panel.table])
 			}
 		}
 	}
@@ -133,7 +128,7 @@ func TestRingSeriesFixture(t *testing.T) {
 func TestDowntimeSeries(t *testing.T) {
 	dt := func(name string, ms, p99 float64) Result {
 		return Result{Name: name, Procs: 2, N: 1, Metrics: []Metric{
-			{1e6, "ns/op"}, {ms, "downtime-ms"}, {p99, "downtime-p99-ms"}, {7, "B/op"}, {3, "records"}}}
+			{Value: 1e6, Unit: "ns/op"}, {Value: ms, Unit: "downtime-ms"}, {Value: p99, Unit: "downtime-p99-ms"}, {Value: 7, Unit: "B/op"}, {Value: 3, Unit: "records"}}}
 	}
 	results := []Result{
 		dt("Downtime/sessions=100", 2, 3),
@@ -147,10 +142,10 @@ func TestDowntimeSeries(t *testing.T) {
 	}
 	got := DowntimeSeries(results)
 	want := []Series{
-		{Label: "downtime-ms", Points: []Point{{10, 2}, {100, 2}}},
-		{Label: "downtime-ms transport=tcp", Points: []Point{{10, 5}}},
-		{Label: "downtime-p99-ms", Points: []Point{{10, 2}, {100, 3}}},
-		{Label: "downtime-p99-ms transport=tcp", Points: []Point{{10, 6}}},
+		{Label: "downtime-ms", Points: []Point{{10, 2, 1, 3}, {100, 2, 2, 2}}},
+		{Label: "downtime-ms transport=tcp", Points: []Point{{10, 5, 5, 5}}},
+		{Label: "downtime-p99-ms", Points: []Point{{10, 2, 1.5, 2.5}, {100, 3, 3, 3}}},
+		{Label: "downtime-p99-ms transport=tcp", Points: []Point{{10, 6, 6, 6}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DowntimeSeries\n got %+v\nwant %+v", got, want)

@@ -1,4 +1,4 @@
-package main
+package benchfmt
 
 import (
 	"bufio"
@@ -20,8 +20,8 @@ func TestParseLine(t *testing.T) {
 	}{
 		{
 			name: "ring with custom metric",
-			line: "BenchmarkMPMC/p4c4/burst=1/ringkit-2                	14563527	        24.28 ns/op	        24.28 ns/elem	       0 B/op	       0 allocs/op",
-			want: []Result{{Name: "MPMC/p4c4/burst=1/ringkit", Procs: 2, N: 14563527, Metrics: []Metric{
+			line: "BenchmarkTry/MPMC/p4c4/burst=1/ringkit-2                	14563527	        24.28 ns/op	        24.28 ns/elem	       0 B/op	       0 allocs/op",
+			want: []Result{{Name: "Try/MPMC/p4c4/burst=1/ringkit", Procs: 2, N: 14563527, Metrics: []Metric{
 				{24.28, "ns/op"}, {24.28, "ns/elem"}, {0, "B/op"}, {0, "allocs/op"}}}},
 		},
 		{
@@ -122,10 +122,10 @@ func TestParseFileMissing(t *testing.T) {
 	}
 }
 
-// TestParseFixture reads an excerpt of a real run: every line that starts
-// with "Benchmark" is one result, with the package of the run.
+// TestParseFixture reads a real run: every line that starts with
+// "Benchmark" is one result, with the package of the run.
 func TestParseFixture(t *testing.T) {
-	const path = "testdata/rings.txt"
+	const path = "../../testdata/rings.txt"
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestParseFixture(t *testing.T) {
 // FuzzParse checks that no input makes Parse panic or return a result that
 // breaks its invariants.
 func FuzzParse(f *testing.F) {
-	f.Add("BenchmarkMPMC/p4c4/burst=1/ringkit-2 \t 14563527 \t 24.28 ns/op \t 24.28 ns/elem\n")
+	f.Add("BenchmarkTry/MPMC/p4c4/burst=1/ringkit-2 \t 14563527 \t 24.28 ns/op \t 24.28 ns/elem\n")
 	f.Add("pkg: x\nBenchmarkA-2 starting\n 10 1 ns/op\n")
 	f.Add("BenchmarkDowntime/sessions=10-2 20 5 ns/op 1.8 downtime-ms\n")
 	f.Add("Benchmark-2 1 1 x\nBenchmarkX--2 1 NaN y\n")

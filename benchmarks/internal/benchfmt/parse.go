@@ -1,4 +1,4 @@
-package main
+package benchfmt
 
 import (
 	"bufio"
@@ -62,12 +62,12 @@ type Parsed struct {
 func ParseFile(path string) (Parsed, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Parsed{}, fmt.Errorf("plot: input %s: %w", path, err)
+		return Parsed{}, fmt.Errorf("input %s: %w", path, err)
 	}
 	defer f.Close()
 	p, err := Parse(f)
 	if err != nil {
-		return Parsed{}, fmt.Errorf("plot: input %s: %w", path, err)
+		return Parsed{}, fmt.Errorf("input %s: %w", path, err)
 	}
 	return p, nil
 }
