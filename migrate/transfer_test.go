@@ -97,11 +97,15 @@ func runTransfer2(t *testing.T, stream uint64, src Source, cfg TransferConfig, s
 // migrateOver moves a workload's pre-copy and journal through faulty
 // connections and restores it on a destination table.
 func migrateOver(t *testing.T, w *workload, seed uint64, f func(conn int) faults) (*Table, transferRun, transferRun) {
+	return migrateOverCfg(t, w, seed, testCfg, f)
+}
+
+func migrateOverCfg(t *testing.T, w *workload, seed uint64, cfg TransferConfig, f func(conn int) faults) (*Table, transferRun, transferRun) {
 	t.Helper()
-	pre := runTransfer(t, streamPreCopy, bytes.NewReader(AppendTable(nil, w.precopy)), testCfg, seed, f)
+	pre := runTransfer(t, streamPreCopy, bytes.NewReader(AppendTable(nil, w.precopy)), cfg, seed, f)
 	// The journal travels straight out of its ring, released as it is acknowledged.
 	j := journalOf(t, w)
-	jr := runTransfer(t, streamJournal, j, testCfg, seed+100, f)
+	jr := runTransfer(t, streamJournal, j, cfg, seed+100, f)
 	if j.Used() != 0 {
 		t.Fatalf("journal holds %d bytes after its transfer", j.Used())
 	}
@@ -141,7 +145,10 @@ func journalOf(t *testing.T, w *workload) *Journal {
 
 func TestTransferClean(t *testing.T) {
 	w := newWorkload(t, 41, 200, 9)
-	tbl, pre, jr := migrateOver(t, w, 1, func(int) faults { return faults{} })
+	// A timeout far above any scheduling delay: a clean run never resends.
+	cfg := testCfg
+	cfg.Timeout = time.Second
+	tbl, pre, jr := migrateOverCfg(t, w, 1, cfg, func(int) faults { return faults{} })
 	checkSessions(t, w.model, tbl.Sessions)
 	for _, r := range []transferRun{pre, jr} {
 		if r.conns != 1 || r.sender.Retransmits != 0 || r.sender.Timeouts != 0 || r.receiver.Duplicates != 0 {
