@@ -295,10 +295,10 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 	if err != nil {
 		return fmt.Errorf("migrate: destination: journal: %w", err)
 	}
-	d.mu.Lock()
-	in.journal = jr
-	d.mu.Unlock()
 	st, rerr := ap.done(jr.Data())
+	d.mu.Lock()
+	in.journal = jr // from here on, a handOver may use it
+	d.mu.Unlock()
 	if rerr != nil {
 		rerr = fmt.Errorf("migrate: destination: journal: %w: %w", ErrMigration, rerr)
 	}

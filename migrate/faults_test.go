@@ -20,10 +20,11 @@ const (
 	cutDelivered            // the message arrives, then the connection is cut: the answer is lost
 	killBefore              // the writing process dies before the message goes
 	killAfter               // the writing process dies once the message is sent
+	cutUnsent               // the write succeeds, then the connection is cut before the message leaves (a TCP reset with data in the send buffer)
 )
 
 func (a act) String() string {
-	return [...]string{"cut, lost", "cut, delivered", "killed before", "killed after"}[a]
+	return [...]string{"cut, lost", "cut, delivered", "killed before", "killed after", "cut, unsent"}[a]
 }
 
 // tap does its act at the first message written through one side of a
@@ -50,6 +51,9 @@ func (t *tap) Write(b []byte) (int, error) {
 		n, err := t.ReadWriteCloser.Write(b)
 		t.Close()
 		return n, err
+	case cutUnsent:
+		t.Close()
+		return len(b), nil
 	case killAfter:
 		_, _ = t.ReadWriteCloser.Write(b)
 	}
@@ -71,6 +75,15 @@ func greeting(n int32) func() func([]byte) bool {
 	return func() func([]byte) bool {
 		var seen atomic.Int32
 		return func(b []byte) bool { return len(b) > 0 && b[0] == msgHelloAck && seen.Add(1) == n }
+	}
+}
+
+// byeAck selects the receiver's answer to the end of the n-th transfer of
+// a migration (1: the pre-copy, 2: the journal).
+func byeAck(n int32) func() func([]byte) bool {
+	return func() func([]byte) bool {
+		var seen atomic.Int32
+		return func(b []byte) bool { return len(b) > 0 && b[0] == msgByeAck && seen.Add(1) == n }
 	}
 }
 
@@ -192,6 +205,10 @@ func TestMigrateSingleFaults(t *testing.T) {
 		{fault{name: "go", src: src, act: cutDelivered, match: ctlOf(ctlGo)}, Moved},
 		{fault{name: "pre-copy greeting", src: dst, act: cutLost, match: greeting(1)}, Running},
 		{fault{name: "journal greeting", src: dst, act: cutLost, match: greeting(2)}, Moved},
+		{fault{name: "journal end", src: dst, act: cutLost, match: byeAck(2)}, Moved},
+		{fault{name: "journal end", src: dst, act: cutUnsent, match: byeAck(2)}, Moved},
+		{fault{name: "ready", src: dst, act: cutUnsent, match: ctlOf(ctlReady)}, Moved},
+		{fault{name: "go", src: src, act: cutUnsent, match: ctlOf(ctlGo)}, Moved},
 		{fault{name: "ready", src: dst, act: cutLost, match: ctlOf(ctlReady)}, Moved},
 		{fault{name: "ready", src: dst, act: cutDelivered, match: ctlOf(ctlReady)}, Moved},
 		{fault{name: "active", src: dst, act: cutLost, match: ctlOf(ctlActive)}, Moved},
@@ -211,6 +228,7 @@ func TestMigrateSingleFaults(t *testing.T) {
 
 		{fault{name: "destination at pre-copy greeting", src: dst, act: killBefore, match: greeting(1)}, Running},
 		{fault{name: "destination at journal greeting", src: dst, act: killBefore, match: greeting(2)}, Running},
+		{fault{name: "destination at journal end", src: dst, act: killBefore, match: byeAck(2)}, Running},
 		{fault{name: "destination at ready", src: dst, act: killBefore, match: ctlOf(ctlReady)}, Moved},
 		{fault{name: "destination at ready", src: dst, act: killAfter, match: ctlOf(ctlReady)}, Moved},
 		{fault{name: "destination at active", src: dst, act: killBefore, match: ctlOf(ctlActive)}, Moved},
@@ -255,7 +273,7 @@ func TestMigrateRandomFaults(t *testing.T) {
 	var fired int
 	for seed := range uint64(seeds) {
 		rng := rand.New(rand.NewPCG(seed, 14))
-		side, a, n := rng.IntN(2) == 0, act(rng.IntN(4)), 1+rng.Int32N(24)
+		side, a, n := rng.IntN(2) == 0, act(rng.IntN(5)), 1+rng.Int32N(24)
 		f := fault{src: side, act: a, match: nth(n)}
 		f.name = fmt.Sprintf("message %d of the %s, %v", n, map[bool]string{true: "source", false: "destination"}[side], a)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
