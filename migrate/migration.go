@@ -247,7 +247,7 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 	if err := c.Suspend(r.epoch); err != nil {
 		r.left = append(r.left, di)
 		c.end()
-		return r.m, err
+		return r.m, fmt.Errorf("migrate: the VM goes on: %w: %w", ErrMigration, err)
 	}
 	c.update(func(rec *migRecord) { rec.suspended = r.suspendAt })
 	r.phase(PhaseSuspended)
@@ -261,7 +261,7 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 		if rerr := c.resumeAfter(); rerr != nil {
 			return r.m, fmt.Errorf("migrate: local resume failed: %w (after %w)", rerr, err)
 		}
-		return r.m, err
+		return r.m, fmt.Errorf("migrate: resumed on the source: %w: %w", ErrMigration, err)
 	}
 	r.m.JournalTail = c.Journal().Size() - js.acked()
 	r.phase(PhaseSealed)

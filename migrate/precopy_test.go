@@ -124,3 +124,29 @@ func TestMigratePreCopyDoesNotConverge(t *testing.T) {
 	w.drain(2 * time.Second)
 	w.checkStreams()
 }
+
+// What changed since the last round does not fit the journal at the
+// suspension (the rounds were told to stop early): the migration fails
+// with ErrMigration and ErrJournalFull, and the VM never stops.
+func TestMigrateSuspendJournalFull(t *testing.T) {
+	w, cfg := convergeWorld(t, []int{20})
+	cfg.SuspendBytes = 64 << 20
+	dial, wait := serve(w.dest, nil)
+	var suspended bool
+	hook := cfg.Phase
+	cfg.Phase = func(p Phase) {
+		suspended = suspended || p == PhaseSuspended
+		hook(p)
+	}
+	m, err := w.migrate(context.Background(), 50*time.Millisecond, []Dialer{dial}, cfg)
+	w.paused.Store(false)
+	if !errors.Is(err, ErrMigration) || !errors.Is(err, ErrJournalFull) || suspended || w.circuit.Mode() != Running {
+		t.Fatalf("migrate: %v (suspended %v, source %v; %v)", err, suspended, w.circuit.Mode(), m)
+	}
+	if err := wait(); err == nil || w.dest.Active() {
+		t.Errorf("destination: %v, active %v", err, w.dest.Active())
+	}
+	w.run(100 * time.Millisecond)
+	w.drain(2 * time.Second)
+	w.checkStreams()
+}
