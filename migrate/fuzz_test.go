@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -144,6 +146,77 @@ func FuzzTableDecode(f *testing.F) {
 		}
 		if again := AppendTable(nil, tbl); !bytes.Equal(again, b) {
 			t.Fatalf("not canonical")
+		}
+	})
+}
+
+// fuzzConn is a connection whose peer wrote b and reads nothing back.
+type fuzzConn struct{ r *bytes.Reader }
+
+func (c fuzzConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c fuzzConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// FuzzReceiver feeds arbitrary bytes to a receiver as its sender's side of
+// the connection: it never panics; it ends with the stream (Done, the data
+// within the size it accepts), or an error naming a protocol breach or the
+// connection's end.
+func FuzzReceiver(f *testing.F) {
+	le := binary.LittleEndian
+	for _, open := range []bool{false, true} {
+		var b bytes.Buffer
+		mw := msgWriter{w: &b}
+		hello := le.AppendUint64(nil, streamJournal)
+		if open {
+			hello = le.AppendUint64(hello, 0)
+			hello = le.AppendUint32(hello, 8)
+			hello = le.AppendUint32(hello, helloOpen)
+		} else {
+			hello = le.AppendUint64(hello, 13)
+			hello = le.AppendUint32(hello, 8)
+			hello = le.AppendUint32(hello, 0)
+		}
+		_ = mw.write(msgHello, 0, hello)
+		_ = mw.write(msgData, 0, []byte("12345678"))
+		_ = mw.write(msgData, 1, []byte("12345"))
+		var end []byte
+		if open {
+			end = le.AppendUint64(nil, 13)
+		}
+		_ = mw.write(msgBye, 2, end)
+		f.Add(b.Bytes())
+		f.Add(b.Bytes()[:b.Len()-3])
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rcv := NewReceiver(streamJournal, 64)
+		err := rcv.Receive(context.Background(), fuzzConn{bytes.NewReader(b)})
+		switch {
+		case err == nil:
+			if !rcv.Done() || len(rcv.Data()) > 64 {
+				t.Fatalf("ended without the stream: done %v, %d bytes", rcv.Done(), len(rcv.Data()))
+			}
+		case !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrConnection):
+			t.Fatalf("unnamed error: %v", err)
+		}
+	})
+}
+
+// FuzzControl: a control message of arbitrary bytes is read or refused as
+// a protocol breach or a short read, never a panic.
+func FuzzControl(f *testing.F) {
+	var b bytes.Buffer
+	_ = writeCtl(&b, ctlMsg{kind: ctlGo, a: 7})
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:20])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := readCtlAny(bytes.NewReader(b))
+		switch {
+		case err == nil:
+			if len(b) < ctlLen || m.kind != b[4] {
+				t.Fatalf("read %+v from %d bytes", m, len(b))
+			}
+		case !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrConnection):
+			t.Fatalf("unnamed error: %v", err)
 		}
 	})
 }
