@@ -169,6 +169,12 @@ type ClassifierStats struct {
 	CacheMisses uint64
 }
 
+// String says what the classifier did in one line.
+func (s ClassifierStats) String() string {
+	return fmt.Sprintf("%d packets classified (%d malformed, %d with no route); flow cache %d hits, %d misses",
+		s.Packets, s.Malformed, s.NoRoute, s.CacheHits, s.CacheMisses)
+}
+
 // Stats returns the counters as last flushed (malformed counts are live).
 func (c *Classifier) Stats() ClassifierStats {
 	return ClassifierStats{

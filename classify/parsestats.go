@@ -1,6 +1,8 @@
 package classify
 
 import (
+	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/descriptor"
@@ -50,4 +52,20 @@ func (s *ParseStats) Malformed() uint64 {
 		t += s.n[i].Load()
 	}
 	return t
+}
+
+// String lists the malformed frames by reason, the reasons never seen left
+// out. Its receiver is a pointer, unlike the other stats types' String:
+// a ParseStats holds its counters and must not be copied.
+func (s *ParseStats) String() string {
+	var parts []string
+	for r := Reason(1); r < numReasons; r++ {
+		if n := s.n[r].Load(); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, r))
+		}
+	}
+	if len(parts) == 0 {
+		return "no malformed frames"
+	}
+	return fmt.Sprintf("%d malformed frames: %s", s.Malformed(), strings.Join(parts, ", "))
 }

@@ -316,6 +316,12 @@ type StageStats struct {
 	Closed          uint64 // held back under BackPressure and dropped by Close
 }
 
+// String says where the stage's packets went in one line.
+func (s StageStats) String() string {
+	return fmt.Sprintf("%v; %d forwarded to a TC ring, %d dropped at a full ring, %d dropped at Close",
+		s.ClassifierStats, s.Forwarded, s.RingFull, s.Closed)
+}
+
 // Stats returns the stage's counters. Safe from any goroutine; a burst's
 // counts appear when the burst's Step has finished it.
 func (s *Stage) Stats() StageStats {

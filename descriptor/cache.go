@@ -199,6 +199,12 @@ type CacheStats struct {
 	Flushes uint64 // times buffers went back to the free list
 }
 
+// String says what the cache did in one line.
+func (s CacheStats) String() string {
+	return fmt.Sprintf("%d buffers held; %d gets served from the cache, %d refills from the free list, %d flushes to it",
+		s.Len, s.Hits, s.Refills, s.Flushes)
+}
+
 // Stats returns the Cache's counters. Like every method of a Cache, it is
 // for the goroutine that owns it.
 func (c *Cache) Stats() CacheStats {

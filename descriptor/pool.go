@@ -435,6 +435,12 @@ type PoolStats struct {
 	Empty uint64
 }
 
+// String says where the buffers are in one line.
+func (s PoolStats) String() string {
+	return fmt.Sprintf("%d buffers: %d free, %d in caches, %d in use; %d gets served by a cache, %d failed for want of a buffer",
+		s.Buffers, s.Free, s.Cached, s.InUse, s.CacheHits, s.Empty)
+}
+
 // Stats returns the Pool's counters. It is exact when no goroutine gets or
 // puts concurrently; otherwise each field is a value it held during the
 // call and InUse is derived from them.

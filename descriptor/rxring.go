@@ -373,6 +373,12 @@ type RxStats struct {
 	RefillFailed uint64 // refills the Pool could not serve
 }
 
+// String says what the counters show in one line.
+func (s RxStats) String() string {
+	return fmt.Sprintf("%d frames missed (no NIC-owned descriptor), %d refused (empty or too long), %d refills the pool could not serve",
+		s.Missed, s.Errors, s.RefillFailed)
+}
+
 // Stats returns the ring's counters. Any goroutine may call it.
 func (r *RxRing) Stats() RxStats {
 	return RxStats{Missed: r.missed.Load(), Errors: r.errors.Load(), RefillFailed: r.refillFailed.Load()}

@@ -329,6 +329,12 @@ type TxStats struct {
 	BadFrees  uint64 // completed buffers the Pool refused: freed by the caller too
 }
 
+// String says what the counters show in one line.
+func (s TxStats) String() string {
+	return fmt.Sprintf("%d packets posted, %d completed by the NIC, %d completed buffers the pool refused (freed twice)",
+		s.Posted, s.Completed, s.BadFrees)
+}
+
 // Stats returns the ring's counters. Any goroutine may call it.
 func (r *TxRing) Stats() TxStats {
 	return TxStats{Posted: r.sent.Load(), Completed: r.completed.Load(), BadFrees: r.badFrees.Load()}

@@ -53,6 +53,17 @@ type WorkerStats struct {
 	Hist     [16]uint64      // batches of 1, 2, 3-4, 5-8, ... jobs
 }
 
+// String says what the worker did in one line.
+func (s WorkerStats) String() string {
+	state := "running"
+	if s.Stopped {
+		state = "stopped"
+	}
+	return fmt.Sprintf("worker %d %s (%s, %s): %d jobs (%d failed, %d handed back) in %d batches, %.1f a batch, "+
+		"at most %d; busy %v", s.ID, s.Name, s.Class, state, s.Jobs, s.Failed, s.Requeued, s.Batches, s.MeanBatch(),
+		s.MaxBatch, s.Busy.Round(time.Microsecond))
+}
+
 // MeanBatch returns the mean number of jobs per batch.
 func (s WorkerStats) MeanBatch() float64 {
 	if s.Batches == 0 {
@@ -69,6 +80,12 @@ type KindStats struct {
 	Done, Failed  uint64
 	Samples       uint64
 	P50, P90, P99 time.Duration
+}
+
+// String says what was retired of the kind in one line.
+func (s KindStats) String() string {
+	return fmt.Sprintf("kind %s: %d done, %d failed; submission to retirement p50 %v p90 %v p99 %v (%d samples)",
+		s.Name, s.Done, s.Failed, roundLat(s.P50), roundLat(s.P90), roundLat(s.P99), s.Samples)
 }
 
 // Stats is a snapshot of a ring's counters.

@@ -316,8 +316,11 @@ func TestStopCancelsDo(t *testing.T) {
 			t.Errorf("seq %d: worker %d err %v; want every job run by the core", c.Seq, c.Worker, c.Err)
 		}
 	}
-	if st := r.Stats().Workers[0]; st.Requeued != n {
-		t.Errorf("dev's stats %+v: want the interrupted job and the unstarted ones, %d, handed back", st, n)
+	// The interrupted job and the unstarted ones of dev's batch went back:
+	// at least the one interrupted, at most all n (how many dev had
+	// claimed depends on how far the submissions were when it looked).
+	if st := r.Stats().Workers[0]; st.Requeued < 1 || st.Requeued > n {
+		t.Errorf("dev's stats %+v: want the interrupted job and the unstarted ones of its batch (1 to %d) handed back", st, n)
 	}
 }
 

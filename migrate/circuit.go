@@ -498,6 +498,13 @@ type CircuitStats struct {
 	Lost    int              // sessions reset by their peer during the suspension
 }
 
+// String says what the circuit did while it answered for the VM.
+func (s CircuitStats) String() string {
+	return fmt.Sprintf("while suspended: %d keepalives answered, %d zero windows advertised, %d inbound bytes refused "+
+		"(journal or window full), %d frames for the VM dropped, %d sessions reset by their peer; its stack: %v",
+		s.Stack.KeepalivesAnswered, s.Stack.ZeroWindows, s.Stack.Refused, s.Dropped, s.Lost, s.Stack)
+}
+
 // Stats returns the circuit's counters.
 func (c *Circuit) Stats() CircuitStats {
 	c.mu.Lock()

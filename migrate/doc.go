@@ -154,7 +154,7 @@
 //	go dest.Serve(ctx, conn) // on the destination host
 //
 //	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{})
-//	fmt.Println(m) // downtime, bytes, records, keepalives, retries, sessions lost
+//	fmt.Println(m) // downtime (hold and beyond), bytes, records, keepalives, retries, sessions lost
 //
 // Migrate: the pre-copy while the VM runs, in rounds as QEMU's memory
 // pre-copy: the session table and the VM's interface, then, while what

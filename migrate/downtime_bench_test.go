@@ -135,10 +135,10 @@ func (r *downtimeRig) pump() int {
 }
 
 // migrate moves the VM while its peers send through a hold of hold, and
-// returns the downtime beyond the hold: the real time from the suspension
-// to the destination's first served frame that the migration itself takes
-// (suspending, sealing, moving the journal's tail, replaying it,
-// activating), the hold being the time the rest of a VM's memory would
+// returns the downtime beyond the hold (Metrics.BeyondHold): the real time
+// from the suspension to the destination's first served frame that the
+// migration itself takes (suspending, sealing, moving the journal's tail,
+// replaying it, activating), the hold being the time the rest of a VM's memory would
 // take, during which the circuit serves the sessions and the journal
 // streams to the destination. The peers' 700-byte segments are paced so
 // that the journal grows steadily to about records records by the hold's
@@ -147,15 +147,12 @@ func (r *downtimeRig) migrate(tb testing.TB, records int, hold time.Duration) (t
 	dial, wait := serve(r.dest, nil)
 	var suspended, done atomic.Bool
 	holdDone := make(chan struct{})
-	var held time.Duration
 	var holdStart atomic.Int64
 	cfg := MigrateConfig{
 		Phase: func(p Phase) { suspended.Store(p == PhaseSuspended) },
 		Hold: func(ctx context.Context) {
-			start := time.Now()
-			holdStart.Store(start.UnixNano())
+			holdStart.Store(time.Now().UnixNano())
 			<-holdDone
-			held = time.Since(start)
 		},
 	}
 	var m Metrics
@@ -196,7 +193,7 @@ func (r *downtimeRig) migrate(tb testing.TB, records int, hold time.Duration) (t
 	if m.SessionsLost != 0 {
 		tb.Fatalf("metrics: %v", m)
 	}
-	return m.Downtime - held, m
+	return m.BeyondHold(), m
 }
 
 // downtimeHold is the hold of the downtime benchmarks: about what the rest

@@ -3,7 +3,9 @@ package migrate
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,7 +98,12 @@ func TestMetrics(t *testing.T) {
 	if m != want {
 		t.Fatalf("metrics\n got %+v\nwant %+v", m, want)
 	}
-	if m.String() == "" {
-		t.Fatal("empty String")
+	m.Downtime, m.Hold, m.TotalTime = 212345678*time.Nanosecond, 200*time.Millisecond, 1234567890*time.Nanosecond
+	text := fmt.Sprint(m) // a value prints through String
+	for _, s := range []string{"downtime 212ms (hold 200ms, then 12.3ms to seal", "1.23s in all",
+		"100 bytes moved before the suspension and 40 during it", "7 replayed, 2 skipped", "4 retries", "0 sessions lost"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("String lacks %q: %s", s, text)
+		}
 	}
 }

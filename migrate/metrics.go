@@ -14,6 +14,12 @@ import (
 type Metrics struct {
 	Downtime  time.Duration // from suspension on the source to the first frame the destination served (or to a local resume)
 	TotalTime time.Duration // from the start of the pre-copy to the same point
+	// Hold is the part of Downtime spent in MigrateConfig.Hold: the VM
+	// suspended by choice while the rest of its memory would move, the
+	// circuit answering for its sessions. Downtime less Hold is what the
+	// migration itself cost (seal, journal transfer, replay, activation,
+	// the first served frame).
+	Hold time.Duration
 
 	BytesPreCopy  int64 // transfer bytes sent before suspension (the session table, then what changed)
 	PreCopyRounds int   // pre-copy rounds: the whole table, then one per journal of what changed since the one before
@@ -53,11 +59,31 @@ func (m *Metrics) AddReplay(st ReplayStats) {
 	m.RecordsSkipped += st.Skipped
 }
 
-// String is the metrics as one line a person reads. It has a value
-// receiver, so a Metrics prints the same by value or by pointer.
+// BeyondHold returns Downtime less Hold: the downtime the migration
+// itself added to the suspension the caller chose.
+func (m Metrics) BeyondHold() time.Duration { return m.Downtime - m.Hold }
+
+// String says what the migration cost in one paragraph: the downtime split
+// into the hold and what came after it, the bytes moved before and during
+// the downtime, the journal, the replay, the keepalives answered, the
+// retries and the sessions lost.
 func (m Metrics) String() string {
-	return fmt.Sprintf("downtime %v total %v; bytes pre-copy %d (%d rounds) downtime %d (%d after the seal); journal %d records peak %d bytes; "+
-		"replayed %d skipped %d; keepalives %d; retries %d; sessions lost %d",
-		m.Downtime, m.TotalTime, m.BytesPreCopy, m.PreCopyRounds, m.BytesDowntime, m.JournalTail, m.RecordsJournaled, m.PeakJournalBytes,
-		m.RecordsReplayed, m.RecordsSkipped, m.KeepalivesAnswered, m.Retries, m.SessionsLost)
+	return fmt.Sprintf("downtime %v (hold %v, then %v to seal, move and replay the journal and serve the first frame), "+
+		"%v in all with the pre-copy; %d bytes moved before the suspension and %d during it "+
+		"(in %d pre-copy rounds, then %d bytes of the journal after the seal); "+
+		"journal of %d records (peak %d bytes), %d replayed, %d skipped as already applied; "+
+		"%d keepalives answered while suspended; %d retries; %d sessions lost",
+		round3(m.Downtime), round3(m.Hold), round3(m.BeyondHold()), round3(m.TotalTime), m.BytesPreCopy, m.BytesDowntime,
+		m.PreCopyRounds, m.JournalTail, m.RecordsJournaled, m.PeakJournalBytes, m.RecordsReplayed, m.RecordsSkipped,
+		m.KeepalivesAnswered, m.Retries, m.SessionsLost)
+}
+
+// round3 rounds d to three significant digits: a duration measured to the
+// nanosecond, printed for a person.
+func round3(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for v := d; v >= 1000 || v <= -1000; v /= 10 {
+		unit *= 10
+	}
+	return d.Round(unit)
 }

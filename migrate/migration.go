@@ -28,6 +28,17 @@ const (
 	PhaseResumed                    // the migration failed or was cancelled; the VM runs here again
 )
 
+var phaseNames = [...]string{PhasePreCopy: "pre-copy", PhaseSuspended: "suspended", PhaseSealed: "sealed",
+	PhaseCommitted: "committed", PhaseMoved: "moved", PhaseResumed: "resumed"}
+
+// String names the phase ("pre-copy", "suspended", ...).
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) && phaseNames[p] != "" {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("phase %d", p)
+}
+
 // MigrateConfig tunes a migration.
 type MigrateConfig struct {
 	Transfer TransferConfig
@@ -98,7 +109,8 @@ const abandonWait = time.Second
 //
 // The metrics follow live-migration usage: Downtime runs from the
 // suspension to the first frame the destination served (or to the local
-// resume), TotalTime from the pre-copy to the same point.
+// resume), TotalTime from the pre-copy to the same point; Hold is the part
+// of Downtime spent in cfg.Hold.
 func (c *Circuit) Migrate(ctx context.Context, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
 	r := &run{c: c, dests: dests, cfg: cfg.withDefaults()}
 	defer r.setConn(nil) // also when the goroutine dies: a process's connections close with it
@@ -253,9 +265,11 @@ func (r *run) migrate(ctx context.Context) (Metrics, error) {
 	r.phase(PhaseSuspended)
 	js := r.stream(ctx, di)
 	defer js.stop()
+	holdAt := clock.Now()
 	if r.cfg.Hold != nil {
 		r.cfg.Hold(ctx)
 	}
+	r.m.Hold = clock.Now().Sub(holdAt)
 	if err := c.Seal(); err != nil {
 		r.left = append(r.left, di)
 		if rerr := c.resumeAfter(); rerr != nil {

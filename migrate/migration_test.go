@@ -54,6 +54,9 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	if m.Downtime != 200*time.Millisecond {
 		t.Errorf("downtime %v, want the 200ms hold (simulated time stands still during the transfer)", m.Downtime)
 	}
+	if m.Hold != 200*time.Millisecond || m.BeyondHold() != 0 {
+		t.Errorf("hold %v, beyond it %v: want the 200ms hold and nothing beyond it", m.Hold, m.BeyondHold())
+	}
 	if m.SessionsLost != 0 || m.RecordsJournaled == 0 || m.RecordsReplayed != m.RecordsJournaled+1 ||
 		m.BytesPreCopy == 0 || m.BytesDowntime == 0 || m.PeakJournalBytes < int64(journalUsed) || journalUsed == 0 {
 		t.Errorf("metrics: %v (journal held %d bytes at the seal)", m, journalUsed)

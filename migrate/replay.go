@@ -39,6 +39,15 @@ type ReplayStats struct {
 	Sealed  bool   // the journal's seal was read (Restore only)
 }
 
+// String says what the replay did in one line.
+func (s ReplayStats) String() string {
+	sealed := "the seal not read"
+	if s.Sealed {
+		sealed = "the journal's seal read"
+	}
+	return fmt.Sprintf("%d records applied, %d skipped as already applied, %s", s.Applied, s.Skipped, sealed)
+}
+
 // Apply applies one record. It returns false, nil for a record already
 // applied (Seq <= Applied). A record is checked in full before it changes
 // anything: on error the table is unchanged. Errors name the record and

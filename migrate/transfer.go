@@ -76,6 +76,13 @@ type TransferStats struct {
 	Connections uint64 // connections used (Send or Receive, then each Resume)
 }
 
+// String says what the transfer did in one line.
+func (s TransferStats) String() string {
+	return fmt.Sprintf("%d bytes in %d chunks over %d connections; %d chunks resent (%d after a timeout), %d NAKs, "+
+		"%d duplicates and %d out of order discarded", s.Bytes, s.Chunks, s.Connections, s.Retransmits, s.Timeouts,
+		s.Naks, s.Duplicates, s.OutOfOrder)
+}
+
 // Sender moves one Source to a Receiver over any io.ReadWriter as
 // numbered chunks, go-back-N: up to Window chunks are in flight; the
 // receiver acknowledges cumulatively, NAKs the first gap it sees, and

@@ -21,7 +21,7 @@ func BenchConfig() Config {
 	}
 	cfg.Offload = nil
 	cfg.BackPressure = true
-	cfg.RxDescs, cfg.TxDescs, cfg.RingSize = benchDescs, benchDescs, benchDescs
+	cfg.RxDescs, cfg.TxDescs, cfg.RingSize, cfg.RingDelay = benchDescs, benchDescs, benchDescs, 0
 	cfg.Buffers = benchBuffers
 	return cfg
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -42,8 +43,14 @@ type Config struct {
 	// RxDescs and TxDescs size the descriptor rings (512).
 	RxDescs int `json:"rx_descs"`
 	TxDescs int `json:"tx_descs"`
-	// RingSize is the capacity of each traffic-class ring (512).
-	RingSize int `json:"ring_size"`
+	// RingSize is the capacity of each traffic-class ring in packets
+	// (512 unless RingDelay is given).
+	RingSize int `json:"ring_size,omitempty"`
+	// RingDelay, if set, sizes each class's ring instead of RingSize: to
+	// hold what the class sends in RingDelay at its configured share of
+	// the port rate, in frames of the traffic's mean size (RingSizes). A
+	// packet then waits in its TC ring at most about RingDelay.
+	RingDelay Duration `json:"ring_delay,omitempty"`
 	// Buffers is the number of packet buffers (0: enough for every ring).
 	Buffers int            `json:"buffers"`
 	Traffic Traffic        `json:"traffic"`
@@ -167,7 +174,8 @@ func DefaultConfig(rate float64) Config {
 		return append([]TCConfig{{TC: 5, Name: "voice", Priority: 0, Weight: 1, CapShare: 0.10}}, rest...)
 	}
 	return Config{
-		Queues: 4,
+		Queues:    4,
+		RingDelay: Duration(10 * time.Millisecond),
 		Traffic: Traffic{
 			Rate: rate, Flows: 4096, IPv6: 0.3, TCP: 0.5,
 			Sizes: []Size{{60, 7}, {590, 4}, {1514, 1}},
@@ -242,16 +250,22 @@ func (c *Config) Validate() error {
 	def(&c.Queues, 4)
 	def(&c.RxDescs, 512)
 	def(&c.TxDescs, 512)
-	def(&c.RingSize, 512)
+	if c.RingDelay == 0 {
+		def(&c.RingSize, 512)
+	}
 	def(&c.VerifyEvery, 1)
 	switch {
+	case c.RingDelay != 0 && c.RingSize != 0:
+		return bad("ring_delay", "give at most one of ring_size and ring_delay")
+	case c.RingDelay != 0 && (time.Duration(c.RingDelay) < minRingDelay || time.Duration(c.RingDelay) > maxRingDelay):
+		return bad("ring_delay", "%v (want %v..%v)", time.Duration(c.RingDelay), minRingDelay, maxRingDelay)
 	case c.Queues < 1 || c.Queues > 64:
 		return bad("queues", "%d (want 1..64)", c.Queues)
 	case !pow2(c.RxDescs) || c.RxDescs > 1<<14:
 		return bad("rx_descs", "%d (want a power of two, 2..16384)", c.RxDescs)
 	case !pow2(c.TxDescs) || c.TxDescs > 1<<14:
 		return bad("tx_descs", "%d (want a power of two, 2..16384)", c.TxDescs)
-	case c.RingSize < 1 || c.RingSize > 1<<16:
+	case c.RingDelay == 0 && (c.RingSize < 1 || c.RingSize > maxRingSize):
 		return bad("ring_size", "%d (want 1..65536)", c.RingSize)
 	case c.Buffers < 0 || c.Buffers > 1<<20:
 		return bad("buffers", "%d (want 0..1048576)", c.Buffers)
@@ -396,6 +410,38 @@ func (p *PortConfig) has(tc int) bool {
 		}
 	}
 	return false
+}
+
+// Limits of the TC rings' size and delay budget.
+const (
+	minRingSize  = burst
+	maxRingSize  = 1 << 16
+	minRingDelay = 10 * time.Microsecond
+	maxRingDelay = 10 * time.Second
+)
+
+// RingSizes returns the capacity of each class ring of port i, in the
+// order of Ports[i].TCs: RingSize each, or, with RingDelay, what the class
+// sends in RingDelay at its configured share of the port rate
+// (ConfiguredShares), counted in frames of the traffic's mean wire size
+// (MeanWireBytes), rounded up, at least a burst (32) and at most 65536. A
+// packet that finds its ring nearly full then waits about RingDelay while
+// the class is served at its share: the ring is the delay budget.
+func (c *Config) RingSizes(i int) []int {
+	sizes := make([]int, len(c.Ports[i].TCs))
+	if c.RingDelay == 0 {
+		for j := range sizes {
+			sizes[j] = c.RingSize
+		}
+		return sizes
+	}
+	rate := c.PortRate(i)
+	frame := c.Traffic.MeanWireBytes() * 8 // bits
+	for j, share := range c.ConfiguredShares(i) {
+		n := math.Ceil(time.Duration(c.RingDelay).Seconds() * share * rate / frame)
+		sizes[j] = int(min(max(n, minRingSize), maxRingSize))
+	}
+	return sizes
 }
 
 func pow2(n int) bool { return n >= 2 && n&(n-1) == 0 }

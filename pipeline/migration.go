@@ -267,10 +267,10 @@ func (w *vmWorld) loop(stop <-chan struct{}) {
 }
 
 // migrate moves the VM to the destination over loopback TCP; it runs in
-// its own goroutine while loop goes on, and closes w.done when over.
+// its own goroutine while loop goes on, and closes w.done when over. The
+// caller sets w.started before it starts the goroutine.
 func (w *vmWorld) migrate(ctx context.Context) {
 	defer close(w.done)
-	w.started.Store(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		w.err = err
@@ -341,7 +341,7 @@ func (w *vmWorld) finish(limit time.Duration) *MigrationReport {
 	}
 	m := w.metrics
 	rep := &MigrationReport{Ran: w.started.Load(), Sessions: len(w.readers), Downtime: Duration(m.Downtime),
-		Records: m.RecordsReplayed, Bytes: uint64(m.BytesPreCopy + m.BytesDowntime), Phase: w.Phase(),
+		Hold: Duration(m.Hold), Records: m.RecordsReplayed, Bytes: uint64(m.BytesPreCopy + m.BytesDowntime), Phase: w.Phase(),
 		Keepalives: m.KeepalivesAnswered}
 	var broken, short, damaged int
 	for p, r := range w.readers {

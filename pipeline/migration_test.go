@@ -25,6 +25,7 @@ func TestMigrationWorld(t *testing.T) {
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); w.loop(stop) }()
 	time.Sleep(50 * time.Millisecond)
+	w.started.Store(true)
 	go w.migrate(context.Background())
 	<-w.done
 	time.Sleep(200 * time.Millisecond) // the peers go on talking to the moved VM
@@ -42,5 +43,38 @@ func TestMigrationWorld(t *testing.T) {
 	}
 	if w.Phase() != phaseNames[migrate.PhaseMoved] {
 		t.Errorf("phase %q", w.Phase())
+	}
+}
+
+// A run that ends just after its migration was due still waits for the
+// migration, with the VM world's rounds serving it, and returns: the
+// migration is marked started before its goroutine runs, so the end of
+// the run cannot miss it (and stop the rounds the destination needs).
+func TestRunEndsWithLateMigration(t *testing.T) {
+	runs := 20
+	if testing.Short() {
+		runs = 8
+	}
+	for i := range runs {
+		cfg := DefaultConfig(2e4)
+		cfg.Offload = nil
+		cfg.Migration.At = 0.97
+		p, err := New(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := Run(context.Background(), p, RunOptions{Duration: 15 * time.Millisecond, Every: time.Second})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run %d: %v", i, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("run %d has not returned after 30s: a migration started at its end hangs", i)
+		}
 	}
 }

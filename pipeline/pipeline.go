@@ -146,6 +146,7 @@ type Pipeline struct {
 	sinkBuf [burst]descriptor.Packet
 	outNow  time.Duration // the egress round's time, for latencies
 	verifyN uint64        // frames seen at the sink, for VerifyEvery
+	blame   blame         // attribution of tail drops to shaping or overload
 
 	// stamps[i] is the arrival time (ingress clock) of the packet in
 	// buffer i: written by the ingress side when the driver receives it,
@@ -182,17 +183,23 @@ type output struct {
 	sched *sched.Port
 	tx    *descriptor.TxRing
 	port  port.Port // the port that transmits it
+
+	rate  float64                 // configured, bits per second
+	caps  [classify.NumTC]float64 // each class's cap in bits per second, 0 for none
+	blame classBlame
 }
 
 // counters are the pipeline's own counts; each has one writer (named).
 type counters struct {
-	// Ingress side, by drop reason of the Stage.
-	malformed, noRoute, ringFull, offloadFull, noClass, closed atomic.Uint64
-	// Egress side.
-	schedDrops, txRefused, offloadFailed, offloadStop atomic.Uint64
-	transmitted, delivered, corrupt, verified         atomic.Uint64
-	sinkBytes                                         atomic.Uint64
-	txClosed, rxClosed                                atomic.Uint64 // dropped by ring Close
+	// Ingress side, by drop reason of the Stage (tail drops at a TC
+	// ring are counted by output port and class: classBlame.full).
+	malformed, noRoute, offloadFull, noClass, closed atomic.Uint64
+	// Egress side. schedDrops are the scheduler's (frames larger than a
+	// token bucket); tcHeld what the TC rings held at Close.
+	schedDrops, tcHeld, txRefused, offloadFailed, offloadStop atomic.Uint64
+	transmitted, delivered, corrupt, verified                 atomic.Uint64
+	sinkBytes                                                 atomic.Uint64
+	txClosed, rxClosed                                        atomic.Uint64 // dropped by ring Close
 }
 
 // refuse is the Output of a (port, TC) that the config does not schedule:
@@ -226,12 +233,14 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 		// each sink port. The RX rings nothing arrives on are shrunk to
 		// two descriptors (shrinkUnused). The fewer buffers, the more of
 		// them stay in the processor's caches.
-		ntc := 0
-		for _, pc := range cfg.Ports {
-			ntc += len(pc.TCs)
+		inRings := 0
+		for k := range cfg.Ports {
+			for _, n := range cfg.RingSizes(k) {
+				inRings += n
+			}
 		}
 		active := cfg.Queues + 2*nports
-		buffers = cfg.Queues*cfg.RxDescs + nports*(cfg.TxDescs+cfg.RxDescs) + ntc*cfg.RingSize +
+		buffers = cfg.Queues*cfg.RxDescs + nports*(cfg.TxDescs+cfg.RxDescs) + inRings +
 			active*cacheSize*3/2 + nports*cfg.Queues*2 + 4*burst*nports
 		if cfg.Offload != nil {
 			buffers += cfg.Offload.Slots
@@ -416,18 +425,20 @@ func shrinkUnused(nic *nicsim.NIC, pool *descriptor.Pool) error {
 
 func (p *Pipeline) newOutput(k int, pt port.Port) (*output, error) {
 	pc := &p.cfg.Ports[k]
-	o := &output{p: p, idx: k, port: pt}
+	o := &output{p: p, idx: k, port: pt, rate: p.cfg.PortRate(k)}
 	o.tx = pt.TxRing(0)
 	for i := range o.tcIdx {
 		o.tcIdx[i] = -1
 	}
 	var tcs []sched.TCConfig
+	sizes := p.cfg.RingSizes(k)
 	for j, tc := range pc.TCs {
-		r, err := ring.NewSPSC[descriptor.Packet](p.cfg.RingSize)
+		r, err := ring.NewSPSC[descriptor.Packet](sizes[j])
 		if err != nil {
 			return nil, fmt.Errorf("%w: ports[%d].tcs[%d]: %w", ErrConfig, k, j, err)
 		}
 		o.rings[tc.TC], o.tcIdx[tc.TC] = r, j
+		o.caps[tc.TC] = p.cfg.TCCap(k, j)
 		tcs = append(tcs, sched.TCConfig{Name: tc.Name, Queue: r, Priority: tc.Priority,
 			Weight: tc.Weight, Rate: uint64(p.cfg.TCCap(k, j))})
 	}
@@ -463,7 +474,7 @@ func (p *Pipeline) dropped(v classify.Verdict, pkts []descriptor.Packet) {
 		case p.off != nil && int(pk.OutPort) == p.cfg.Offload.Port && int(pk.TC) == p.cfg.Offload.TC:
 			p.cnt.offloadFull.Add(uint64(len(pkts)))
 		default:
-			p.cnt.ringFull.Add(uint64(len(pkts)))
+			o.blame.full[pk.TC].Add(uint64(len(pkts)))
 		}
 	default:
 		p.cnt.closed.Add(uint64(len(pkts)))
@@ -481,7 +492,9 @@ func (o *output) Transmit(pkts []descriptor.Packet) (int, error) {
 		p.cnt.transmitted.Add(uint64(n))
 		now := int64(p.outNow)
 		for i := range pkts[:n] {
-			p.lat.Record(now - p.stamps[p.pool.Index(pkts[i].Buf)])
+			pk := &pkts[i]
+			p.lat.Record(now - p.stamps[p.pool.Index(pk.Buf)])
+			o.countSent(pk.TC, int64(pk.Len)+sched.DefaultOverhead)
 		}
 		if p.cap != nil {
 			// The NIC only reads the posted frames, and the buffers come
@@ -596,6 +609,7 @@ func (p *Pipeline) Egress(now time.Duration) int {
 	for _, o := range p.outs {
 		moved += o.sched.Step(now)
 	}
+	p.attribute(now, false)
 	// The output ports' engines: fetch what was posted, put it on the
 	// wire and complete it; then the sinks' engines place what reached
 	// them into their RX rings (an in-memory wire does that within the
@@ -791,6 +805,7 @@ func (p *Pipeline) Close() error {
 	if p.off != nil {
 		errs = append(errs, p.off.close(&p.cnt, p.outs[p.cfg.Offload.Port].tx.Cache()))
 	}
+	p.attribute(p.outNow, true)
 	for _, o := range p.outs {
 		errs = append(errs, o.sched.Close())
 		// What the TC rings still hold.
@@ -801,7 +816,7 @@ func (p *Pipeline) Close() error {
 				if n == 0 {
 					break
 				}
-				o.p.cnt.schedDrops.Add(uint64(n))
+				o.p.cnt.tcHeld.Add(uint64(n))
 				if err := o.tx.Cache().PutBulk(bufsOf(buf[:n])); err != nil {
 					errs = append(errs, err)
 				}

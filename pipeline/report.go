@@ -5,140 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/ringkit/ringkit/sched"
 )
-
-// Drop is one reason packets were dropped and how many were.
-type Drop struct {
-	Reason  string `json:"reason"`
-	Packets uint64 `json:"packets"`
-}
-
-// Snapshot is the pipeline's counters at one moment; any goroutine may
-// take one while it runs (each counter is read atomically; the set is
-// not one instant).
-type Snapshot struct {
-	// Generated counts the frames offered to the ingress port: those the
-	// pipeline's traffic sent into it or, on ports given in Options, those
-	// that arrived at it (taken, missed or refused).
-	Generated   uint64 `json:"generated"`
-	Received    uint64 `json:"received"`    // placed into the RX rings by the NIC
-	Classified  uint64 `json:"classified"`  // taken by the classifier
-	Offloaded   uint64 `json:"offloaded"`   // through the co-processor
-	Scheduled   uint64 `json:"scheduled"`   // sent by the schedulers
-	Transmitted uint64 `json:"transmitted"` // put on the wire by the NIC
-	Delivered   uint64 `json:"delivered"`   // received at the sink with good checksums
-	Verified    uint64 `json:"verified"`    // of the sink's frames, checksums checked
-	SinkBytes   uint64 `json:"sink_bytes"`
-	Drops       []Drop `json:"drops"`
-	// InFlight is Generated less Delivered and every drop: packets still in
-	// a ring, a scheduler or the co-processor. 0 after Close.
-	InFlight int64       `json:"in_flight"`
-	Ports    []PortShare `json:"ports"`
-	// Migration is the live migration's phase ("off" without one).
-	Migration string `json:"migration"`
-}
-
-// PortShare is one output port's classes with their share over the
-// scheduler's stats window.
-type PortShare struct {
-	Name string    `json:"name"`
-	TCs  []TCShare `json:"tcs"`
-}
-
-// TCShare is one class's share.
-type TCShare struct {
-	Name  string  `json:"name"`
-	Share float64 `json:"share"`
-}
-
-// Snapshot returns the current counters.
-func (p *Pipeline) Snapshot() Snapshot {
-	in := p.in.Stats()
-	var s Snapshot
-	if p.tr != nil {
-		s.Generated = p.tr.sent.Load()
-	} else {
-		// Traffic from outside: what reached the port, taken or not.
-		s.Generated = in.Total.RxPackets + in.Total.RxMissed + in.Total.RxErrors + in.LinkDrops
-	}
-	s.Received = in.Total.RxPackets
-	st := p.stage.Stats()
-	s.Classified = st.Packets
-	if p.off != nil {
-		for _, k := range p.off.ring.Stats().Kinds {
-			s.Offloaded += k.Done + k.Failed
-		}
-	}
-	var txErr, txDown uint64
-	for _, o := range p.outs {
-		ps := o.sched.Stats()
-		sh := PortShare{Name: p.cfg.Ports[o.idx].Name}
-		for _, t := range ps.TCs {
-			s.Scheduled += t.Packets
-			sh.TCs = append(sh.TCs, TCShare{Name: t.Name, Share: t.Share})
-		}
-		s.Ports = append(s.Ports, sh)
-		ns := o.port.Stats()
-		s.Transmitted += ns.Total.TxPackets
-		txErr += ns.Total.TxErrors
-		txDown += ns.Total.TxDropped
-	}
-	var sinkMissed, sinkErr, sinkDown uint64
-	for _, sk := range p.sinks {
-		ns := sk.Stats()
-		sinkMissed += ns.Total.RxMissed
-		sinkErr += ns.Total.RxErrors
-		sinkDown += ns.LinkDrops
-	}
-	c := &p.cnt
-	s.Delivered = c.delivered.Load()
-	if len(p.sinks) == 0 {
-		s.Delivered = s.Transmitted // no far end to receive them: sent is delivered
-	}
-	s.Verified = c.verified.Load()
-	s.SinkBytes = c.sinkBytes.Load()
-	s.Drops = []Drop{
-		{"rx missed (no descriptor)", in.Total.RxMissed},
-		{"rx errors (bad length)", in.Total.RxErrors},
-		{"rx link down", in.LinkDrops},
-		{"malformed", c.malformed.Load()},
-		{"no route", c.noRoute.Load()},
-		{"no class configured", c.noClass.Load()},
-		{"tc ring full", c.ringFull.Load()},
-		{"offload ring full", c.offloadFull.Load()},
-		{"offload failed", c.offloadFailed.Load()},
-		{"scheduler drop", c.schedDrops.Load()},
-		{"tx errors", txErr},
-		{"tx link down", txDown},
-		{"sink missed", sinkMissed + sinkDown},
-		{"sink errors", sinkErr},
-		{"bad checksum at sink", c.corrupt.Load()},
-		{"held at stop", c.closed.Load() + c.offloadStop.Load() + c.txClosed.Load() + c.rxClosed.Load()},
-	}
-	s.Migration = p.vm.Phase()
-	s.InFlight = int64(s.Generated - s.Delivered)
-	for _, d := range s.Drops {
-		s.InFlight -= int64(d.Packets)
-	}
-	return s
-}
-
-// InFlight returns the packets generated and neither delivered nor
-// dropped yet.
-func (p *Pipeline) InFlight() int64 { return p.Snapshot().InFlight }
-
-// DropTotal returns the sum of the drops.
-func (s *Snapshot) DropTotal() uint64 {
-	var n uint64
-	for _, d := range s.Drops {
-		n += d.Packets
-	}
-	return n
-}
 
 // portMark is a port's per-class wire bytes at one moment.
 type portMark []uint64
@@ -160,21 +30,43 @@ func (p *Pipeline) MarkShares(at time.Duration) {
 	p.shareMark, p.markAt = p.portMarks(), at
 }
 
-// Report is what a run shows at its end, and writes as JSON.
+// Report is what a run shows at its end, and writes as JSON. WriteText
+// writes it for a person: what the run shows, the stages, each port's
+// classes against their configuration, the latency, the drops by cause,
+// and the warnings.
 type Report struct {
-	Duration    Duration     `json:"duration"` // traffic time
-	OfferedRate float64      `json:"offered_rate_pps"`
-	Stages      []StageRate  `json:"stages"`
-	Ports       []PortReport `json:"ports"`
+	Duration Duration `json:"duration"` // traffic time
+	// OfferedRate is the configured traffic rate in frames per second (0:
+	// as fast as the pipeline takes them), OfferedBPS the same in bits
+	// per second on the wire (MeanWireBytes a frame, framing included),
+	// GeneratedRate what the traffic source did send.
+	OfferedRate   float64 `json:"offered_rate_pps"`
+	OfferedBPS    float64 `json:"offered_bps"`
+	MeanWireBytes float64 `json:"mean_wire_bytes"`
+	GeneratedRate float64 `json:"generated_rate_pps"`
+	// External is set when the traffic came from ports given in Options
+	// rather than from the pipeline's own traffic.
+	External bool `json:"external,omitempty"`
+	// PortsBPS is the sum of the output ports' configured rates.
+	PortsBPS float64 `json:"ports_bps"`
+	// RingDelay is the config's ring_delay (0: the rings are ring_size).
+	RingDelay Duration     `json:"ring_delay,omitempty"`
+	Stages    []StageRate  `json:"stages"`
+	Ports     []PortReport `json:"ports"`
 	// Latency is from the driver's receive of a packet to its post on
 	// the TX ring: classification, the TC ring (or the co-processor) and
 	// scheduling.
-	Latency   LatencyReport    `json:"latency"`
-	Drops     []Drop           `json:"drops"`
-	Generated uint64           `json:"generated"`
-	Delivered uint64           `json:"delivered"`
-	Verified  uint64           `json:"verified"`
-	InFlight  int64            `json:"in_flight"`
+	Latency   LatencyReport `json:"latency"`
+	Drops     []Drop        `json:"drops"`
+	Causes    []CauseTotal  `json:"causes"` // Drops added up by cause
+	Generated uint64        `json:"generated"`
+	Delivered uint64        `json:"delivered"`
+	Verified  uint64        `json:"verified"`
+	InFlight  int64         `json:"in_flight"`
+	// Warnings say what did not go as configured and why; Notes explain
+	// figures that may look wrong and are not.
+	Warnings  []string         `json:"warnings"`
+	Notes     []string         `json:"notes"`
 	Offload   *OffloadReport   `json:"offload,omitempty"`
 	Migration *MigrationReport `json:"migration,omitempty"`
 }
@@ -186,15 +78,20 @@ type StageRate struct {
 	Mpps    float64 `json:"mpps"`
 }
 
-// PortReport is one output port's shares against configuration.
+// PortReport is one output port's rate and shares against configuration,
+// over the share window (the run less its warm-up).
 type PortReport struct {
 	Name    string     `json:"name"`
-	RateBPS float64    `json:"rate_bps"`
-	SentBPS float64    `json:"sent_bps"`
+	RateBPS float64    `json:"rate_bps"` // configured
+	SentBPS float64    `json:"sent_bps"` // wire bits per second over the window
 	TCs     []TCReport `json:"tcs"`
 	// MaxShareError is the largest |measured - configured| of its
 	// classes, in share points (0.02 is 2%).
 	MaxShareError float64 `json:"max_share_error"`
+	// Shaped and Overload count the tail drops at its TC rings over the
+	// whole run, by cause (see CauseShaping).
+	Shaped   uint64 `json:"shaped"`
+	Overload uint64 `json:"overload"`
 }
 
 // TCReport is one class's configured and measured share.
@@ -207,9 +104,21 @@ type TCReport struct {
 	Configured float64 `json:"configured"`
 	Measured   float64 `json:"measured"`
 	Packets    uint64  `json:"packets"`
+	// RingSize is the class ring's capacity in packets; FullRingWait how
+	// long a full ring takes to drain at the class's configured share in
+	// frames of the mean size: about the longest a packet waits in it
+	// (0 for a class whose configured share is 0).
+	RingSize     int      `json:"ring_size"`
+	FullRingWait Duration `json:"full_ring_wait"`
+	// Shaped and Overload count its ring's tail drops by cause.
+	Shaped   uint64 `json:"shaped"`
+	Overload uint64 `json:"overload"`
 }
 
-// LatencyReport holds percentiles of the pipeline latency.
+// LatencyReport holds percentiles of the pipeline latency, each the middle
+// of its histogram bucket rounded to the digits the bucket's width leaves
+// (a bucket is up to 12.5% wide): no digit claims more than the histogram
+// knows. Max is the exact largest value.
 type LatencyReport struct {
 	Samples uint64   `json:"samples"`
 	P50     Duration `json:"p50"`
@@ -240,19 +149,39 @@ type MigrationReport struct {
 	Sessions     int `json:"sessions"`
 	SessionsLost int `json:"sessions_lost"`
 	// Downtime runs from the VM's suspension to the destination's first
-	// served frame.
+	// served frame; Hold is the part of it the VM stayed suspended by
+	// design (migration.hold: the time the rest of a VM's memory would
+	// take to move, the circuit answering for its sessions).
 	Downtime    Duration `json:"downtime"`
+	Hold        Duration `json:"hold"`
 	Records     uint64   `json:"records_replayed"`
 	Bytes       uint64   `json:"transfer_bytes"`      // pre-copy and journal
 	Keepalives  uint64   `json:"keepalives_answered"` // by the circuit while suspended
 	StreamBytes uint64   `json:"stream_bytes"`        // the peers sent, all read back exactly
 }
 
+// Thresholds of the report's warnings.
+const (
+	// metRate is the fraction of a configured rate that counts as met
+	// over a whole run (a warm-up, a drain and quantum edges cost a
+	// little).
+	metRate = 0.95
+	// shareTolerance is the share error, in points, beyond which a
+	// class's share counts as not met.
+	shareTolerance = 0.02
+)
+
 // Report builds the report of a run whose traffic lasted elapsed.
 func (p *Pipeline) Report(elapsed time.Duration) Report {
 	s := p.Snapshot()
-	r := Report{Duration: Duration(elapsed), OfferedRate: p.cfg.Traffic.Rate, Drops: s.Drops,
+	cfg := &p.cfg
+	r := Report{Duration: Duration(elapsed), OfferedRate: cfg.Traffic.Rate, MeanWireBytes: cfg.Traffic.MeanWireBytes(),
+		External: p.tr == nil, RingDelay: cfg.RingDelay, Drops: s.Drops, Causes: ByCause(s.Drops),
 		Generated: s.Generated, Delivered: s.Delivered, Verified: s.Verified, InFlight: s.InFlight}
+	r.OfferedBPS = r.OfferedRate * r.MeanWireBytes * 8
+	if elapsed > 0 {
+		r.GeneratedRate = float64(s.Generated) / elapsed.Seconds()
+	}
 	mpps := func(n uint64) float64 {
 		if elapsed <= 0 {
 			return 0
@@ -276,8 +205,10 @@ func (p *Pipeline) Report(elapsed time.Duration) Report {
 	}
 	for i, o := range p.outs {
 		ps := o.sched.Stats()
-		want := p.cfg.ConfiguredShares(i)
-		pr := PortReport{Name: p.cfg.Ports[i].Name, RateBPS: p.cfg.PortRate(i)}
+		want := cfg.ConfiguredShares(i)
+		sizes := cfg.RingSizes(i)
+		pr := PortReport{Name: cfg.Ports[i].Name, RateBPS: cfg.PortRate(i)}
+		r.PortsBPS += pr.RateBPS
 		var total float64
 		delta := make([]float64, len(want))
 		for j := range want {
@@ -295,25 +226,29 @@ func (p *Pipeline) Report(elapsed time.Duration) Report {
 		if window > 0 {
 			pr.SentBPS = total * 8 / window.Seconds()
 		}
-		for j, tc := range p.cfg.Ports[i].TCs {
+		for j, tc := range cfg.Ports[i].TCs {
 			tr := TCReport{Name: tc.Name, TC: tc.TC, Priority: tc.Priority, Weight: tc.Weight,
-				CapBPS: p.cfg.TCCap(i, j), Configured: want[j], Packets: ps.TCs[j].Packets}
+				CapBPS: cfg.TCCap(i, j), Configured: want[j], Packets: ps.TCs[j].Packets, RingSize: sizes[j],
+				Shaped: o.blame.shaped[tc.TC].Load(), Overload: o.blame.overload[tc.TC].Load()}
+			if want[j] > 0 {
+				tr.FullRingWait = Duration(float64(sizes[j]) * r.MeanWireBytes * 8 / (want[j] * pr.RateBPS) * 1e9)
+			}
 			if total > 0 {
 				tr.Measured = delta[j] / total
 			}
 			pr.MaxShareError = math.Max(pr.MaxShareError, math.Abs(tr.Measured-tr.Configured))
+			pr.Shaped += tr.Shaped
+			pr.Overload += tr.Overload
 			pr.TCs = append(pr.TCs, tr)
 		}
 		r.Ports = append(r.Ports, pr)
 	}
-	// Percentiles to the precision the histogram resolves (its bucket
-	// around each is up to 12.5% wide): no false digits.
 	q, maxv := p.lat.Quantiles(0.5, 0.9, 0.99, 0.999)
 	r.Latency = LatencyReport{Samples: p.lat.Count(), P50: Duration(q[0].Round()), P90: Duration(q[1].Round()),
 		P99: Duration(q[2].Round()), P999: Duration(q[3].Round()), Max: Duration(maxv)}
 	if p.off != nil {
 		js := p.off.ring.Stats()
-		or := &OffloadReport{Port: p.cfg.Ports[p.cfg.Offload.Port].Name, TC: p.cfg.Offload.TC}
+		or := &OffloadReport{Port: cfg.Ports[cfg.Offload.Port].Name, TC: cfg.Offload.TC}
 		for _, k := range js.Kinds {
 			or.Jobs += k.Done + k.Failed
 			or.Failed += k.Failed
@@ -325,7 +260,94 @@ func (p *Pipeline) Report(elapsed time.Duration) Report {
 		r.Offload = or
 	}
 	r.Migration = p.migration
+	r.explain()
 	return r
+}
+
+// explain fills Warnings and Notes from the figures: a traffic source that
+// did not send the offered load, a port below its configured rate (and
+// why), a class away from its configured share (and why), drops for
+// overload and bad frames, packets still in flight.
+func (r *Report) explain() {
+	warn := func(format string, args ...any) { r.Warnings = append(r.Warnings, fmt.Sprintf(format, args...)) }
+	note := func(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+	if r.OfferedRate > 0 && !r.External && r.GeneratedRate < metRate*r.OfferedRate {
+		warn("the traffic source sent %.3g of the %.3g frames/s offered (%.0f%%): the ingress goroutine (traffic, "+
+			"driver, classifier) did not get the CPU it needed; every figure below is for the load it did send",
+			r.GeneratedRate, r.OfferedRate, 100*r.GeneratedRate/r.OfferedRate)
+	}
+	for _, pr := range r.Ports {
+		met := pr.SentBPS >= metRate*pr.RateBPS
+		switch {
+		case !met && pr.Overload > 0:
+			warn("port %s sent %.3f of its %.3f Gb/s configured (%.0f%%) while packets waited: the egress goroutine "+
+				"(schedulers, transmit, sink) was starved of CPU; its %d tail drops while below its rate count as "+
+				"overload, and its shares are not those of a saturated port (largest error %.1f points)",
+				pr.Name, pr.SentBPS/1e9, pr.RateBPS/1e9, 100*pr.SentBPS/pr.RateBPS, pr.Overload, 100*pr.MaxShareError)
+			continue
+		case !met:
+			note("port %s sent %.3f of its %.3f Gb/s configured (%.0f%%): less was offered to it, so its scheduler "+
+				"had nothing to hold back and its shares are what each class was offered", pr.Name, pr.SentBPS/1e9,
+				pr.RateBPS/1e9, 100*pr.SentBPS/pr.RateBPS)
+			continue
+		}
+		for _, t := range pr.TCs {
+			d := t.Measured - t.Configured
+			if math.Abs(d) <= shareTolerance {
+				continue
+			}
+			if d < 0 && t.Shaped+t.Overload == 0 {
+				note("class %s of port %s got %.1f%% of the port against %.1f%% configured: it was offered less "+
+					"than its share (its ring never overflowed), and the others used the rest", t.Name, pr.Name,
+					100*t.Measured, 100*t.Configured)
+				continue
+			}
+			warn("class %s of port %s got %.1f%% of the port against %.1f%% configured while it was backlogged: "+
+				"the scheduler did not keep it to its share", t.Name, pr.Name, 100*t.Measured, 100*t.Configured)
+		}
+	}
+	byCause := map[string]uint64{}
+	for _, c := range r.Causes {
+		byCause[c.Cause] = c.Packets
+	}
+	list := func(cause string) string {
+		var s string
+		for _, d := range r.Drops {
+			if d.Cause == cause && d.Packets > 0 {
+				if s != "" {
+					s += "; "
+				}
+				s += fmt.Sprintf("%d %s", d.Packets, d.Reason)
+			}
+		}
+		return s
+	}
+	if n := byCause[CauseOverload]; n > 0 {
+		warn("%d frames (%.2f%% of those generated) dropped for overload: %s", n, pct(n, r.Generated), list(CauseOverload))
+	}
+	if n := byCause[CauseBadFrame]; n > 0 {
+		warn("%d bad frames: %s", n, list(CauseBadFrame))
+	}
+	if n := byCause[CauseLinkDown]; n > 0 {
+		warn("%d frames dropped while a link was down: %s", n, list(CauseLinkDown))
+	}
+	if n := byCause[CauseStop]; n > 0 {
+		note("%d packets were still held in rings or the co-processor when the pipeline closed", n)
+	}
+	if r.InFlight != 0 {
+		warn("%d packets in flight when the report was taken (the pipeline was not drained and closed)", r.InFlight)
+	}
+	if r.Offload != nil && r.Offload.Failed > 0 {
+		warn("the co-processor failed %d of %d jobs", r.Offload.Failed, r.Offload.Jobs)
+	}
+}
+
+// pct returns n as a percentage of of (0 if of is 0).
+func pct(n, of uint64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -333,62 +355,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
-}
-
-// WriteText writes the report as tables for a terminal.
-func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "traffic for %v at %.3g frames/s offered\n\n", time.Duration(r.Duration).Round(time.Millisecond), r.OfferedRate)
-	fmt.Fprintf(&b, "%-28s %12s %8s\n", "stage", "packets", "Mpps")
-	for _, s := range r.Stages {
-		fmt.Fprintf(&b, "%-28s %12d %8.3f\n", s.Stage, s.Packets, s.Mpps)
-	}
-	for _, p := range r.Ports {
-		fmt.Fprintf(&b, "\nport %s: %.3f Gb/s configured, %.3f Gb/s sent; shares (largest error %.2f%%):\n",
-			p.Name, p.RateBPS/1e9, p.SentBPS/1e9, 100*p.MaxShareError)
-		fmt.Fprintf(&b, "  %-8s %3s %5s %7s %10s %10s %10s %12s\n", "class", "tc", "prio", "weight", "cap Mb/s", "configured", "measured", "packets")
-		for _, t := range p.TCs {
-			capS := "-"
-			if t.CapBPS > 0 {
-				capS = fmt.Sprintf("%.1f", t.CapBPS/1e6)
-			}
-			fmt.Fprintf(&b, "  %-8s %3d %5d %7d %10s %9.2f%% %9.2f%% %12d\n", t.Name, t.TC, t.Priority, t.Weight, capS,
-				100*t.Configured, 100*t.Measured, t.Packets)
-		}
-	}
-	l := r.Latency
-	fmt.Fprintf(&b, "\nlatency, receive to transmit post (%d packets): p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n",
-		l.Samples, time.Duration(l.P50), time.Duration(l.P90), time.Duration(l.P99), time.Duration(l.P999), time.Duration(l.Max))
-	if o := r.Offload; o != nil {
-		fmt.Fprintf(&b, "offload: class %d of %s, %d jobs (%d failed), %.1f per batch, p50 %v p99 %v\n",
-			o.TC, o.Port, o.Jobs, o.Failed, o.MeanBatch, time.Duration(o.P50), time.Duration(o.P99))
-	}
-	fmt.Fprintf(&b, "\ndrops by reason:\n")
-	var dropped uint64
-	for _, d := range r.Drops {
-		dropped += d.Packets
-		if d.Packets > 0 {
-			fmt.Fprintf(&b, "  %-28s %12d\n", d.Reason, d.Packets)
-		}
-	}
-	fmt.Fprintf(&b, "\naccounting: generated %d = delivered %d + dropped %d + in flight %d\n",
-		r.Generated, r.Delivered, dropped, r.InFlight)
-	fmt.Fprintf(&b, "integrity: %d frames' checksums verified at the sink\n", r.Verified)
-	if m := r.Migration; m != nil {
-		switch {
-		case !m.Ran:
-			fmt.Fprintf(&b, "migration: not run (the run ended first)\n")
-		default:
-			fmt.Fprintf(&b, "migration: %s; %d sessions, downtime %v, %d journal records replayed, %d bytes transferred, %d keepalives answered while suspended\n",
-				m.Phase, m.Sessions, time.Duration(m.Downtime), m.Records, m.Bytes, m.Keepalives)
-			fmt.Fprintf(&b, "           %d stream bytes from the peers read back byte-exact; sessions lost %d\n", m.StreamBytes, m.SessionsLost)
-		}
-		if m.Note != "" {
-			fmt.Fprintf(&b, "           error: %s\n", m.Note)
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // ReadReport decodes a report written by WriteJSON.

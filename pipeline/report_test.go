@@ -35,9 +35,42 @@ func TestReportJSONRoundTrip(t *testing.T) {
 	if err := rep.WriteText(&txt); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Mpps", "configured", "latency", "drops by reason", "accounting: generated", "offload", "migration"} {
+	for _, s := range []string{"Mpps", "configured", "latency", "drops by cause", "shaping", "accounting: generated", "offload", "migration"} {
 		if !strings.Contains(txt.String(), s) {
 			t.Errorf("text report lacks %q", s)
 		}
+	}
+}
+
+// The latency paragraph says what the TC rings' full wait is against the
+// ring_delay budget, and the migration line splits the downtime into the
+// hold and what came after it.
+func TestReportTextExplains(t *testing.T) {
+	ms := func(f float64) Duration { return Duration(time.Duration(f * float64(time.Millisecond))) }
+	for _, tc := range []struct {
+		name  string
+		delay Duration
+		waits []Duration
+		want  string
+	}{
+		{"within budget", ms(10), []Duration{ms(10), ms(10.1)}, "about 10ms here, as ring_delay sized the rings"},
+		{"rings at their floor", ms(10), []Duration{ms(10), ms(107)},
+			"10ms to 107ms here (the full wait column): ring_delay asks for 10ms, but a ring holds at least 32 packets"},
+		{"ring_size", 0, []Duration{ms(5), ms(40)}, "from 5ms to 40ms here (the full wait column); the config's ring_delay"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Report{RingDelay: tc.delay, Ports: []PortReport{{Name: "p", RateBPS: 1e8}},
+				Migration: &MigrationReport{Ran: true, Phase: "moved", Downtime: ms(23.7), Hold: ms(10)}}
+			for _, w := range tc.waits {
+				r.Ports[0].TCs = append(r.Ports[0].TCs, TCReport{Name: "c", FullRingWait: w})
+			}
+			text := strings.Join(strings.Fields(r.String()), " ")
+			for _, s := range []string{tc.want, "downtime 23.7ms from the suspension to the destination's first frame: " +
+				"the 10ms hold (suspended by design, the circuit answering for the sessions) and 13.7ms to seal"} {
+				if !strings.Contains(text, s) {
+					t.Errorf("report lacks %q:\n%s", s, r.String())
+				}
+			}
+		})
 	}
 }

@@ -64,6 +64,19 @@ func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
 	defer warm.Stop()
 	end := time.NewTimer(ro.Duration)
 	defer end.Stop()
+	startMigration := func() {
+		// Started before the goroutine runs: the end of the run, which
+		// may come first, must wait for this migration while the VM
+		// world's rounds still serve it.
+		p.vm.started.Store(true)
+		vmDone.Add(1)
+		go func() { defer vmDone.Done(); p.vm.migrate(ctx) }()
+	}
+	progress := func() {
+		if ro.Progress != nil {
+			ro.Progress(time.Since(start), p.Snapshot())
+		}
+	}
 	var runErr error
 loop:
 	for {
@@ -76,16 +89,28 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-end.C:
+			// What fell due before the end happens first, however late
+			// this goroutine was scheduled (a busy machine may wake it
+			// once, with everything due at the same time).
+			for due := true; due; {
+				select {
+				case <-warm.C:
+					p.MarkShares(time.Since(start))
+				case <-migrateAt:
+					startMigration()
+				case <-tick.C:
+					progress()
+				default:
+					due = false
+				}
+			}
 			break loop
 		case <-warm.C:
 			p.MarkShares(time.Since(start))
 		case <-migrateAt:
-			vmDone.Add(1)
-			go func() { defer vmDone.Done(); p.vm.migrate(ctx) }()
+			startMigration()
 		case <-tick.C:
-			if ro.Progress != nil {
-				ro.Progress(time.Since(start), p.Snapshot())
-			}
+			progress()
 		}
 	}
 	p.StopTraffic()

@@ -27,6 +27,17 @@ type QueueStats struct {
 	Stopped      bool   // the queue is stopped
 }
 
+// String says what the queue pair counted in one line.
+func (s QueueStats) String() string {
+	stopped := ""
+	if s.Stopped {
+		stopped = " (stopped)"
+	}
+	return fmt.Sprintf("rx %d packets, %d bytes, %d missed, %d errors, %d refills failed; tx %d packets, %d bytes, "+
+		"%d errors, %d dropped%s", s.RxPackets, s.RxBytes, s.RxMissed, s.RxErrors, s.RefillFailed, s.TxPackets,
+		s.TxBytes, s.TxErrors, s.TxDropped, stopped)
+}
+
 // Add adds o's counters to s (Stopped is left as it is).
 func (s *QueueStats) Add(o QueueStats) {
 	s.RxPackets += o.RxPackets

@@ -9,6 +9,10 @@
 //	EnqueueBulk(src) bool    DequeueBulk(dst) bool     all or nothing
 //	Enqueue(ctx, v) error    Dequeue(ctx) (v, error)   wait: spin briefly, then park
 //	Close() error            Len() int  Cap() int
+//	All(ctx) iter.Seq[T]     Drain() iter.Seq[T]       range over what is dequeued
+//
+// for v := range r.All(ctx) dequeues until the ring is closed and drained
+// (or ctx ends); Drain takes what is there now without waiting.
 //
 // SPSC adds zero-copy access: Reserve/Commit on the producer side and
 // Peek/Release on the consumer side hand out the ring's own slots.

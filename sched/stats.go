@@ -1,6 +1,8 @@
 package sched
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,6 +29,16 @@ type TCStats struct {
 	Active bool
 }
 
+// String says what the class sent and its share in one line.
+func (s TCStats) String() string {
+	state := "idle"
+	if s.Active {
+		state = "backlogged"
+	}
+	return fmt.Sprintf("class %s (priority %d, weight %d): %d packets, %d bytes, %d dropped; %.1f%% of the port over the window, %s",
+		s.Name, s.Priority, s.Weight, s.Packets, s.Bytes, s.Drops, 100*s.Share, state)
+}
+
 // PortStats are a snapshot of a port's counters.
 type PortStats struct {
 	Name string // PortConfig.Name
@@ -37,6 +49,23 @@ type PortStats struct {
 	// Window is the span the window-based fields cover (shorter than
 	// PortConfig.Window until the port has run that long).
 	Window time.Duration
+}
+
+// String is a table of the port's classes: what each sent, dropped, and
+// its share of the port's wire bytes over the window.
+func (s PortStats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "port %s: shares over the last %v; %d refusals by the transmitter (offered again)\n", s.Name, s.Window, s.Refused)
+	fmt.Fprintf(&b, "  %-10s %4s %6s %12s %14s %8s %7s  %s\n", "class", "prio", "weight", "packets", "bytes", "dropped", "share", "window")
+	for _, t := range s.TCs {
+		state := "idle"
+		if t.Active {
+			state = "backlogged"
+		}
+		fmt.Fprintf(&b, "  %-10s %4d %6d %12d %14d %8d %6.1f%%  %s\n", t.Name, t.Priority, t.Weight, t.Packets, t.Bytes,
+			t.Drops, 100*t.Share, state)
+	}
+	return b.String()
 }
 
 // Fairness returns Jain's fairness index over the weight-normalised window

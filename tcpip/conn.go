@@ -17,6 +17,16 @@ type ConnStats struct {
 	ResetReceived     bool
 }
 
+// String says what the connection did in one line.
+func (s ConnStats) String() string {
+	reset := ""
+	if s.ResetReceived {
+		reset = "; reset by the peer"
+	}
+	return fmt.Sprintf("%d bytes in, %d out; %d retransmissions, %d keepalives sent%s",
+		s.BytesIn, s.BytesOut, s.Retransmits, s.KeepalivesSent, reset)
+}
+
 // Conn is one TCP connection of a Stack. Its state is a Session: the
 // sequence numbers, windows, options, timers and queues a move carries.
 // Bytes the application writes are sent at once as far as the peer's window

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	eth "github.com/ringkit/ringkit/frame"
@@ -188,6 +189,31 @@ type StackStats struct {
 	PAWSDropped        uint64 // segments whose TSval went backwards (RFC 7323 PAWS)
 	Refused            uint64 // inbound bytes not accepted: the window or the WriteAhead log was full
 	LogRefused         uint64 // changes the WriteAhead log refused, left unmade
+}
+
+// String says what the stack did in a few clauses, the zeros left out
+// past the segment counts.
+func (s StackStats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d segments in, %d out", s.SegmentsIn, s.SegmentsOut)
+	for _, c := range []struct {
+		n    uint64
+		what string
+	}{
+		{s.BadSegments, "bad segments"}, {s.NotForUs, "frames for another MAC"}, {s.ARPIn, "ARP in"},
+		{s.ARPOut, "ARP out"}, {s.ARPErrors, "malformed ARP"}, {s.Unresolved, "frames dropped unresolved"},
+		{s.NoRoute, "frames with no route"}, {s.Unknown, "segments for no connection"}, {s.ResetsSent, "resets sent"},
+		{s.Retransmits, "retransmissions"}, {s.KeepalivesSent, "keepalives sent"},
+		{s.KeepalivesAnswered, "keepalives answered"}, {s.WindowProbes, "window probes"},
+		{s.ZeroWindows, "zero windows advertised"}, {s.Duplicates, "duplicates dropped"},
+		{s.OutOfOrder, "out of order dropped"}, {s.PAWSDropped, "PAWS drops"}, {s.Refused, "inbound bytes refused"},
+		{s.LogRefused, "changes the log refused"},
+	} {
+		if c.n != 0 {
+			fmt.Fprintf(&b, ", %d %s", c.n, c.what)
+		}
+	}
+	return b.String()
 }
 
 type connKey struct{ local, remote netip.AddrPort }

@@ -3,6 +3,7 @@
 //
 //	go run ./examples/migration                       # 64 sessions, 200 ms suspension
 //	go run ./examples/migration -sessions 256 -hold 500ms
+//	go run ./examples/migration -http localhost:9101  # Prometheus metrics while it runs
 //
 // The program is the source host: it starts itself again with -role=dest
 // as the destination host. Each host has an in-memory NIC (nicsim). The
@@ -22,7 +23,9 @@
 // peers' switch learns the new port from the first announcement. The
 // destination's application then reads every stream from its first byte,
 // checks each byte, and reports what it read; the source compares with what
-// the peers sent and prints the migration's metrics. The exit status is 1
+// the peers sent and prints the migration's metrics: the downtime as the
+// hold (the suspension chosen with -hold) plus what the migration added,
+// the bytes moved before and during it, the journal. The exit status is 1
 // if a session was lost or a stream differs.
 package main
 
@@ -253,8 +256,24 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	}); err != nil {
 		return err
 	}
+	watched := &watch{circuit: circuit, nics: map[string]*nicsim.NIC{"peers": peerNIC, "source": srcNIC, "tunnel": capNIC},
+		streams: func() (int, uint64) {
+			mu.Lock()
+			defer mu.Unlock()
+			var n uint64
+			for _, s := range streams {
+				n += uint64(s.off)
+			}
+			return len(streams), n
+		}}
+	waitMetrics, stopMetrics, err := serveMetrics(watched, os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	buf := make([]byte, 64<<10)
 	peerApp := func() {
+		watched.peersPolled(peers.Stats())
 		mu.Lock()
 		defer mu.Unlock()
 		now := time.Now()
@@ -308,13 +327,14 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	mu.Lock()
 	up := len(streams)
 	mu.Unlock()
-	fmt.Printf("source: %d sessions up, peers sending %d B/s each; migrating over %s\n", up, rate, destAddr)
+	fmt.Printf("source: %d sessions up, the peers sending %d bytes/s on each; migrating to the destination at %s\n", up, rate, destAddr)
 
 	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", destAddr)
 	}
 	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{
+		Phase: func(p migrate.Phase) { watched.phase.Store(uint32(p)) },
 		Hold: func(ctx context.Context) {
 			select {
 			case <-time.After(hold):
@@ -325,6 +345,7 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	if err != nil {
 		return err
 	}
+	watched.migrated(m)
 	time.Sleep(run)
 	sending.Store(false)
 
@@ -342,28 +363,24 @@ func source(sessions, rate int, hold, run time.Duration, journal int) error {
 	stop()
 
 	mu.Lock()
-	defer mu.Unlock()
-	lost, differ := 0, 0
-	var total int
+	r := result{sessions: sessions, streams: len(streams), hold: hold, m: m, peers: peers.Stats(), mac: vmCfg.MAC,
+		announces: peerHost.Announcements}
 	for port, s := range streams {
 		if s.conn.Err() != nil || s.conn.Stats().ResetReceived {
-			lost++
+			r.lost++
 			fmt.Printf("session %d lost: %v\n", port, s.conn.Err())
 		}
 		if g := got[port]; g[0] != uint64(s.off) || uint32(g[1]) != s.crc {
-			differ++
-			fmt.Printf("session %d: peer sent %d bytes crc %08x, VM read %d crc %08x\n", port, s.off, s.crc, g[0], g[1])
+			r.differ++
+			fmt.Printf("session %d: the peer sent %d bytes (CRC-32 %08x), the VM read %d (CRC-32 %08x)\n", port, s.off, s.crc, g[0], g[1])
 		}
-		total += s.off
+		r.peerBytes += s.off
 	}
-	ps := peers.Stats()
-	link, _ := peerHost.LinkOf(vmCfg.MAC)
-	fmt.Printf("peers: %d sessions, %d bytes sent, %d keepalive probes, %d retransmissions, %d resets, %d PAWS drops; "+
-		"the VM's MAC %x reached through port %d after %d announcement frames (gratuitous ARP, RARP)\n",
-		len(streams), total, ps.KeepalivesSent, ps.Retransmits, ps.ResetsSent, ps.PAWSDropped, vmCfg.MAC, link, peerHost.Announcements)
-	fmt.Printf("migration: %v\n", &m)
-	fmt.Printf("sessions lost = %d (peers: %d), streams differing = %d\n", m.SessionsLost, lost, differ)
-	if lost != 0 || differ != 0 || m.SessionsLost != 0 || len(streams) != sessions {
+	mu.Unlock()
+	r.link, _ = peerHost.LinkOf(vmCfg.MAC)
+	r.write(os.Stdout)
+	waitMetrics()
+	if !r.ok() {
 		return errors.New("the migration lost data or sessions")
 	}
 	return nil
@@ -481,7 +498,7 @@ func destination(sessions int) error {
 		return err
 	}
 	conn.Close()
-	fmt.Printf("active: replayed %+v, announced %d\n", dest.Replay(), dest.Announced())
+	fmt.Printf("the VM is active here: %v; %d announcement rounds sent\n", dest.Replay(), dest.Announced())
 	select {
 	case <-finished:
 	case <-time.After(30 * time.Second):

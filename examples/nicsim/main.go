@@ -133,8 +133,7 @@ func run(duration time.Duration, rate float64, queues, flows int, imix bool, ipv
 		return err
 	}
 	st := pool.Stats()
-	fmt.Printf("\npool: %d buffers, %d free after closing the rings, %d cache hits, %d empty events\n",
-		st.Buffers, st.Free, st.CacheHits, st.Empty)
+	fmt.Printf("\npool after closing the rings: %v\n", st)
 	if st.Free != st.Buffers {
 		failed = errors.Join(failed, fmt.Errorf("%d buffers not back in the pool", st.Buffers-st.Free))
 	}

@@ -26,6 +26,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ringkit/ringkit/jobring"
@@ -133,13 +134,13 @@ func main() {
 	jobs := flag.Int("jobs", 20000, "jobs to submit")
 	show := flag.Int("show", 12, "results to print")
 	flag.Parse()
-	if err := run(*jobs, *show); err != nil {
+	if err := run(os.Stdout, *jobs, *show); err != nil {
 		fmt.Fprintln(os.Stderr, "offload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, show int) error {
+func run(w io.Writer, n, show int) error {
 	rules := jobring.Rules{
 		Kinds: []jobring.KindRule{
 			{Kind: kindCRC, Name: "crc32c", Order: jobring.Parallel},
@@ -159,7 +160,7 @@ func run(n, show int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(r.Policy())
+	describe(w, rules, workers)
 
 	ctx := context.Background()
 	start := time.Now()
@@ -184,7 +185,7 @@ func run(n, show int) error {
 	aead := newAEAD()
 	cs := make([]jobring.Completion[job, result], 64)
 	next, bad := uint64(0), 0
-	fmt.Printf("\nfirst %d results, in submission order:\n", show)
+	fmt.Fprintf(w, "\nfirst %d results, in submission order:\n", show)
 	for next < uint64(n) {
 		k, err := r.RetireWait(ctx, cs)
 		if err != nil {
@@ -199,11 +200,11 @@ func run(n, show int) error {
 			check, err := verify(aead, c)
 			if err != nil {
 				bad++
-				fmt.Printf("  #%d %s flow %d by %s: FAILED: %v\n", c.Seq, r.Policy().Name(c.Kind), c.Flow, who(workers, c.Worker), err)
+				fmt.Fprintf(w, "  #%d %s flow %d by %s: FAILED: %v\n", c.Seq, r.Policy().Name(c.Kind), c.Flow, who(workers, c.Worker), err)
 				continue
 			}
 			if c.Seq < uint64(show) {
-				fmt.Printf("  #%-3d %-8s flow %-2d by %-6s %s\n", c.Seq, r.Policy().Name(c.Kind), c.Flow, who(workers, c.Worker), check)
+				fmt.Fprintf(w, "  #%-3d %-8s flow %-2d by %-6s %s\n", c.Seq, r.Policy().Name(c.Kind), c.Flow, who(workers, c.Worker), check)
 			}
 		}
 	}
@@ -214,8 +215,8 @@ func run(n, show int) error {
 	if err := r.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("\n%d jobs retired in order in %v, %d verified, %d failed\n\n", n, elapsed.Round(time.Millisecond), n-bad, bad)
-	fmt.Print(r.Stats())
+	fmt.Fprintf(w, "\n%d jobs retired in order in %v, %d verified, %d failed\n\n", n, elapsed.Round(time.Millisecond), n-bad, bad)
+	fmt.Fprint(w, r.Stats())
 	if bad > 0 {
 		return fmt.Errorf("%d results failed their check", bad)
 	}
@@ -227,4 +228,41 @@ func who(ws []jobring.Worker[job, result], id int) string {
 		return "ring"
 	}
 	return ws[id].Name
+}
+
+// describe says how the rules share the kinds among the workers: a table
+// of each kind's order and who may take it.
+func describe(w io.Writer, rules jobring.Rules, workers []jobring.Worker[job, result]) {
+	var cores, copros []string
+	for _, wk := range workers {
+		if wk.Class == jobring.Coprocessor {
+			copros = append(copros, wk.Name)
+		} else {
+			cores = append(cores, wk.Name)
+		}
+	}
+	fmt.Fprintf(w, "%d kinds of job on one ring, shared by %d cores (%s) and %d co-processor model (%s);\n",
+		len(rules.Kinds), len(cores), strings.Join(cores, ", "), len(copros), strings.Join(copros, ", "))
+	fmt.Fprintf(w, "every job is retired in submission order, whoever ran it:\n\n")
+	orders := map[jobring.Order]string{
+		jobring.Parallel: "parallel: any number at once",
+		jobring.Ordered:  "ordered: each worker takes them in order",
+		jobring.Atomic:   "atomic: one at a time per flow",
+	}
+	fmt.Fprintf(w, "  %-8s  %-41s  %s\n", "kind", "order", "taken by")
+	for _, kr := range rules.Kinds {
+		var by []string
+		for _, wk := range workers {
+			if wk.Kinds.Has(kr.Kind) {
+				by = append(by, wk.Name)
+			}
+		}
+		taken := strings.Join(by, ", ")
+		for _, fb := range rules.Fallbacks {
+			if fb.Kind == kr.Kind {
+				taken += fmt.Sprintf("; the cores too once %d are waiting, or if no holder is left", fb.Threshold)
+			}
+		}
+		fmt.Fprintf(w, "  %-8s  %-41s  %s\n", kr.Name, orders[kr.Order], taken)
+	}
 }

@@ -8,97 +8,182 @@
 //	   one class's L4 checksums are computed by a co-processor model through a job ring
 //
 // The traffic is IMIX frames of 4096 flows (30% IPv6, half TCP) in six DSCP
-// classes; each output port is held to a fraction of the offered load, so
-// its scheduler decides what goes through, and each class's share comes out
-// as configured. Every frame generated is accounted for: delivered, or
-// dropped with a reason.
-//
-//	go run ./examples/pipeline [-duration 10s] [-rate 5e5] [-config FILE] [-json] [-pcap FILE]
+// classes; each output port is configured for a fraction of the offered
+// load, so its scheduler decides what goes through and most frames are
+// dropped by design (shaping); each class's share comes out as configured.
+// Every frame generated is accounted for: delivered, or dropped with a
+// reason and a cause. `pipeline -h` says more.
 package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/ringkit/ringkit/examples/internal/exporter"
 	"github.com/ringkit/ringkit/pipeline"
 	"github.com/ringkit/ringkit/port"
 )
 
-func main() {
-	duration := flag.Duration("duration", 10*time.Second, "how long the traffic runs")
-	rate := flag.Float64("rate", 5e5, "offered load in frames per second (overrides the config's traffic.rate; 0 keeps it)")
-	config := flag.String("config", "", "JSON file with the ports, classes, rules and traffic (default: the built-in config)")
-	asJSON := flag.Bool("json", false, "write the report as JSON on stdout (progress goes to stderr)")
-	pcap := flag.String("pcap", "", "write a sample of the transmitted frames to this pcap file")
-	pcapEvery := flag.Int("pcap-every", 100, "with -pcap, keep every n-th transmitted frame")
-	pcapMax := flag.Int("pcap-max", 10000, "with -pcap, keep at most this many frames")
-	every := flag.Duration("every", 250*time.Millisecond, "progress interval")
-	iface := flag.String("iface", "", "run on these interfaces, the ingress then one per output port (comma-separated; root)")
-	inNetns := flag.Bool("netns", false, "run on AF_XDP ports in network namespaces made for the run, with traffic from a TPACKET sender (root)")
-	flag.Parse()
-	real := realPorts{netns: *inNetns}
-	if *iface != "" {
-		real.ifaces = strings.Split(*iface, ",")
+const description = `%[1]s runs ringkit's whole software data plane on an in-memory NIC model for
+a while, shows its progress live, then prints a report. Generated traffic (IMIX frames
+of 4096 flows, 30%% IPv6, half TCP, six DSCP classes) arrives at a NIC port; RSS
+spreads it over RX queues; a classifier sorts it by rules into a ring per output port
+and traffic class; a scheduler per output port sends the port at its configured rate
+and shares it among its classes (strict priority, weights, caps); one class's
+checksums are computed by a co-processor model; the frames cross a wire to a sink
+that verifies every checksum; midway, a VM with 16 TCP sessions is live-migrated.
+The output ports are configured for a quarter of the offered load, so most frames
+are dropped by design (shaping): the report tells shaping from overload (a stage
+that could not keep up) and bad frames, and warns when a rate or share was missed.
+
+Usage: %[1]s [flags]
+
+Flags:
+`
+
+const examples = `
+Examples:
+  %[1]s                                   10 s of the default configuration
+  %[1]s -duration 3s -rate 2e5            a shorter, lighter run
+  %[1]s -dump-config > my.json            the default configuration, to edit
+  %[1]s -config my.json -json > rep.json  your configuration; the report as JSON
+  %[1]s -pcap out.pcap                    a sample of the transmitted frames, for Wireshark
+  %[1]s -http localhost:9100              metrics for Prometheus at http://localhost:9100/metrics
+  %[1]s -netns -rate 1e5                  the same stages on AF_XDP ports in namespaces made for the run (root)
+
+The config format is documented in the pipeline package (go doc github.com/ringkit/ringkit/pipeline).
+`
+
+// options are the program's flags.
+type options struct {
+	duration   time.Duration
+	rate       float64
+	config     string
+	dumpConfig bool
+	asJSON     bool
+	pcap       string
+	pcapEvery  int
+	pcapMax    int
+	every      time.Duration
+	iface      string // the ingress then one interface per output port, comma-separated
+	netns      bool
+	http       string // address of the metrics endpoint; "" for none
+	// served, if set, is called with the metrics endpoint's address once
+	// the report is written, and the endpoint closes when it returns;
+	// unset, the endpoint stays up until ctx ends.
+	served func(addr string)
+}
+
+// newFlags defines the program's flags on a new flag set named name, whose
+// Usage prints the description, the flags and examples to its output.
+func newFlags(name string) (*flag.FlagSet, *options) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	o := &options{}
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long the traffic runs")
+	fs.Float64Var(&o.rate, "rate", 5e5, "offered load in frames per second (with -config, overrides its traffic.rate; 0 keeps it)")
+	fs.StringVar(&o.config, "config", "", "JSON `file` with the ports, classes, rules and traffic (default: the built-in config; see -dump-config)")
+	fs.BoolVar(&o.dumpConfig, "dump-config", false, "print the configuration as JSON (the default, or -config's, at -rate) and exit")
+	fs.BoolVar(&o.asJSON, "json", false, "write the report as JSON on stdout (progress goes to stderr)")
+	fs.StringVar(&o.pcap, "pcap", "", "write a sample of the transmitted frames to this pcap `file`")
+	fs.IntVar(&o.pcapEvery, "pcap-every", 100, "with -pcap, keep every n-th transmitted frame")
+	fs.IntVar(&o.pcapMax, "pcap-max", 10000, "with -pcap, keep at most this many frames")
+	fs.DurationVar(&o.every, "every", 250*time.Millisecond, "progress interval")
+	fs.StringVar(&o.iface, "iface", "", "run on these interfaces, the ingress then one per output port (comma-separated; root)")
+	fs.StringVar(&o.http, "http", "", "serve Prometheus metrics at http://`ADDR`/metrics and Go profiles at /debug/pprof/, during the run and after the report until Ctrl-C (e.g. localhost:9100)")
+	fs.BoolVar(&o.netns, "netns", false, "run on AF_XDP ports in network namespaces made for the run, with traffic from a TPACKET sender (root)")
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, description, name)
+		fs.PrintDefaults()
+		fmt.Fprintf(w, examples, name)
 	}
-	if err := run(*config, *rate, *duration, *every, *asJSON, *pcap, *pcapEvery, *pcapMax, real); err != nil {
-		fmt.Fprintln(os.Stderr, "pipeline:", err)
+	return fs, o
+}
+
+func main() {
+	fs, o := newFlags(filepath.Base(os.Args[0]))
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, fs.Name()+":", err)
 		os.Exit(1)
 	}
 }
 
-// realPorts says which real ports, if any, the pipeline runs on.
-type realPorts struct {
-	ifaces []string
-	netns  bool
-}
-
-func run(config string, rate float64, duration, every time.Duration, asJSON bool, pcapFile string, pcapEvery, pcapMax int, real realPorts) error {
-	cfg := pipeline.DefaultConfig(rate)
-	if config != "" {
+// loadConfig returns the configuration o asks for, checked and its defaults
+// filled in.
+func (o *options) loadConfig() (pipeline.Config, error) {
+	cfg := pipeline.DefaultConfig(o.rate)
+	if o.config != "" {
 		var err error
-		if cfg, err = pipeline.LoadConfig(config); err != nil {
-			return err
+		if cfg, err = pipeline.LoadConfig(o.config); err != nil {
+			return cfg, err
 		}
-		if rate > 0 {
-			cfg.Traffic.Rate = rate
+		if o.rate > 0 {
+			cfg.Traffic.Rate = o.rate
 		}
 	}
+	return cfg, cfg.Validate()
+}
+
+// run runs the program: the report goes to stdout, and so does the
+// progress unless the report is JSON (then it goes to stderr).
+func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	if o.dumpConfig {
+		b, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
+	}
 	var opts pipeline.Options
-	if pcapFile != "" {
-		c, err := pipeline.NewCapture(pcapEvery, pcapMax, 1514)
+	if o.pcap != "" {
+		c, err := pipeline.NewCapture(o.pcapEvery, o.pcapMax, 1514)
 		if err != nil {
 			return err
 		}
 		opts.Capture = c
 	}
-	// Progress goes where the report does not.
-	out := io.Writer(os.Stdout)
-	progress := os.Stdout
-	if asJSON {
-		progress = os.Stderr
+	progress := stdout
+	if o.asJSON {
+		progress = stderr
 	}
 	var bed *testBed
 	switch {
-	case real.netns && real.ifaces != nil:
+	case o.netns && o.iface != "":
 		return fmt.Errorf("-netns and -iface exclude each other")
-	case real.netns:
-		ps, b, err := openNetns(&cfg, cfg.Traffic.Rate, duration, progress)
+	case o.netns:
+		ps, b, err := openNetns(&cfg, cfg.Traffic.Rate, o.duration, progress)
 		if err != nil {
 			return err
 		}
 		bed, opts.Ports = b, ps
 		defer bed.close()
-	case real.ifaces != nil:
-		ps, _, err := openIfaces(real.ifaces, &cfg, progress)
+	case o.iface != "":
+		ps, _, err := openIfaces(strings.Split(o.iface, ","), &cfg, progress)
 		if err != nil {
 			return err
 		}
@@ -114,16 +199,26 @@ func run(config string, rate float64, duration, every time.Duration, asJSON bool
 		return err
 	}
 	cfg = p.Config()
+	var srv *exporter.Server
+	if o.http != "" {
+		reg, err := exporter.NewRegistry(newCollector(p))
+		if err == nil {
+			srv, err = exporter.Serve(o.http, reg)
+		}
+		if err != nil {
+			p.Close()
+			return err
+		}
+		defer srv.Close()
+		fmt.Fprintf(progress, "metrics at http://%[1]s/metrics, Go profiles at http://%[1]s/debug/pprof/\n", srv.Addr())
+	}
 	view := newView(progress, isTerminal(progress), &cfg)
-	view.header(duration)
+	view.header(o.duration)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if bed != nil {
 		bed.start(ctx)
 	}
-	rep, err := pipeline.Run(ctx, p, pipeline.RunOptions{Duration: duration, Every: every,
-		Progress: view.update})
+	rep, err := pipeline.Run(ctx, p, pipeline.RunOptions{Duration: o.duration, Every: o.every, Progress: view.update})
 	if err != nil {
 		return err
 	}
@@ -131,112 +226,44 @@ func run(config string, rate float64, duration, every time.Duration, asJSON bool
 		bed.report(progress)
 	}
 	if opts.Capture != nil {
-		f, err := os.Create(pcapFile)
-		if err != nil {
+		if err := writePcap(opts.Capture, o.pcap); err != nil {
 			return err
 		}
-		if _, err := opts.Capture.WriteTo(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		fmt.Fprintf(progress, "pcap: %d frames written to %s\n", opts.Capture.Len(), pcapFile)
+		fmt.Fprintf(progress, "pcap: %d frames written to %s\n", opts.Capture.Len(), o.pcap)
 	}
-	if asJSON {
-		return rep.WriteJSON(out)
-	}
-	fmt.Fprintln(out)
-	return rep.WriteText(out)
-}
-
-// isTerminal reports whether f is a terminal, where progress is redrawn in
-// place.
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
-// width returns the terminal's width in columns (80 if unknown). Lines
-// are cut to it: a line that wrapped would take two rows, and moving the
-// cursor back over the block would then miss.
-func width(f *os.File) int {
-	w, _, err := term.GetSize(int(f.Fd()))
-	if err != nil || w <= 0 {
-		return 80
-	}
-	return w
-}
-
-// view shows live progress: on a terminal a block of lines redrawn in
-// place (ANSI cursor-up and erase-line), elsewhere one plain line per
-// interval.
-type view struct {
-	f     *os.File
-	w     io.Writer
-	tty   bool
-	cfg   *pipeline.Config
-	last  pipeline.Snapshot
-	lastT time.Duration
-	lines int // lines of the block drawn last, to move back over
-}
-
-func newView(f *os.File, tty bool, cfg *pipeline.Config) *view {
-	return &view{f: f, w: f, tty: tty, cfg: cfg}
-}
-
-func (v *view) header(d time.Duration) {
-	fmt.Fprintf(v.w, "ringkit pipeline: %.3g frames/s offered for %v, %d RX queues, %d output ports",
-		v.cfg.Traffic.Rate, d, v.cfg.Queues, len(v.cfg.Ports))
-	if o := v.cfg.Offload; o != nil {
-		fmt.Fprintf(v.w, ", class %d of %s offloaded", o.TC, v.cfg.Ports[o.Port].Name)
-	}
-	fmt.Fprintln(v.w)
-}
-
-func (v *view) update(t time.Duration, s pipeline.Snapshot) {
-	dt := (t - v.lastT).Seconds()
-	rate := func(now, before uint64) float64 { return float64(now-before) / dt / 1e6 }
-	var b strings.Builder
-	fmt.Fprintf(&b, "%6.2fs Mpps: gen %.3f  rx %.3f  classify %.3f  offload %.3f  sched %.3f  tx %.3f  sink %.3f  (in flight %d)",
-		t.Seconds(), rate(s.Generated, v.last.Generated), rate(s.Received, v.last.Received),
-		rate(s.Classified, v.last.Classified), rate(s.Offloaded, v.last.Offloaded),
-		rate(s.Scheduled, v.last.Scheduled), rate(s.Transmitted, v.last.Transmitted),
-		rate(s.Delivered, v.last.Delivered), s.InFlight)
-	var drops []string
-	for i, d := range s.Drops {
-		if d.Packets > 0 {
-			prev := uint64(0)
-			if i < len(v.last.Drops) {
-				prev = v.last.Drops[i].Packets
-			}
-			drops = append(drops, fmt.Sprintf("%s %.3f Mpps (%d)", d.Reason, rate(d.Packets, prev), d.Packets))
-		}
-	}
-	if len(drops) == 0 {
-		drops = append(drops, "none")
-	}
-	block := []string{b.String(), "        drops: " + strings.Join(drops, ", ")}
-	for _, p := range s.Ports {
-		var sh []string
-		for _, tc := range p.TCs {
-			sh = append(sh, fmt.Sprintf("%s %.1f%%", tc.Name, 100*tc.Share))
-		}
-		block = append(block, fmt.Sprintf("        %s shares: %s", p.Name, strings.Join(sh, "  ")))
-	}
-	block = append(block, "        migration: "+s.Migration)
-	if v.tty {
-		if v.lines > 0 {
-			fmt.Fprintf(v.w, "\x1b[%dA", v.lines)
-		}
-		cols := width(v.f)
-		for _, l := range block {
-			if r := []rune(l); len(r) >= cols {
-				l = string(r[:cols-1])
-			}
-			fmt.Fprintf(v.w, "\x1b[2K%s\n", l)
-		}
-		v.lines = len(block)
+	if o.asJSON {
+		err = rep.WriteJSON(stdout)
 	} else {
-		fmt.Fprintln(v.w, strings.Join(block, "\n"))
+		fmt.Fprintln(stdout)
+		err = rep.WriteText(stdout)
 	}
-	v.last, v.lastT = s, t
+	if err != nil || srv == nil {
+		return err
+	}
+	if o.served != nil {
+		o.served(srv.Addr())
+		return nil
+	}
+	fmt.Fprintf(progress, "\nmetrics: still at http://%s/metrics with the run's final counts; Ctrl-C to exit\n", srv.Addr())
+	<-ctx.Done()
+	return nil
+}
+
+func writePcap(c *pipeline.Capture, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// isTerminal reports whether w is a terminal, where progress is redrawn in
+// place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

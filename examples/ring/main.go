@@ -92,7 +92,7 @@ func manyToOne(n uint64, producers int) error {
 	el := time.Since(start)
 	total := n * uint64(producers)
 	fmt.Printf("MPSC, %d producers → 1 consumer: %d messages in %v (%.1f ns each), each once and in order\n",
-		producers, total, el.Round(time.Millisecond), float64(el.Nanoseconds())/float64(total))
+		producers, total, round3(el), float64(el.Nanoseconds())/float64(total))
 	return nil
 }
 
@@ -154,6 +154,16 @@ func zeroCopy(n uint64) error {
 		return fmt.Errorf("SPSC: sum %d, want %d", sum, n*(n-1)/2)
 	}
 	fmt.Printf("SPSC zero-copy (Reserve/Commit, Peek/Release): %d values in order in %v (%.1f ns each)\n",
-		n, el.Round(time.Millisecond), float64(el.Nanoseconds())/float64(n))
+		n, round3(el), float64(el.Nanoseconds())/float64(n))
 	return nil
+}
+
+// round3 rounds d to three significant digits: a short run reads "412µs",
+// not "0s".
+func round3(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for v := d; v >= 1000; v /= 10 {
+		unit *= 10
+	}
+	return d.Round(unit)
 }

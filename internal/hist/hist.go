@@ -21,6 +21,7 @@ type Histogram struct {
 	// store publishes the count to readers); readers load each once.
 	b   [Buckets]atomic.Uint64
 	max atomic.Int64
+	sum atomic.Int64 // written by Record's goroutine only, as b
 }
 
 const (
@@ -64,6 +65,7 @@ func Lower(i int) int64 {
 func (h *Histogram) Record(v int64) {
 	c := &h.b[Index(v)]
 	c.Store(c.Load() + 1) // one writer: no read-modify-write needed
+	h.sum.Store(h.sum.Load() + max(v, 0))
 	if v > h.max.Load() {
 		h.max.Store(v)
 	}
@@ -77,6 +79,11 @@ func (h *Histogram) Count() uint64 {
 	}
 	return n
 }
+
+// Sum returns the sum of the values recorded (negative ones as 0), for
+// exporters that publish a mean. It is read apart from the counts, so it
+// may include a value Counts does not yet show, or miss one it does.
+func (h *Histogram) Sum() int64 { return h.sum.Load() }
 
 // Max returns the largest value recorded (0 if none).
 func (h *Histogram) Max() int64 { return h.max.Load() }
@@ -136,4 +143,30 @@ func (r Range) Round() time.Duration {
 		unit *= 10
 	}
 	return mid.Round(unit)
+}
+
+// Bound is a cumulative count: Count values recorded were at most Le.
+type Bound struct {
+	Le    int64
+	Count uint64
+}
+
+// Pow2 returns the cumulative counts of counts (a Counts snapshot) at the
+// bounds 2^k - 1 for k from lo to hi (1 ≤ lo ≤ hi ≤ 63): each bound is the
+// top of a bucket, so every count is exact, and the bounds are those of a
+// Prometheus histogram with a factor-of-two layout. Values above the last
+// bound are in no Bound; the total Counts returned holds them.
+func Pow2(counts *[Buckets]uint64, lo, hi int) []Bound {
+	lo, hi = max(lo, 1), min(hi, 63)
+	out := make([]Bound, 0, max(hi-lo+1, 0))
+	var seen uint64
+	i := 0
+	for k := lo; k <= hi; k++ {
+		le := int64(uint64(1)<<k - 1)
+		for ; i < Buckets && Upper(i) <= le; i++ {
+			seen += counts[i]
+		}
+		out = append(out, Bound{Le: le, Count: seen})
+	}
+	return out
 }

@@ -76,3 +76,45 @@ func TestRound(t *testing.T) {
 		}
 	}
 }
+
+// Pow2's cumulative counts at 2^k-1 are exactly the values at most that
+// bound, and Sum is the sum of the values.
+func TestPow2AndSum(t *testing.T) {
+	var h Histogram
+	rng := rand.New(rand.NewPCG(3, 4))
+	var vs []int64
+	var sum int64
+	for range 20000 {
+		v := rng.Int64N(1 << (1 + rng.IntN(40)))
+		vs = append(vs, v)
+		sum += v
+		h.Record(v)
+	}
+	vs = append(vs, 1<<20-1, 1<<20) // on either side of a bound
+	h.Record(1<<20 - 1)
+	h.Record(1 << 20)
+	sum += 1<<20 - 1 + 1<<20
+	var counts [Buckets]uint64
+	total := h.Counts(&counts)
+	bs := Pow2(&counts, 3, 45)
+	if len(bs) != 45-3+1 {
+		t.Fatalf("%d bounds, want %d", len(bs), 45-3+1)
+	}
+	for i, b := range bs {
+		if b.Le != int64(1)<<(3+i)-1 {
+			t.Fatalf("bound %d: le %d", i, b.Le)
+		}
+		var want uint64
+		for _, v := range vs {
+			if v <= b.Le {
+				want++
+			}
+		}
+		if b.Count != want {
+			t.Errorf("le %d: %d values, want %d", b.Le, b.Count, want)
+		}
+	}
+	if bs[len(bs)-1].Count != total || h.Sum() != sum {
+		t.Errorf("last bound %d of %d values; sum %d, want %d", bs[len(bs)-1].Count, total, h.Sum(), sum)
+	}
+}
