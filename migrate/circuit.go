@@ -426,14 +426,26 @@ func (c *Circuit) Suspend(epoch uint32) error {
 		return fmt.Errorf("migrate: suspend: journal of %d bytes: %w", c.cfg.JournalSize, err)
 	}
 	// The stand-in takes the VM's configuration, its timestamp origin
-	// included (TSvals go on from the VM's), and the sessions Export made.
+	// included (TSvals go on from the VM's), and its sessions. It shares
+	// their queues with the VM rather than copying them: the VM is frozen
+	// until it is resumed (with sessions restored from the journal) or
+	// handed off, and a stand-in writes into no queue: it keeps no
+	// received payload (the journal does) and sends nothing new, and an
+	// acknowledgement only reslices its send queue.
 	cfg := c.vm.Config()
 	cfg.WriteAhead, cfg.StandIn = journalLog{j}, true
 	ckt, err := tcpip.NewStack(cfg, c.out)
 	if err != nil {
 		return err
 	}
-	if err := ckt.Import(c.vm.Export()); err != nil {
+	var sessions []*tcpip.Session
+	for _, cn := range c.vm.Conns() {
+		if cn.Live() {
+			v := cn.SessionView()
+			sessions = append(sessions, &v)
+		}
+	}
+	if err := ckt.Import(sessions); err != nil {
 		return err
 	}
 	if err := ckt.ImportNeighbors(ifc.Neighbors); err != nil {
