@@ -10,29 +10,39 @@ import (
 const (
 	StreamPreCopy uint64 = 1 // the session table sent while the VM runs
 	StreamJournal uint64 = 2 // the sealed journal of the suspension
+	StreamRound   uint64 = 3 // a later pre-copy round: a sealed journal of what changed since the one before
 )
 
 // The control messages of a migration, between and after its transfers on
-// the same connection. Each is 32 bytes, little-endian:
+// the same connection, and first on a connection a source opens again
+// after a cut. Each is 32 bytes, little-endian:
 //
 //	magic "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64
 //
-//	kind        from  a            b               c
-//	hello    1  src   epoch        -               migration id
-//	ready    2  dst   applied      skipped         live sessions
-//	fail     3  dst   -            -               -          (the journal did not restore)
-//	go       4  src   -            -               -          (the source gives the VM up)
-//	active   5  dst   -            -               -
+//	kind        from  a             b          c
+//	hello    1  src   epoch         -          migration id
+//	ready    2  dst   applied       skipped    live sessions  (restored: waiting for the go-ahead)
+//	fail     3  dst   -             -          -              (the journal did not restore)
+//	go       4  src   migration id  -          -              (the go-ahead: run the VM if you hold it ready)
+//	active   5  dst   applied       skipped    live sessions  (the VM runs here)
 //	served   6  dst   unix ns of the first frame served
-//	resume   7  src   migration id                              (first on a new connection after a cut)
+//	resume   7  src   migration id                            (resume the journal; the destination echoes it)
+//	aborted  8  dst   migration id                            (the migration will never run here)
+//	abort    9  src   migration id                            (the source abandons the migration)
+//	round   10  src   round number                            (a pre-copy round's transfer follows)
+//	journal 11  src   -                                       (the suspension's journal's transfer follows)
 const (
-	ctlHello  = 1
-	ctlReady  = 2
-	ctlFail   = 3
-	ctlGo     = 4
-	ctlActive = 5
-	ctlServed = 6
-	ctlResume = 7
+	ctlHello   = 1
+	ctlReady   = 2
+	ctlFail    = 3
+	ctlGo      = 4
+	ctlActive  = 5
+	ctlServed  = 6
+	ctlResume  = 7
+	ctlAborted = 8
+	ctlAbort   = 9
+	ctlRound   = 10
+	ctlJournal = 11
 
 	ctlLen = 32
 )

@@ -63,6 +63,11 @@ func TestDestinationRefusesCorruptJournal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if st.id == StreamJournal {
+				if err := writeCtl(a, ctlMsg{kind: ctlJournal}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := snd.Send(ctx, a); err != nil {
 				t.Fatal(err)
 			}

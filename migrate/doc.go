@@ -78,6 +78,9 @@
 //	crypto          9    key_epoch u32 | zero u32 | tx_seq u64 | rx_seq u64
 //	timers         10    keepalive_in i64 | retransmit_in i64 | rto i64 (nanoseconds)
 //	interface      11    the VM's interface, as AppendInterface encodes it (session 0)
+//	update         12    recv_drop u32 | send_drop u32 | the session as AppendSession encodes it,
+//	                     its queues holding only the bytes they gained at their end after
+//	                     losing recv_drop and send_drop bytes at their front
 //	seal           15    count u64 | last_seq u64 | crc u32 | zero u32
 //
 // A seal closes a journal: count is the number of records before it since
@@ -108,16 +111,19 @@
 //
 // # Transfer
 //
-// A Sender moves any Source (the pre-copy bytes, a sealed Journal) to a
+// A Sender moves any Source (the pre-copy bytes, a Journal) to a
 // Receiver as numbered chunks with cumulative acknowledgements, go-back-N:
 // NAKs and timeouts make it resend from the first missing chunk, the
 // receiver discards duplicates and chunks past a gap. After a cut, Resume
-// on a new connection goes on from the last acknowledged chunk. Messages
-// are a 24-byte header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 |
-// zero u32, crc being CRC32C of bytes [0, 16) and the payload) and a
-// payload: hello (stream u64 | size u64 | chunk u32 | zero u32), hello-ack
-// (seq = next chunk expected; stream u64), data (seq = chunk number), ack
-// and nak (seq = next chunk expected), bye and bye-ack.
+// on a new connection goes on from the last acknowledged chunk. A Journal
+// not yet sealed is streamed as it grows (an open stream): its whole
+// chunks as they fill, the rest once it is sealed. Messages are a 24-byte
+// header (kind u8 | zero u8 x3 | length u32 | seq u64 | crc u32 | zero
+// u32, crc being CRC32C of bytes [0, 16) and the payload) and a payload:
+// hello (stream u64 | size u64 | chunk u32 | flags u32; flag 1: open, size
+// 0), hello-ack (seq = next chunk expected; stream u64), data (seq = chunk
+// number; every chunk whole but the last), ack and nak (seq = next chunk
+// expected), bye (seq = chunks; of an open stream, size u64) and bye-ack.
 //
 // # Sessions on the wire: Circuit, Destination
 //
@@ -150,30 +156,89 @@
 //	m, err := circuit.Migrate(ctx, []migrate.Dialer{dial}, migrate.MigrateConfig{})
 //	fmt.Println(m) // downtime (hold and beyond), bytes, records, keepalives, retries, sessions lost
 //
-// Migrate: the pre-copy of the session table and the VM's interface while
-// the VM runs; Suspend (the journal starts with the interface and the
-// sessions changed since the pre-copy, whole); the Hold while the rest of
-// the VM would move; Seal (after the interface again: the stand-in's
-// neighbour cache learned from the suspension); the journal; the
-// destination's Restore (a corrupt, torn or unsealed journal is refused
-// and nothing activates); the go-ahead; activation of a stack with the
-// VM's MAC, addresses and neighbour cache; the first announcement round
+// Migrate: the pre-copy while the VM runs, in rounds as QEMU's memory
+// pre-copy: the session table and the VM's interface, then, while what
+// changed since the last round would take more than
+// MigrateConfig.SuspendBytes of the journal, a sealed journal of those
+// changes (update records: an acknowledgement or a timestamp tick costs a
+// session's fixed fields, an unread receive queue only the bytes it
+// gained), as long as each round's changes shrink (otherwise the migration
+// fails with ErrMigration and the VM never stops); Suspend (the journal
+// starts with the interface and what changed since the last round); the
+// Hold while the rest of the VM would move, during which the journal
+// streams to the destination as it grows and the destination replays each
+// record as it arrives; Seal (after the interface again: the stand-in's
+// neighbour cache learned from the suspension), after which only the
+// journal's tail moves and is replayed (a corrupt, torn or unsealed
+// journal is refused and nothing activates); the destination builds a
+// stack with the VM's MAC, addresses, neighbour cache and sessions and
+// holds it ready; the go-ahead; activation; the first announcement round
 // (gratuitous ARP for each address and QEMU's RARP, from the VM's MAC, so
 // that switches learn where the MAC went) and an acknowledgement on every
 // session (the first frames served), then the rest of QEMU's schedule
-// (tcpip.AnnounceConfig: five rounds, gaps of 50, 150, 250, 350 ms). A destination that fails before the go-ahead is dropped and the next
+// (tcpip.AnnounceConfig: five rounds, gaps of 50, 150, 250, 350 ms).
+//
+// A destination that fails before the go-ahead is dropped and the next
 // gets the pre-copy and the journal (a journal transfer cut short is first
 // resumed on a new connection to the same destination, from the last chunk
-// acknowledged: MigrateConfig.Reconnects); with none left, or on cancellation,
-// ResumeLocal replays the journal into the pre-copied table on the source
-// and the VM goes on there. Once the go-ahead is sent the source never
-// resumes.
+// acknowledged: MigrateConfig.Reconnects); with none left, or on
+// cancellation, ResumeLocal replays the journal into the pre-copied table
+// on the source and the VM goes on there. Once the go-ahead is given, only
+// the destination's word decides (see Faults).
 //
 // Control messages between the transfers on the migration connection are
 // 32 bytes: "RKMC" | kind u8 | zero u8 x3 | a u64 | b u64 | c u64 (hello
-// carries the epoch and the migration id, ready the replay's counts,
-// served the destination's clock reading of its first frame, resume the
-// migration id on a new connection after a cut).
+// carries the epoch and the migration id; ready and active the replay's
+// counts; go, resume, abort and aborted the migration id; served the
+// destination's clock reading of its first frame). The table is in
+// control.go.
+//
+// # Faults
+//
+// Whatever single fault happens — the migration connection cut at any
+// message, either side's migration process killed at any point, a dial
+// that fails — the VM ends up running on exactly one host and every
+// session survives. A "process" here is what runs a migration (Migrate on
+// the source, Serve on the destination), as libvirt's daemon is to QEMU;
+// what it leaves behind when it dies is the host's: the source's Circuit
+// keeps the VM and the migration's record, the Destination keeps a VM held
+// ready, the VM once it runs, and the migrations abandoned there. A dead
+// process's connections close.
+//
+// The rule is a two-phase commit whose decision is taken at the
+// destination, once, under its lock, for each migration id:
+//
+//   - The destination builds the VM from the pre-copy and the whole,
+//     sealed journal, holds it ready (fed no frame) and says ready. It
+//     runs it only on the source's go-ahead for its migration id, given
+//     within DestinationConfig.ResumeWait of the ready, on the migration
+//     connection or on any new one. A go-ahead for a migration it does not
+//     hold ready (not yet, not at all, or no longer), an abort from the
+//     source, or the end of the wait abandon the migration there for
+//     good: it answers aborted, and never runs that VM.
+//   - The source gives the go-ahead once the whole journal is at the
+//     destination (PhaseCommitted, recorded in the Circuit), whether or not
+//     the ready arrived: the go-ahead itself asks whether the VM is held
+//     ready. From then on it resumes the VM only on the destination's word
+//     that it abandoned the migration; an answer lost with its connection
+//     is asked for again, by migration id, on a new connection, until one
+//     comes (MigrateConfig.Deadline; past it, ErrInDoubt, and the VM runs
+//     nowhere until Recover settles it — two faults). "active" means the
+//     VM runs there: the source hands off.
+//   - Before the go-ahead the source may resume the VM or go to another
+//     destination at any time: without its go-ahead, no destination runs
+//     the VM. It tells the destinations it leaves (abort), which frees them
+//     sooner; safety does not depend on it.
+//   - A killed source's migration is settled by Circuit.Recover in a new
+//     process: before the go-ahead the VM resumes on the source; after it,
+//     the go-ahead is given again as above.
+//   - A killed destination's migration process loses the transfer it was
+//     receiving (a source resuming it is answered aborted), but not a VM
+//     held ready or running: a go-ahead on a new connection finds it.
+//
+// The source's cut journal transfers, lost go-aheads and lost answers are
+// all retried on new connections to the same destination; the
+// destination's waits are all bounded by ResumeWait.
 //
 // # Concurrency
 //

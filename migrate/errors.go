@@ -71,4 +71,8 @@ var (
 	// ErrMigration: a migration step failed (the destination refused or
 	// failed, the source was not in the state the step needs).
 	ErrMigration = errors.New("migrate: migration failed")
+	// ErrInDoubt: the go-ahead was given and the destination's answer did
+	// not come: the VM may run there or nowhere, and runs nowhere until
+	// Circuit.Recover settles it.
+	ErrInDoubt = errors.New("migrate: migration in doubt")
 )

@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -65,6 +67,45 @@ func FuzzJournalReader(f *testing.F) {
 	})
 }
 
+// FuzzUpdate applies arbitrary update payloads to a session: never a
+// panic; a refused one names ErrBadRecord and leaves the table as it was;
+// an accepted one leaves a session that validates.
+func FuzzUpdate(f *testing.F) {
+	rng := rand.New(rand.NewPCG(63, 1))
+	base := randSession(rng, 1)
+	for _, d := range [][2]int{{0, 0}, {len(base.RecvQueue), 0}, {1, 1}, {len(base.RecvQueue) + 1, 0}} {
+		u := base.Clone()
+		u.RecvQueue, u.SendQueue = randBytes(rng, 20), nil
+		u.SendQueue = u.SendQueue[:0]
+		u.SndUna += uint32(d[1])
+		j, _ := NewJournal(1<<16, 1, 1)
+		if _, err := j.AppendUpdate(u, d[0], d[1]); err != nil {
+			f.Fatal(err)
+		}
+		recs, _, err := ReadAll(j.Bytes())
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(recs[0].Payload)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		tbl := NewTable(1)
+		tbl.Sessions[1] = base.Clone()
+		ok, err := tbl.Apply(Record{Type: RecUpdate, Session: 1, Seq: 1, Epoch: 1, Payload: p})
+		if err != nil {
+			if ok || !errors.Is(err, ErrBadRecord) || tbl.Applied != 0 {
+				t.Fatalf("Apply = %v, %v (applied %d)", ok, err, tbl.Applied)
+			}
+			checkSessions(t, map[uint64]*tcpip.Session{1: base}, tbl.Sessions)
+			return
+		}
+		if err := tbl.Sessions[1].Validate(); err != nil {
+			t.Fatalf("accepted an update to an invalid session: %v", err)
+		}
+	})
+}
+
 // FuzzSessionDecode: the decoder never panics, and what it accepts is
 // canonical: it encodes back to the same bytes and validates.
 func FuzzSessionDecode(f *testing.F) {
@@ -105,6 +146,77 @@ func FuzzTableDecode(f *testing.F) {
 		}
 		if again := AppendTable(nil, tbl); !bytes.Equal(again, b) {
 			t.Fatalf("not canonical")
+		}
+	})
+}
+
+// fuzzConn is a connection whose peer wrote b and reads nothing back.
+type fuzzConn struct{ r *bytes.Reader }
+
+func (c fuzzConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c fuzzConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// FuzzReceiver feeds arbitrary bytes to a receiver as its sender's side of
+// the connection: it never panics; it ends with the stream (Done, the data
+// within the size it accepts), or an error naming a protocol breach or the
+// connection's end.
+func FuzzReceiver(f *testing.F) {
+	le := binary.LittleEndian
+	for _, open := range []bool{false, true} {
+		var b bytes.Buffer
+		mw := msgWriter{w: &b}
+		hello := le.AppendUint64(nil, streamJournal)
+		if open {
+			hello = le.AppendUint64(hello, 0)
+			hello = le.AppendUint32(hello, 8)
+			hello = le.AppendUint32(hello, helloOpen)
+		} else {
+			hello = le.AppendUint64(hello, 13)
+			hello = le.AppendUint32(hello, 8)
+			hello = le.AppendUint32(hello, 0)
+		}
+		_ = mw.write(msgHello, 0, hello)
+		_ = mw.write(msgData, 0, []byte("12345678"))
+		_ = mw.write(msgData, 1, []byte("12345"))
+		var end []byte
+		if open {
+			end = le.AppendUint64(nil, 13)
+		}
+		_ = mw.write(msgBye, 2, end)
+		f.Add(b.Bytes())
+		f.Add(b.Bytes()[:b.Len()-3])
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rcv := NewReceiver(streamJournal, 64)
+		err := rcv.Receive(context.Background(), fuzzConn{bytes.NewReader(b)})
+		switch {
+		case err == nil:
+			if !rcv.Done() || len(rcv.Data()) > 64 {
+				t.Fatalf("ended without the stream: done %v, %d bytes", rcv.Done(), len(rcv.Data()))
+			}
+		case !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrConnection):
+			t.Fatalf("unnamed error: %v", err)
+		}
+	})
+}
+
+// FuzzControl: a control message of arbitrary bytes is read or refused as
+// a protocol breach or a short read, never a panic.
+func FuzzControl(f *testing.F) {
+	var b bytes.Buffer
+	_ = writeCtl(&b, ctlMsg{kind: ctlGo, a: 7})
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:20])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := readCtlAny(bytes.NewReader(b))
+		switch {
+		case err == nil:
+			if len(b) < ctlLen || m.kind != b[4] {
+				t.Fatalf("read %+v from %d bytes", m, len(b))
+			}
+		case !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrConnection):
+			t.Fatalf("unnamed error: %v", err)
 		}
 	})
 }

@@ -143,7 +143,7 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 			continue
 		}
 		s := model[ids[rng.IntN(len(ids))]]
-		switch rng.IntN(10) {
+		switch rng.IntN(11) {
 		case 0, 1, 2:
 			data := randBytes(rng, rng.IntN(300))
 			must(j.AppendRecv(s.ID, s.RcvNxt, data))
@@ -186,6 +186,25 @@ func newWorkload(t testing.TB, seed uint64, n int, epoch uint32) *workload {
 				continue
 			}
 			must(j.AppendState(s.ID, s.State, s.SndNxt, s.RcvNxt))
+		case 10:
+			// What changed in a round: bytes read and acknowledged at the
+			// queues' fronts, bytes received and sent at their ends, and
+			// the fixed fields.
+			rd, sd := rng.IntN(len(s.RecvQueue)+1), rng.IntN(len(s.SendQueue)+1)
+			in, out := randBytes(rng, rng.IntN(300)), randBytes(rng, rng.IntN(200))
+			u := s.Clone()
+			u.RecvQueue = append(u.RecvQueue[rd:], in...)
+			u.SendQueue = append(u.SendQueue[sd:], out...)
+			u.RcvNxt += uint32(len(in))
+			u.SndUna += uint32(sd)
+			u.SndNxt += uint32(len(out))
+			u.SndWnd, u.RcvWnd = rng.Uint32N(1<<20), rng.Uint32N(1<<20)
+			u.TS.Recent, u.TS.LastSent = rng.Uint32(), u.TS.LastSent+rng.Uint32N(1000)
+			u.Timers.KeepaliveIn = time.Duration(rng.Int64N(int64(time.Hour)))
+			enc := u.Clone()
+			enc.RecvQueue, enc.SendQueue = in, out
+			must(j.AppendUpdate(enc, rd, sd))
+			model[s.ID] = u
 		}
 	}
 	if _, err := j.Seal(); err != nil {

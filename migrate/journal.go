@@ -63,6 +63,7 @@ type Journal struct {
 
 	// Written by the appender, read by anyone.
 	sealed  atomic.Bool   // store after the seal's bytes are published
+	done    chan struct{} // closed after sealed is stored
 	records atomic.Uint64 // records appended, seal excluded
 	peak    atomic.Int64  // highest Used seen after an append
 }
@@ -86,7 +87,14 @@ func NewJournal(capacity int, epoch uint32, firstSeq uint64) (*Journal, error) {
 	if firstSeq == 0 {
 		return nil, fmt.Errorf("migrate: journal first sequence number must be at least 1: %w", ErrConfig)
 	}
-	return &Journal{buf: make([]byte, capacity&^(Align-1)), nextSeq: firstSeq, epoch: epoch}, nil
+	return newJournalOn(make([]byte, capacity&^(Align-1)), epoch, firstSeq), nil
+}
+
+// newJournalOn is NewJournal on a buffer the caller allocated (whose
+// length checkJournalSize has checked), so that a circuit can allocate it
+// before the VM is suspended.
+func newJournalOn(buf []byte, epoch uint32, firstSeq uint64) *Journal {
+	return &Journal{buf: buf, nextSeq: firstSeq, epoch: epoch, done: make(chan struct{})}
 }
 
 // checkJournalSize checks a journal capacity for NewJournal.
@@ -138,6 +146,10 @@ func (j *Journal) Records() uint64 { return j.records.Load() }
 
 // Sealed reports whether Seal has been called.
 func (j *Journal) Sealed() bool { return j.sealed.Load() }
+
+// Done returns a channel closed once the journal is sealed (Sealed is then
+// true): a transfer streaming it while it grows wakes on it.
+func (j *Journal) Done() <-chan struct{} { return j.done }
 
 // Epoch is the migration epoch the journal writes.
 func (j *Journal) Epoch() uint32 { return j.epoch }
@@ -236,6 +248,7 @@ func (j *Journal) Seal() (uint64, error) {
 		return 0, err
 	}
 	j.sealed.Store(true) // after the seal's bytes are published: Sealed implies they are readable
+	close(j.done)
 	return seq, nil
 }
 

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/ringkit/ringkit/tcpip"
@@ -16,6 +17,23 @@ import (
 func (j *Journal) AppendCreate(s *tcpip.Session) (uint64, error) {
 	j.scratch = AppendSession(j.scratch[:0], s)
 	return j.append(RecCreate, s.ID, nil, j.scratch, sealSize)
+}
+
+// AppendUpdate journals what changed in a session whose previous state the
+// reader holds: s carries every field as it is now, and in its queues only
+// the bytes each gained at its end; recvDrop and sendDrop are the bytes
+// each queue lost at its front (read by the application, acknowledged by
+// the peer) before that. An acknowledgement or a timestamp tick costs a
+// record of its fixed fields, not the session's queues.
+func (j *Journal) AppendUpdate(s *tcpip.Session, recvDrop, sendDrop int) (uint64, error) {
+	if recvDrop < 0 || sendDrop < 0 || recvDrop > tcpip.MaxQueue || sendDrop > tcpip.MaxQueue {
+		return 0, fmt.Errorf("migrate: append update for session %d: drops %d, %d: %w", s.ID, recvDrop, sendDrop, ErrBadRecord)
+	}
+	le := binary.LittleEndian
+	j.scratch = le.AppendUint32(j.scratch[:0], uint32(recvDrop))
+	j.scratch = le.AppendUint32(j.scratch, uint32(sendDrop))
+	j.scratch = AppendSession(j.scratch, s)
+	return j.append(RecUpdate, s.ID, nil, j.scratch, sealSize)
 }
 
 // AppendInterface journals the VM's interface (session 0): its MAC,

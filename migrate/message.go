@@ -15,15 +15,18 @@ import (
 const (
 	msgHeader = 24
 
-	msgHello    = 1 // sender → receiver: stream u64 | size u64 | chunk u32 | zero u32
+	msgHello    = 1 // sender → receiver: stream u64 | size u64 | chunk u32 | flags u32
 	msgHelloAck = 2 // receiver → sender: seq = next chunk expected; stream u64
 	msgData     = 3 // sender → receiver: seq = chunk number; the chunk's bytes
 	msgAck      = 4 // receiver → sender: seq = next chunk expected (cumulative)
 	msgNak      = 5 // receiver → sender: seq = next chunk expected; a later one arrived
-	msgBye      = 6 // sender → receiver: every chunk is acknowledged
+	msgBye      = 6 // sender → receiver: every chunk is acknowledged; of an open stream, size u64
 	msgByeAck   = 7 // receiver → sender: the last message the receiver writes
 
 	helloLen = 24
+	// helloOpen flags a stream that grows while it is sent: its size is
+	// 0 in the greeting, and the end message gives it.
+	helloOpen = 1
 
 	// MaxChunk is the largest chunk a transfer uses.
 	MaxChunk = 1 << 20

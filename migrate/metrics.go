@@ -21,8 +21,10 @@ type Metrics struct {
 	// the first served frame).
 	Hold time.Duration
 
-	BytesPreCopy  int64 // transfer bytes sent before suspension (the session table)
+	BytesPreCopy  int64 // transfer bytes sent before suspension (the session table, then what changed)
+	PreCopyRounds int   // pre-copy rounds: the whole table, then one per journal of what changed since the one before
 	BytesDowntime int64 // transfer bytes sent during the downtime (the journal)
+	JournalTail   int64 // journal bytes the destination did not hold at the seal: what moved after it (the rest streamed during the hold)
 
 	RecordsJournaled uint64 // records appended to the journal, seal excluded
 	RecordsReplayed  uint64 // records applied on the destination
@@ -67,12 +69,13 @@ func (m Metrics) BeyondHold() time.Duration { return m.Downtime - m.Hold }
 // retries and the sessions lost.
 func (m Metrics) String() string {
 	return fmt.Sprintf("downtime %v (hold %v, then %v to seal, move and replay the journal and serve the first frame), "+
-		"%v in all with the pre-copy; %d bytes moved before the suspension and %d during it; "+
+		"%v in all with the pre-copy; %d bytes moved before the suspension and %d during it "+
+		"(in %d pre-copy rounds, then %d bytes of the journal after the seal); "+
 		"journal of %d records (peak %d bytes), %d replayed, %d skipped as already applied; "+
 		"%d keepalives answered while suspended; %d retries; %d sessions lost",
 		round3(m.Downtime), round3(m.Hold), round3(m.BeyondHold()), round3(m.TotalTime), m.BytesPreCopy, m.BytesDowntime,
-		m.RecordsJournaled, m.PeakJournalBytes, m.RecordsReplayed, m.RecordsSkipped, m.KeepalivesAnswered, m.Retries,
-		m.SessionsLost)
+		m.PreCopyRounds, m.JournalTail, m.RecordsJournaled, m.PeakJournalBytes, m.RecordsReplayed, m.RecordsSkipped,
+		m.KeepalivesAnswered, m.Retries, m.SessionsLost)
 }
 
 // round3 rounds d to three significant digits: a duration measured to the

@@ -59,7 +59,7 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	}
 	if m.SessionsLost != 0 || m.RecordsJournaled == 0 || m.RecordsReplayed != m.RecordsJournaled+1 ||
 		m.BytesPreCopy == 0 || m.BytesDowntime == 0 || m.PeakJournalBytes < int64(journalUsed) || journalUsed == 0 {
-		t.Errorf("metrics: %v (journal held %d bytes at the seal)", &m, journalUsed)
+		t.Errorf("metrics: %v (journal held %d bytes at the seal)", m, journalUsed)
 	}
 	for p, s := range w.senders {
 		if ts := s.conn.Session().TS; !ts.Enabled || ts.Recent == 0 {
@@ -80,7 +80,7 @@ func TestMigrateSessionsThroughSuspension(t *testing.T) {
 	if total < 64*1000*250 {
 		t.Errorf("only %d bytes moved in all", total)
 	}
-	t.Logf("%v; circuit %+v; %d bytes delivered", &m, st, total)
+	t.Logf("%v; circuit %+v; %d bytes delivered", m, st, total)
 }
 
 // Peers with keepalive idle 50 ms, interval 20 ms, 3 probes (dead after
@@ -236,7 +236,7 @@ func TestMigrateResumesCutJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Retries == 0 || !w.dest.Active() || m.RecordsReplayed != m.RecordsJournaled+1 || m.RecordsJournaled < 100 {
-		t.Errorf("metrics %v, destination active %v", &m, w.dest.Active())
+		t.Errorf("metrics %v, destination active %v", m, w.dest.Active())
 	}
 	w.run(100 * time.Millisecond)
 	w.drain(2 * time.Second)
@@ -263,4 +263,35 @@ func (c *cutConn) Write(b []byte) (int, error) {
 		return 0, io.ErrClosedPipe
 	}
 	return c.ReadWriteCloser.Write(b)
+}
+
+// The journal streams to the destination while the VM is suspended: at
+// the seal the destination already holds most of it, and only the tail
+// moves after (Metrics.JournalTail).
+func TestMigrateStreamsJournalDuringHold(t *testing.T) {
+	w := newWorld(t, worldConfig{sessions: 64, rate: 1000, journalSize: 4 << 20})
+	w.run(20 * time.Millisecond)
+	dial, wait := serve(w.dest, nil)
+	var size int64
+	m, err := w.migrate(context.Background(), 300*time.Millisecond, []Dialer{dial}, MigrateConfig{
+		Transfer: TransferConfig{ChunkSize: 16 << 10},
+		Phase: func(p Phase) {
+			if p == PhaseSealed {
+				size = w.circuit.Journal().Size()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if size < 1<<20 || m.JournalTail > size/2 {
+		t.Errorf("%d of the journal's %d bytes moved after the seal: %v", m.JournalTail, size, m)
+	}
+	t.Logf("%d of %d bytes after the seal; %v", m.JournalTail, size, m)
+	w.run(100 * time.Millisecond)
+	w.drain(2 * time.Second)
+	w.checkStreams()
 }

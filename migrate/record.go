@@ -22,13 +22,14 @@ const (
 	RecCrypto    RecordType = 9  // key epoch and record sequence numbers
 	RecTimers    RecordType = 10 // keepalive and retransmit timers re-armed
 	RecInterface RecordType = 11 // the VM's interface: MAC, addresses, gateway, neighbour cache
+	RecUpdate    RecordType = 12 // what changed in a session: its fields, and the bytes its queues lost and gained
 	RecSeal      RecordType = 15 // closes a journal: count, last sequence number, chained CRC
 )
 
 var recordTypeNames = map[RecordType]string{
 	RecCreate: "create", RecClose: "close", RecState: "state", RecAck: "ack", RecSend: "send",
 	RecRecv: "recv", RecWindow: "window", RecTimestamp: "timestamp", RecCrypto: "crypto",
-	RecTimers: "timers", RecInterface: "interface", RecSeal: "seal",
+	RecTimers: "timers", RecInterface: "interface", RecUpdate: "update", RecSeal: "seal",
 }
 
 func (t RecordType) String() string {
@@ -108,4 +109,5 @@ const (
 	cryptoLen    = 24 // key_epoch u32 | zero u32 | tx_seq u64 | rx_seq u64
 	timersLen    = 24 // keepalive_in i64 | retransmit_in i64 | rto i64 (ns)
 	dataHdrLen   = 4  // seq u32, then the bytes (send, recv)
+	updateHdrLen = 8  // recv_drop u32 | send_drop u32, then the session (update)
 )

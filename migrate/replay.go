@@ -2,7 +2,9 @@ package migrate
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -170,6 +172,8 @@ func (t *Table) apply(r *Record) error {
 	switch r.Type {
 	case RecSeal:
 		return nil
+	case RecUpdate:
+		return t.update(r)
 	case RecInterface:
 		if r.Session != 0 {
 			return fmt.Errorf("interface record for session %d: %w", r.Session, ErrBadRecord)
@@ -246,6 +250,53 @@ func (t *Table) apply(r *Record) error {
 	return nil
 }
 
+// update applies a RecUpdate record: the session's fields as they are now,
+// its queues less the bytes they lost at the front, plus those they gained.
+func (t *Table) update(r *Record) error {
+	p := r.Payload
+	if len(p) < updateHdrLen {
+		return fmt.Errorf("payload of %d bytes: %w", len(p), ErrBadRecord)
+	}
+	s := t.Sessions[r.Session]
+	if s == nil {
+		return fmt.Errorf("no such session: %w", ErrBadRecord)
+	}
+	le := binary.LittleEndian
+	recvDrop, sendDrop := int64(le.Uint32(p)), int64(le.Uint32(p[4:]))
+	u, err := decodeSessionRaw(p[updateHdrLen:])
+	if err != nil {
+		return fmt.Errorf("%w (%w)", err, ErrBadRecord)
+	}
+	switch {
+	case u.ID != r.Session || u.Tuple != s.Tuple:
+		return fmt.Errorf("update of session %d %v, the table's is %v: %w", u.ID, u.Tuple, s.Tuple, ErrBadRecord)
+	case recvDrop > int64(len(s.RecvQueue)) || sendDrop > int64(len(s.SendQueue)):
+		return fmt.Errorf("drops %d and %d bytes of queues of %d and %d: %w",
+			recvDrop, sendDrop, len(s.RecvQueue), len(s.SendQueue), ErrBadRecord)
+	case int64(len(s.RecvQueue))-recvDrop+int64(len(u.RecvQueue)) > tcpip.MaxQueue ||
+		int64(len(s.SendQueue))-sendDrop+int64(len(u.SendQueue)) > tcpip.MaxQueue:
+		return fmt.Errorf("queues grow above %d bytes: %w", tcpip.MaxQueue, ErrBadRecord)
+	}
+	u.RecvQueue = join(s.RecvQueue[recvDrop:], u.RecvQueue)
+	u.SendQueue = join(s.SendQueue[sendDrop:], u.SendQueue)
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("%w (%w)", err, ErrBadRecord)
+	}
+	t.Sessions[r.Session] = u
+	return nil
+}
+
+// join appends b (a decoded copy) to the queue a, which the table owns
+// (the session it belonged to is being replaced); an empty queue is nil, as
+// a decoded one is. Bytes appended past a's length change nothing a's
+// session shows, so a failed check leaves the table as it was.
+func join(a, b []byte) []byte {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	return append(a, b...)
+}
+
 // trimFront drops the first k bytes of q; an emptied queue is nil, as a
 // decoded one is.
 func trimFront(q []byte, k int) []byte {
@@ -279,4 +330,65 @@ func growRecvQueues(t *Table, recs []Record) {
 			s.RecvQueue = slices.Grow(s.RecvQueue, n)
 		}
 	}
+}
+
+// applier replays a journal into a table as its bytes arrive: each record
+// as soon as it is whole, checked as Restore checks it. A destination
+// applies a journal streamed during the suspension this way, so that only
+// its tail is left to replay once it is sealed. Unlike Restore, it changes
+// the table before it has read the whole journal: a table it failed on
+// (err) must be dropped, as a destination drops the migration.
+type applier struct {
+	t   *Table
+	r   Reader
+	st  ReplayStats
+	err error
+}
+
+// feed applies the records of b (the journal so far: the bytes fed before
+// and more) that are whole and not yet applied.
+func (a *applier) feed(b []byte) {
+	if a.err != nil {
+		return
+	}
+	a.r.b = b
+	for {
+		rec, err := a.r.next()
+		if err == io.EOF {
+			return
+		}
+		if _, torn := err.(*TornTailError); torn {
+			return // the rest of the record has not arrived
+		}
+		if err != nil {
+			a.err = err
+			return
+		}
+		ok, err := a.t.Apply(rec)
+		if err != nil {
+			a.err = err
+			return
+		}
+		if ok {
+			a.st.Applied++
+		} else {
+			a.st.Skipped++
+		}
+	}
+}
+
+// done is the replay of the whole journal b: an error if a record failed,
+// if b ends inside a record, or if it ends unsealed.
+func (a *applier) done(b []byte) (ReplayStats, error) {
+	a.feed(b)
+	switch {
+	case a.err != nil:
+		return a.st, a.err
+	case a.r.off != len(b):
+		return a.st, &TornTailError{Offset: a.r.off, Seq: a.r.lastSeq}
+	case !a.r.sealed:
+		return a.st, errors.New("journal not sealed")
+	}
+	a.st.Sealed = true
+	return a.st, nil
 }

@@ -1,7 +1,9 @@
 package migrate
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -153,6 +155,15 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 		return Record{Type: typ, Session: session, Seq: 1, Epoch: 1, Payload: p}
 	}
 	s := &tcpip.Session{ID: 1, State: tcpip.Established, SndUna: 100, SndNxt: 103, RcvNxt: 500, SendQueue: []byte("abc")}
+	upd := func(recvDrop, sendDrop uint32, edit func(u *tcpip.Session)) []byte {
+		u := s.Clone()
+		u.SendQueue = nil
+		edit(u)
+		p := binary.LittleEndian.AppendUint32(nil, recvDrop)
+		p = binary.LittleEndian.AppendUint32(p, sendDrop)
+		return AppendSession(p, u)
+	}
+	same := func(*tcpip.Session) {}
 	tests := []struct {
 		name string
 		rec  Record
@@ -167,6 +178,15 @@ func TestReplayRejectsBadRecords(t *testing.T) {
 		{"state invalid", mk(RecState, 1, []byte{20, 0, 0, 0, 103, 0, 0, 0, 0xf4, 1, 0, 0})},
 		{"state rcv_nxt jump", mk(RecState, 1, []byte{7, 0, 0, 0, 103, 0, 0, 0, 0xf6, 1, 0, 0})},
 		{"negative timer", mk(RecTimers, 1, append(make([]byte, 16), 0, 0, 0, 0, 0, 0, 0, 0x80))},
+		{"update short", mk(RecUpdate, 1, []byte{0, 0, 0, 0, 0})},
+		{"update unknown session", mk(RecUpdate, 2, upd(0, 0, func(u *tcpip.Session) { u.ID = 2 }))},
+		{"update other id", mk(RecUpdate, 1, upd(0, 0, func(u *tcpip.Session) { u.ID = 2 }))},
+		{"update other tuple", mk(RecUpdate, 1, upd(0, 0, func(u *tcpip.Session) { u.Tuple.Proto = 17 }))},
+		{"update drops more than received", mk(RecUpdate, 1, upd(1, 0, same))},
+		{"update drops more than sent", mk(RecUpdate, 1, upd(0, 4, same))},
+		{"update leaves snd_nxt behind", mk(RecUpdate, 1, upd(0, 0, func(u *tcpip.Session) { u.SendQueue = []byte("d") }))},
+		{"update malformed", mk(RecUpdate, 1, upd(0, 0, same)[:40])},
+		{"update trailing", mk(RecUpdate, 1, append(upd(0, 0, same), 0))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,6 +218,49 @@ func TestActivate(t *testing.T) {
 		}
 		if got := s.TS.TSval(now); got != w.model[id].TS.LastSent+1 {
 			t.Fatalf("session %d: TSval %d after activation, last sent %d", id, got, w.model[id].TS.LastSent)
+		}
+	}
+}
+
+// The applier replays a journal as its bytes arrive, in pieces cut
+// anywhere (inside headers and payloads): each record as soon as it is
+// whole, ending where Restore ends; a journal that ends torn, unsealed or
+// corrupt is refused.
+func TestApplierIncremental(t *testing.T) {
+	w := newWorkload(t, 81, 300, 7)
+	rng := rand.New(rand.NewPCG(81, 2))
+	for trial := range 20 {
+		ap := &applier{t: w.destination(t)}
+		for off := 0; off < len(w.journal); {
+			off = min(off+1+rng.IntN(400), len(w.journal))
+			ap.feed(w.journal[:off])
+			if off >= len(w.journal)/2 && ap.st.Applied == 0 {
+				t.Fatalf("trial %d: nothing applied with %d of %d bytes in", trial, off, len(w.journal))
+			}
+		}
+		st, err := ap.done(w.journal)
+		if err != nil || !st.Sealed || st.Applied != uint64(w.records) {
+			t.Fatalf("trial %d: %+v, %v", trial, st, err)
+		}
+		checkSessions(t, w.model, ap.t.Sessions)
+	}
+	offs := recordOffsets(t, w.journal)
+	flipped := append([]byte(nil), w.journal...)
+	flipped[offs[5]+HeaderSize] ^= 1
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"torn", w.journal[:offs[7]+HeaderSize+1], ErrTornTail},
+		{"unsealed", w.journal[:offs[len(offs)-1]], nil},
+		{"corrupt", flipped, ErrCorrupt},
+	} {
+		ap := &applier{t: w.destination(t)}
+		ap.feed(tc.b)
+		_, err := ap.done(tc.b)
+		if err == nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
 }

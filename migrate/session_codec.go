@@ -165,6 +165,17 @@ func DecodeSession(b []byte) (*tcpip.Session, error) {
 }
 
 func decodeSession(d *decoder) (*tcpip.Session, error) {
+	s, err := decodeSessionFields(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%w (%w)", err, ErrMalformed)
+	}
+	return s, nil
+}
+
+func decodeSessionFields(d *decoder) (*tcpip.Session, error) {
 	if v := d.u8("version"); d.what == "" && v != sessionVersion {
 		return nil, fmt.Errorf("session: version %d, want %d: %w", v, sessionVersion, ErrMalformed)
 	}
@@ -222,8 +233,21 @@ func decodeSession(d *decoder) (*tcpip.Session, error) {
 	if err := d.err("session"); err != nil {
 		return nil, err
 	}
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("%w (%w)", err, ErrMalformed)
+	return s, nil
+}
+
+// decodeSessionRaw decodes all of b as one session, checking every field
+// but not the session as a whole: an update record's session carries in
+// its queues only the bytes they gained (Table.update validates what it
+// builds).
+func decodeSessionRaw(b []byte) (*tcpip.Session, error) {
+	d := decoder{b: b}
+	s, err := decodeSessionFields(&d)
+	if err != nil {
+		return nil, err
+	}
+	if d.off != len(b) {
+		return nil, fmt.Errorf("session %d: %d trailing bytes: %w", s.ID, len(b)-d.off, ErrMalformed)
 	}
 	return s, nil
 }

@@ -43,7 +43,7 @@ func TestStatsStrings(t *testing.T) {
 
 func TestPhaseString(t *testing.T) {
 	for p, want := range map[migrate.Phase]string{migrate.PhasePreCopy: "pre-copy", migrate.PhaseSuspended: "suspended",
-		migrate.PhaseSealed: "sealed", migrate.PhaseMoved: "moved", migrate.PhaseResumed: "resumed", 0: "phase 0", 99: "phase 99"} {
+		migrate.PhaseSealed: "sealed", migrate.PhaseCommitted: "committed", migrate.PhaseMoved: "moved", migrate.PhaseResumed: "resumed", 0: "phase 0", 99: "phase 99"} {
 		if got := p.String(); got != want {
 			t.Errorf("phase %d: %q, want %q", uint8(p), got, want)
 		}

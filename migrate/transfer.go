@@ -6,17 +6,35 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Source is what a Sender sends: a byte stream of known size read at
-// offsets, such as a *bytes.Reader over an encoded Table (the pre-copy) or
-// a sealed *Journal. If it also has Release(off int64), the Sender calls it
-// as the receiver acknowledges bytes, so a journal's room comes back.
+// Source is what a Sender sends: a byte stream read at offsets, such as a
+// *bytes.Reader over an encoded Table (the pre-copy) or a *Journal. If it
+// also has Release(off int64), the Sender calls it as the receiver
+// acknowledges bytes, so a journal's room comes back.
+//
+// A Source may still grow while it is sent: one with a Sealed method that
+// reports false when the Sender is made (a Journal being appended to) is
+// streamed. Its bytes below Size must not change; the Sender sends its
+// whole chunks as they fill, and the rest once Sealed reports true, Size
+// then being final. If it also has Done() <-chan struct{}, closed when it
+// is sealed, the Sender wakes on it; otherwise, and for growth, it looks
+// again every millisecond while it has nothing in flight.
 type Source interface {
 	ReadAt(p []byte, off int64) (int, error)
 	Size() int64
 }
+
+// growing is a Source that may still grow (see Source).
+type growing interface {
+	Sealed() bool
+}
+
+// growthPoll is how often a Sender with nothing in flight looks for more
+// bytes of a growing Source.
+const growthPoll = time.Millisecond
 
 // TransferConfig tunes the chunk protocol. Zero fields take the defaults.
 type TransferConfig struct {
@@ -86,37 +104,74 @@ func (s TransferStats) String() string {
 // rw if it is an io.Closer, to end that goroutine, so rw's Read must return
 // once it is closed (as a net.Conn's does).
 //
+// A stream that grows while it is sent (an open stream: see Source) is
+// greeted as open, without a size; its chunks are whole but the last, and
+// the end message carries its size.
+//
 // A Sender is used by one goroutine at a time.
 type Sender struct {
 	cfg    TransferConfig
 	src    Source
 	stream uint64
-	size   int64
-	total  uint64 // chunks
+	size   int64  // bytes to send (of an open stream: so far)
+	total  uint64 // chunks to send (of an open stream: the whole ones so far)
 	acked  uint64 // chunks the receiver holds (next one it expects)
 	high   uint64 // chunks ever sent, to count resends
 	buf    []byte
 	stats  TransferStats
 	done   bool
+
+	// An open stream: grow is its source, final set once it is sealed.
+	grow  growing
+	final bool
+	// ackedBytes is Acked for other goroutines (AckedNow): stored by the
+	// sending goroutine, loaded by any.
+	ackedBytes atomic.Int64
+	// sent is high for the acknowledgement reader, which refuses an
+	// acknowledgement of a chunk never sent. Stored by the sending
+	// goroutine before the chunk is written (store-release), loaded by the
+	// reader (load-acquire).
+	sent atomic.Uint64
 }
 
 // NewSender returns a Sender of src as the stream named stream (the
-// receiver checks the name, so a pre-copy is not taken for a journal). A
-// Source with a Sealed method (a *Journal) must be sealed.
+// receiver checks the name, so a pre-copy is not taken for a journal).
 func NewSender(stream uint64, src Source, cfg TransferConfig) (*Sender, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if s, ok := src.(interface{ Sealed() bool }); ok && !s.Sealed() {
-		return nil, fmt.Errorf("migrate: sender of stream %d: journal not sealed", stream)
+	s := &Sender{cfg: cfg, src: src, stream: stream, buf: make([]byte, cfg.ChunkSize), final: true}
+	if g, ok := src.(growing); ok && !g.Sealed() {
+		s.grow, s.final = g, false
 	}
-	size := src.Size()
-	return &Sender{
-		cfg: cfg, src: src, stream: stream, size: size,
-		total: uint64((size + int64(cfg.ChunkSize) - 1) / int64(cfg.ChunkSize)),
-		buf:   make([]byte, cfg.ChunkSize),
-	}, nil
+	s.refresh()
+	if !s.final {
+		return s, nil
+	}
+	s.size = src.Size()
+	s.total = uint64((s.size + int64(cfg.ChunkSize) - 1) / int64(cfg.ChunkSize))
+	return s, nil
+}
+
+// open reports whether the stream was greeted as open.
+func (s *Sender) open() bool { return s.grow != nil }
+
+// refresh takes what an open stream's source holds now: its whole chunks
+// while it grows, all of it once it is sealed.
+func (s *Sender) refresh() {
+	if s.final {
+		return
+	}
+	sealed := s.grow.Sealed() // before Size: once sealed, Size is final
+	s.size = s.src.Size()
+	chunk := int64(s.cfg.ChunkSize)
+	if sealed {
+		s.final = true
+		s.total = uint64((s.size + chunk - 1) / chunk)
+	} else {
+		s.total = uint64(s.size / chunk)
+	}
 }
 
 // Stats returns the counts so far.
@@ -124,6 +179,10 @@ func (s *Sender) Stats() TransferStats { return s.stats }
 
 // Acked is the number of bytes the receiver has acknowledged.
 func (s *Sender) Acked() int64 { return min(int64(s.acked)*int64(s.cfg.ChunkSize), s.size) }
+
+// AckedNow is Acked for a goroutine other than the Sender's: the bytes the
+// receiver had acknowledged a moment ago.
+func (s *Sender) AckedNow() int64 { return s.ackedBytes.Load() }
 
 // Done reports whether the receiver acknowledged everything and the end.
 func (s *Sender) Done() bool { return s.done }
@@ -167,12 +226,12 @@ func (s *Sender) readAcks(ctx context.Context, rw io.ReadWriter, a *acks) {
 		switch {
 		case err != nil:
 			a.err = err
-		case m.kind == msgHelloAck && len(m.payload) == 8 && binary.LittleEndian.Uint64(m.payload) == s.stream && m.seq <= s.total:
+		case m.kind == msgHelloAck && len(m.payload) == 8 && binary.LittleEndian.Uint64(m.payload) == s.stream && m.seq <= s.sent.Load():
 			a.hello = true
 			a.ack = max(a.ack, m.seq)
-		case m.kind == msgAck && m.seq <= s.total && len(m.payload) == 0:
+		case m.kind == msgAck && m.seq <= s.sent.Load() && len(m.payload) == 0:
 			a.ack = max(a.ack, m.seq)
-		case m.kind == msgNak && m.seq <= s.total && len(m.payload) == 0:
+		case m.kind == msgNak && m.seq <= s.sent.Load() && len(m.payload) == 0:
 			a.ack = max(a.ack, m.seq) // the receiver holds every chunk before the gap
 			a.nak = m.seq
 			a.nakCount++
@@ -216,12 +275,37 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 	mw := msgWriter{w: rw, buf: make([]byte, 0, msgHeader+s.cfg.ChunkSize)}
 	timer := time.NewTimer(s.cfg.Timeout)
 	defer timer.Stop()
+	// An open stream with nothing in flight waits for its source to grow:
+	// no timeout runs then.
+	var poll <-chan time.Time
+	var sealed <-chan struct{}
+	if !s.final {
+		t := time.NewTicker(growthPoll)
+		defer t.Stop()
+		poll = t.C
+		if d, ok := s.grow.(interface{ Done() <-chan struct{} }); ok {
+			sealed = d.Done()
+		}
+	}
+	idle := false
 	retries := 0
-	wait := func() (bool, error) { // true: woken by the reader; false: timeout
+	wait := func() (bool, error) { // true: woken by the reader or the source; false: timeout
+		var timeout <-chan time.Time
+		var grown <-chan time.Time
+		var done <-chan struct{}
+		if idle && !s.final {
+			grown, done = poll, sealed
+		} else {
+			timeout = timer.C
+		}
 		select {
 		case <-a.notify:
 			return true, nil
-		case <-timer.C:
+		case <-grown:
+			return true, nil
+		case <-done:
+			return true, nil
+		case <-timeout:
 			retries++
 			s.stats.Timeouts++
 			if retries > s.cfg.MaxRetries {
@@ -244,8 +328,12 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 	// Greeting: the receiver answers with the next chunk it expects.
 	var hello [helloLen]byte
 	binary.LittleEndian.PutUint64(hello[0:], s.stream)
-	binary.LittleEndian.PutUint64(hello[8:], uint64(s.size))
 	binary.LittleEndian.PutUint32(hello[16:], uint32(s.cfg.ChunkSize))
+	if s.open() {
+		binary.LittleEndian.PutUint32(hello[20:], helloOpen)
+	} else {
+		binary.LittleEndian.PutUint64(hello[8:], uint64(s.size))
+	}
 	for greeted := false; !greeted; {
 		if err := s.count(mw.write(msgHello, 0, hello[:]), len(hello)); err != nil {
 			return err
@@ -274,13 +362,18 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 	// Chunks, go-back-N.
 	next := s.acked
 	var nakSeen uint64
-	for s.acked < s.total {
+	for s.refresh(); s.acked < s.total || !s.final; s.refresh() {
 		for next < s.total && next < s.acked+uint64(s.cfg.Window) {
+			if idle {
+				idle = false
+				progress() // the first chunk in flight since the source was drained
+			}
 			if err := s.sendChunk(&mw, next); err != nil {
 				return err
 			}
 			next++
 		}
+		idle = next == s.acked
 		woken, err := wait()
 		if err != nil {
 			return err
@@ -307,9 +400,15 @@ func (s *Sender) run(ctx context.Context, rw io.ReadWriter) (err error) {
 		next = max(next, s.acked)
 	}
 
-	// End: the receiver answers the bye and writes nothing after it.
+	// End: the receiver answers the bye and writes nothing after it. The
+	// bye of an open stream carries its size.
+	var end []byte
+	if s.open() {
+		end = binary.LittleEndian.AppendUint64(nil, uint64(s.size))
+	}
+	idle = false
 	for {
-		if err := s.count(mw.write(msgBye, s.total, nil), 0); err != nil {
+		if err := s.count(mw.write(msgBye, s.total, end), len(end)); err != nil {
 			return err
 		}
 		for {
@@ -339,6 +438,7 @@ func (s *Sender) advance(ack uint64) {
 		return
 	}
 	s.acked = ack
+	s.ackedBytes.Store(s.Acked())
 	if r, ok := s.src.(interface{ Release(int64) }); ok {
 		r.Release(s.Acked())
 	}
@@ -355,6 +455,7 @@ func (s *Sender) sendChunk(mw *msgWriter, seq uint64) error {
 		s.stats.Retransmits++
 	} else {
 		s.high = seq + 1
+		s.sent.Store(s.high) // store-release: before the chunk goes, so its acknowledgement is accepted
 	}
 	s.stats.Chunks++
 	return s.count(mw.write(msgData, seq, s.buf[:n]), n)
@@ -383,13 +484,19 @@ type Receiver struct {
 	maxSize  int64
 	size     int64
 	chunk    int
-	total    uint64
+	total    uint64 // chunks (of an open stream: at most)
 	expected uint64 // next chunk wanted
 	nakFor   uint64 // expected+1 when a NAK for it was sent, so one gap gets one NAK
 	greeted  bool
+	open     bool // the stream grows while it is sent: its end says its size
+	short    bool // an open stream's short chunk arrived: it was the last
 	done     bool
 	data     []byte
 	stats    TransferStats
+	// onData, when set, is given the stream's bytes so far after each
+	// chunk that adds to them (after its acknowledgement is written): the
+	// slice is valid until the next call.
+	onData func(data []byte)
 }
 
 // NewReceiver returns a Receiver for the stream named stream, of at most
@@ -454,9 +561,8 @@ func (r *Receiver) run(ctx context.Context, rw io.ReadWriter) error {
 		case msgData:
 			err = r.chunkIn(m, reply)
 		case msgBye:
-			if !r.greeted || r.expected != r.total || m.seq != r.total || len(m.payload) != 0 {
-				return fmt.Errorf("migrate: stream %d: end at chunk %d of %d, %d received: %w",
-					r.stream, m.seq, r.total, r.expected, ErrProtocol)
+			if err := r.end(m); err != nil {
+				return err
 			}
 			if err := reply(msgByeAck, r.total, nil); err != nil {
 				return err
@@ -472,25 +578,52 @@ func (r *Receiver) run(ctx context.Context, rw io.ReadWriter) error {
 	}
 }
 
+// end checks the sender's end message: every chunk arrived (and, for an
+// open stream, the size it gives is what arrived).
+func (r *Receiver) end(m message) error {
+	bad := !r.greeted || m.seq != r.expected
+	switch {
+	case bad:
+	case r.open && len(m.payload) == 8:
+		size := int64(binary.LittleEndian.Uint64(m.payload))
+		bad = size != int64(len(r.data))
+		if !bad {
+			r.size, r.total = size, r.expected
+		}
+	default:
+		bad = r.open || r.expected != r.total || len(m.payload) != 0
+	}
+	if bad {
+		return fmt.Errorf("migrate: stream %d: end at chunk %d (%d bytes) of %d, %d received: %w",
+			r.stream, m.seq, len(m.payload), r.total, r.expected, ErrProtocol)
+	}
+	return nil
+}
+
 func (r *Receiver) greet(m message) error {
 	if len(m.payload) != helloLen {
 		return fmt.Errorf("migrate: stream %d: greeting of %d bytes: %w", r.stream, len(m.payload), ErrProtocol)
 	}
 	le := binary.LittleEndian
 	stream, size, chunk := le.Uint64(m.payload[0:]), int64(le.Uint64(m.payload[8:])), int(le.Uint32(m.payload[16:]))
+	flags := le.Uint32(m.payload[20:])
+	open := flags&helloOpen != 0
 	switch {
 	case stream != r.stream:
 		return fmt.Errorf("migrate: greeting for stream %d, want %d: %w", stream, r.stream, ErrProtocol)
-	case size < 0 || size > r.maxSize || chunk <= 0 || chunk > MaxChunk || !allZero(m.payload[20:]):
-		return fmt.Errorf("migrate: stream %d: greeting with size %d (max %d), chunk %d: %w",
-			stream, size, r.maxSize, chunk, ErrProtocol)
-	case r.greeted && (size != r.size || chunk != r.chunk):
-		return fmt.Errorf("migrate: stream %d: resumed with size %d chunk %d, was %d and %d: %w",
-			stream, size, chunk, r.size, r.chunk, ErrProtocol)
+	case size < 0 || size > r.maxSize || chunk <= 0 || chunk > MaxChunk || flags&^helloOpen != 0 || open && size != 0:
+		return fmt.Errorf("migrate: stream %d: greeting with size %d (max %d), chunk %d, flags %#x: %w",
+			stream, size, r.maxSize, chunk, flags, ErrProtocol)
+	case r.greeted && (size != r.size && !r.open || chunk != r.chunk || open != r.open):
+		return fmt.Errorf("migrate: stream %d: resumed with size %d chunk %d open %v, was %d, %d and %v: %w",
+			stream, size, chunk, open, r.size, r.chunk, r.open, ErrProtocol)
 	}
 	if !r.greeted {
-		r.greeted, r.size, r.chunk = true, size, chunk
-		r.total = uint64((size + int64(chunk) - 1) / int64(chunk))
+		r.greeted, r.size, r.chunk, r.open = true, size, chunk, open
+		if open {
+			r.size = r.maxSize // at most
+		}
+		r.total = uint64((r.size + int64(chunk) - 1) / int64(chunk))
 		r.data = make([]byte, 0, min(size, 64<<20))
 	}
 	return nil
@@ -504,14 +637,27 @@ func (r *Receiver) chunkIn(m message, reply func(uint8, uint64, []byte) error) e
 		return fmt.Errorf("migrate: stream %d: chunk %d of %d: %w", r.stream, m.seq, r.total, ErrProtocol)
 	}
 	want := int(min(int64(r.chunk), r.size-int64(m.seq)*int64(r.chunk)))
-	if len(m.payload) != want {
+	switch {
+	case r.open && (len(m.payload) == 0 || len(m.payload) > want):
+		return fmt.Errorf("migrate: stream %d: chunk %d of %d bytes, want at most %d: %w", r.stream, m.seq, len(m.payload), want, ErrProtocol)
+	case !r.open && len(m.payload) != want:
 		return fmt.Errorf("migrate: stream %d: chunk %d of %d bytes, want %d: %w", r.stream, m.seq, len(m.payload), want, ErrProtocol)
 	}
 	switch {
 	case m.seq == r.expected:
+		if r.short {
+			return fmt.Errorf("migrate: stream %d: chunk %d after a short one: %w", r.stream, m.seq, ErrProtocol)
+		}
+		r.short = r.open && len(m.payload) < r.chunk
 		r.data = append(r.data, m.payload...)
 		r.expected++
-		return reply(msgAck, r.expected, nil)
+		if err := reply(msgAck, r.expected, nil); err != nil {
+			return err
+		}
+		if r.onData != nil {
+			r.onData(r.data)
+		}
+		return nil
 	case m.seq < r.expected:
 		r.stats.Duplicates++
 		return reply(msgAck, r.expected, nil)

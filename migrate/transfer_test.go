@@ -3,10 +3,12 @@ package migrate
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -95,11 +97,15 @@ func runTransfer2(t *testing.T, stream uint64, src Source, cfg TransferConfig, s
 // migrateOver moves a workload's pre-copy and journal through faulty
 // connections and restores it on a destination table.
 func migrateOver(t *testing.T, w *workload, seed uint64, f func(conn int) faults) (*Table, transferRun, transferRun) {
+	return migrateOverCfg(t, w, seed, testCfg, f)
+}
+
+func migrateOverCfg(t *testing.T, w *workload, seed uint64, cfg TransferConfig, f func(conn int) faults) (*Table, transferRun, transferRun) {
 	t.Helper()
-	pre := runTransfer(t, streamPreCopy, bytes.NewReader(AppendTable(nil, w.precopy)), testCfg, seed, f)
+	pre := runTransfer(t, streamPreCopy, bytes.NewReader(AppendTable(nil, w.precopy)), cfg, seed, f)
 	// The journal travels straight out of its ring, released as it is acknowledged.
 	j := journalOf(t, w)
-	jr := runTransfer(t, streamJournal, j, testCfg, seed+100, f)
+	jr := runTransfer(t, streamJournal, j, cfg, seed+100, f)
 	if j.Used() != 0 {
 		t.Fatalf("journal holds %d bytes after its transfer", j.Used())
 	}
@@ -139,7 +145,10 @@ func journalOf(t *testing.T, w *workload) *Journal {
 
 func TestTransferClean(t *testing.T) {
 	w := newWorkload(t, 41, 200, 9)
-	tbl, pre, jr := migrateOver(t, w, 1, func(int) faults { return faults{} })
+	// A timeout far above any scheduling delay: a clean run never resends.
+	cfg := testCfg
+	cfg.Timeout = time.Second
+	tbl, pre, jr := migrateOverCfg(t, w, 1, cfg, func(int) faults { return faults{} })
 	checkSessions(t, w.model, tbl.Sessions)
 	for _, r := range []transferRun{pre, jr} {
 		if r.conns != 1 || r.sender.Retransmits != 0 || r.sender.Timeouts != 0 || r.receiver.Duplicates != 0 {
@@ -295,9 +304,6 @@ func TestTransferProtocolErrors(t *testing.T) {
 		})
 	}
 	j, _ := NewJournal(4096, 1, 1)
-	if _, err := NewSender(1, j, TransferConfig{}); err == nil {
-		t.Fatal("sender of an unsealed journal")
-	}
 	if _, err := NewSender(1, j, TransferConfig{ChunkSize: MaxChunk + 1}); err == nil {
 		t.Fatal("chunk above MaxChunk accepted")
 	}
@@ -338,4 +344,157 @@ func TestTransferTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSessions(t, w.model, tbl.Sessions)
+}
+
+// grow appends n receive records of 100 bytes to j from a goroutine of its
+// own, one every gap, waiting while pause says so, then seals it; the
+// returned function waits for the seal.
+func grow(j *Journal, n int, gap time.Duration, pause func(appended int) bool) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		data := bytes.Repeat([]byte("journal!"), 13)[:100]
+		for i := range n {
+			for pause != nil && pause(i) {
+				time.Sleep(100 * time.Microsecond)
+			}
+			if _, err := j.AppendRecv(1, uint32(i*100), data); err != nil {
+				panic(err)
+			}
+			time.Sleep(gap)
+		}
+		if _, err := j.Seal(); err != nil {
+			panic(err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// A journal sent while it grows (an open stream), through lost,
+// duplicated and reordered messages both ways and three cuts, each
+// resumed: the receiver ends with every byte, sealed.
+func TestTransferOpenStream(t *testing.T) {
+	for seed := range uint64(4) {
+		j, _ := NewJournal(1<<20, 1, 1)
+		sealed := grow(j, 600, 20*time.Microsecond, nil)
+		f := func(conn int) faults {
+			if conn >= 3 {
+				return faults{Drop: 0.02, Dup: 0.02, Reorder: 0.02}
+			}
+			return faults{Drop: 0.02, Dup: 0.02, Reorder: 0.02, CutAfter: 20 + int(seed)*7}
+		}
+		run := runTransfer2(t, streamJournal, journalSource{j}, TransferConfig{ChunkSize: 1024, Window: 8, Timeout: 5 * time.Millisecond, MaxRetries: 400},
+			seed, f, func(int) faults { return faults{Drop: 0.02, Dup: 0.02, Reorder: 0.02} })
+		sealed()
+		if !bytes.Equal(run.data, j.Bytes()) {
+			t.Fatalf("seed %d: %d bytes received, the journal holds %d", seed, len(run.data), j.Size())
+		}
+		if _, ok, err := ReadAll(run.data); !ok || err != nil {
+			t.Fatalf("seed %d: sealed %v, %v", seed, ok, err)
+		}
+		if run.faults["cut"] < 2 || run.faults["drop"]+run.faults["dup"]+run.faults["reorder"] == 0 {
+			t.Errorf("seed %d: %d connections, faults %v", seed, run.conns, run.faults)
+		}
+	}
+}
+
+// An open stream moves while it grows: the journal is not sealed until
+// the receiver holds half of what it has appended, which only a sender
+// that streams brings about.
+func TestTransferStreamsBeforeSeal(t *testing.T) {
+	j, _ := NewJournal(1<<20, 1, 1)
+	var got atomic.Int64
+	rcv := NewReceiver(streamJournal, 1<<20)
+	rcv.onData = func(d []byte) { got.Store(int64(len(d))) }
+	deadline := time.Now().Add(5 * time.Second)
+	stalled := false
+	sealed := grow(j, 2000, 0, func(i int) bool {
+		if i < 1000 || got.Load() >= j.Size()/2 {
+			return false
+		}
+		if time.Now().After(deadline) {
+			stalled = true
+			return false
+		}
+		return true
+	})
+	snd, err := NewSender(streamJournal, journalSource{j}, TransferConfig{ChunkSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newPipe()
+	done := make(chan error, 1)
+	go func() { done <- rcv.Receive(context.Background(), b) }()
+	if err := snd.Send(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	sealed()
+	if err := <-done; err != nil || stalled || !bytes.Equal(rcv.Data(), j.Bytes()) {
+		t.Fatalf("receive: %v; stalled before the seal %v; %d of %d bytes", err, stalled, len(rcv.Data()), j.Size())
+	}
+}
+
+// A receiver refuses an open stream that breaks its rules: a size in the
+// greeting, a chunk after a short one, an end without its size or with
+// another size than arrived.
+func TestTransferOpenStreamErrors(t *testing.T) {
+	le := binary.LittleEndian
+	hello := func(size uint64, flags uint32) []byte {
+		p := le.AppendUint64(nil, streamJournal)
+		p = le.AppendUint64(p, size)
+		p = le.AppendUint32(p, 8)
+		return le.AppendUint32(p, flags)
+	}
+	type msg struct {
+		kind    uint8
+		seq     uint64
+		payload []byte
+	}
+	chunk := []byte("12345678")
+	tests := []struct {
+		name string
+		msgs []msg
+	}{
+		{"open with a size", []msg{{msgHello, 0, hello(16, helloOpen)}}},
+		{"unknown flag", []msg{{msgHello, 0, hello(0, 2)}}},
+		{"chunk after a short one", []msg{{msgHello, 0, hello(0, helloOpen)}, {msgData, 0, chunk[:3]}, {msgData, 1, chunk}}},
+		{"chunk above the chunk size", []msg{{msgHello, 0, hello(0, helloOpen)}, {msgData, 0, append(chunk, 'x')}}},
+		{"end without a size", []msg{{msgHello, 0, hello(0, helloOpen)}, {msgData, 0, chunk}, {msgBye, 1, nil}}},
+		{"end with another size", []msg{{msgHello, 0, hello(0, helloOpen)}, {msgData, 0, chunk}, {msgBye, 1, le.AppendUint64(nil, 9)}}},
+		{"end before the last chunk", []msg{{msgHello, 0, hello(0, helloOpen)}, {msgData, 0, chunk}, {msgBye, 2, le.AppendUint64(nil, 16)}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newPipe()
+			rcv := NewReceiver(streamJournal, 1<<20)
+			done := make(chan error, 1)
+			go func() { done <- rcv.Receive(context.Background(), b); b.Close() }()
+			mw := msgWriter{w: a}
+			for _, m := range tc.msgs {
+				if err := mw.write(m.kind, m.seq, m.payload); err != nil {
+					break
+				}
+			}
+			go func() { _, _ = io.Copy(io.Discard, a) }()
+			if err := <-done; !errors.Is(err, ErrProtocol) {
+				t.Fatalf("Receive: %v, want ErrProtocol", err)
+			}
+			a.Close()
+		})
+	}
+	// A sound open stream of two chunks, the second short, ends well.
+	a, b := newPipe()
+	rcv := NewReceiver(streamJournal, 1<<20)
+	done := make(chan error, 1)
+	go func() { done <- rcv.Receive(context.Background(), b) }()
+	mw := msgWriter{w: a}
+	for _, m := range []msg{{msgHello, 0, hello(0, helloOpen)}, {msgData, 0, chunk}, {msgData, 1, chunk[:5]}, {msgBye, 2, le.AppendUint64(nil, 13)}} {
+		if err := mw.write(m.kind, m.seq, m.payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil || string(rcv.Data()) != "1234567812345" {
+		t.Fatalf("Receive: %v, data %q", err, rcv.Data())
+	}
+	a.Close()
 }

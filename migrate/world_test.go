@@ -50,13 +50,20 @@ type world struct {
 	onRound          func()         // called in each round, under mu, before the applications act
 	rate             int            // bytes per session per millisecond from each peer
 	vmRate           int            // bytes per session per millisecond from the VM
+	readRate         int            // bytes per session per round the VM's applications read (0: all)
+	vmSends          bool           // the VM sends its own streams (vmRate), which checkStreams checks
+	// paused stops the loop of during: rounds run only where the test
+	// calls round itself (from a migration's Phase hook, say).
+	paused atomic.Bool
 }
 
 type worldConfig struct {
 	sessions    int
 	rate        int
 	vmRate      int
+	readRate    int
 	journalSize int
+	resumeWait  time.Duration     // the destination's ResumeWait
 	peer        tcpip.StackConfig // Clock, MAC are set by the world
 	vm          tcpip.StackConfig
 }
@@ -88,9 +95,14 @@ func pattern(port uint16, off int) byte {
 	return byte(x>>24) ^ byte(off>>8)
 }
 
-func (r *reader) take(c *tcpip.Conn) {
-	for {
-		n, err := c.Read(r.scratch[:])
+func (r *reader) take(c *tcpip.Conn, limit int) {
+	for left := limit; limit == 0 || left > 0; {
+		buf := r.scratch[:]
+		if limit > 0 {
+			buf = buf[:min(left, len(buf))]
+		}
+		n, err := c.Read(buf)
+		left -= n
 		for i := range n {
 			if r.bad == 0 && r.scratch[i] != pattern(r.port, r.off+i) {
 				r.bad = r.off + i + 1
@@ -107,14 +119,18 @@ func (r *reader) take(c *tcpip.Conn) {
 	}
 }
 
-func (s *sender) write(buf []byte, rate int) {
+// write offers the peer's connection what its budget allows; the budget
+// grows by rate for each simulated millisecond (ms is 1 when the clock
+// advanced this round), so that the peers send at their rate in simulated
+// time, and nothing more while it stands still.
+func (s *sender) write(buf []byte, rate, ms int) {
 	if s.conn == nil || s.stop || !s.conn.Live() {
 		return
 	}
 	if st := s.conn.State(); st != tcpip.Established && st != tcpip.CloseWait {
 		return
 	}
-	s.budget = min(s.budget+rate, 64<<10)
+	s.budget = min(s.budget+rate*ms, 64<<10)
 	n := min(s.budget, len(buf), 8<<10) // a few segments a round: no need to build bytes a shut window refuses
 	for i := range n {
 		buf[i] = pattern(s.port, s.off+i)
@@ -157,7 +173,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 		t: t, clock: tcpip.NewSimClock(time.Unix(1_700_000_000, 0)),
 		vmAddr: netip.MustParseAddr("10.0.0.10"), peerAddr: netip.MustParseAddr("10.0.1.1"),
 		senders: map[uint16]*sender{}, readers: map[uint16]*reader{}, peerWriters: map[uint16]*reader{}, vmOff: map[uint16]int{},
-		holdDone: make(chan struct{}), rate: cfg.rate, vmRate: cfg.vmRate,
+		holdDone: make(chan struct{}), rate: cfg.rate, vmRate: cfg.vmRate, readRate: cfg.readRate, vmSends: cfg.vmRate > 0,
 	}
 	w.peerNIC, w.srcNIC, w.dstNIC = newNIC(t, 2), newNIC(t, 1), newNIC(t, 1)
 	for _, pair := range [][2]*nicsim.Port{{w.peerNIC.Port(0), w.srcNIC.Port(0)}, {w.peerNIC.Port(1), w.dstNIC.Port(0)}} {
@@ -194,7 +210,7 @@ func newWorld(t testing.TB, cfg worldConfig) *world {
 	w.srcHost.SetHandler(w.circuit)
 	dc := vc // the VM's MAC and addresses come with it
 	dc.MAC, dc.Addrs, dc.Seed = dstMAC, nil, 3
-	if w.dest, err = NewDestination(DestinationConfig{Stack: dc}, w.dstHost.Send); err != nil {
+	if w.dest, err = NewDestination(DestinationConfig{Stack: dc, ResumeWait: cfg.resumeWait}, w.dstHost.Send); err != nil {
 		t.Fatal(err)
 	}
 	w.dstHost.SetHandler(w.dest)
@@ -232,8 +248,10 @@ func (w *world) vm(fn func(vm *tcpip.Stack)) bool {
 func (w *world) round() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	ms := 0
 	if !w.frozen.Load() {
 		w.clock.Advance(time.Millisecond)
+		ms = 1
 	}
 	if h := w.holdUntil.Load(); h != 0 && !w.clock.Now().Before(time.Unix(0, h)) {
 		w.holdUntil.Store(0)
@@ -245,13 +263,13 @@ func (w *world) round() {
 	}
 	var buf [64 << 10]byte
 	for s := range w.senders {
-		w.senders[s].write(buf[:], w.rate)
+		w.senders[s].write(buf[:], w.rate, ms)
 	}
 	w.vm(func(vm *tcpip.Stack) {
 		for _, c := range vm.Conns() {
 			p := c.Tuple().Src.Port()
 			if r := w.readers[p]; r != nil {
-				r.take(c)
+				r.take(c, w.readRate)
 			}
 			if w.vmRate > 0 && c.State() == tcpip.Established {
 				s := &sender{port: p + 10000, conn: c}
@@ -276,7 +294,7 @@ func (w *world) round() {
 	for p, s := range w.senders {
 		if r := w.peerWriters[p]; r != nil && s.conn != nil {
 			r.port = p + 10000
-			r.take(s.conn)
+			r.take(s.conn, 0)
 		}
 	}
 }
@@ -299,13 +317,15 @@ func (w *world) run(d time.Duration) {
 
 // migrate runs a migration in its own goroutine while the loop goes on,
 // with the VM held suspended for hold of simulated time, and returns its
-// result once it is over.
-func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer, cfg MigrateConfig) (Metrics, error) {
-	type result struct {
-		m   Metrics
-		err error
-	}
-	done := make(chan result, 1)
+// result once it is over. killed reports that the migration's goroutine
+// died before Migrate returned (runtime.Goexit in a hook, as a process is
+// killed).
+func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer, cfg MigrateConfig) (m Metrics, err error) {
+	m, _, err = w.migrateOrKill(ctx, hold, dests, cfg)
+	return m, err
+}
+
+func (w *world) migrateOrKill(ctx context.Context, hold time.Duration, dests []Dialer, cfg MigrateConfig) (m Metrics, killed bool, err error) {
 	phase := cfg.Phase
 	cfg.Phase = func(p Phase) {
 		if p == PhasePreCopy {
@@ -327,16 +347,34 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 		case <-ctx.Done():
 		}
 	}
+	killed = true
+	w.during(func() {
+		m, err = w.circuit.Migrate(ctx, dests, cfg)
+		killed = false
+	})
+	return m, killed, err
+}
+
+// during runs fn in a goroutine of its own while the loop goes on, and
+// returns once that goroutine has ended, whether fn returned or the
+// goroutine died in it (runtime.Goexit). Simulated time stands still
+// from the end of a hold to the end of fn.
+func (w *world) during(fn func()) {
+	done := make(chan struct{})
 	go func() {
-		m, err := w.circuit.Migrate(ctx, dests, cfg)
-		done <- result{m, err}
+		defer close(done)
+		fn()
 	}()
 	for {
 		select {
-		case r := <-done:
+		case <-done:
 			w.frozen.Store(false)
-			return r.m, r.err
+			return
 		default:
+			if w.paused.Load() {
+				time.Sleep(20 * time.Microsecond)
+				continue
+			}
 			w.round()
 			if w.frozen.Load() {
 				time.Sleep(20 * time.Microsecond)
@@ -345,8 +383,9 @@ func (w *world) migrate(ctx context.Context, hold time.Duration, dests []Dialer,
 	}
 }
 
-// serve returns a Dialer to d, served by a goroutine the returned wait
-// function waits for.
+// serve returns a Dialer to d, each connection served by a goroutine of
+// the destination's own (its context is not the dialer's), and a function
+// that waits for them all.
 func serve(d *Destination, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (Dialer, func() error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -360,8 +399,8 @@ func serve(d *Destination, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (Di
 			if wrap != nil {
 				conn = wrap(b)
 			}
-			err := d.Serve(ctx, conn)
-			conn.Close()
+			defer conn.Close() // also when the goroutine dies: a process's connections close with it
+			err := d.Serve(context.Background(), conn)
 			mu.Lock()
 			serveErr = errors.Join(serveErr, err)
 			mu.Unlock()
@@ -377,12 +416,16 @@ func (w *world) drain(limit time.Duration) {
 	for _, s := range w.senders {
 		s.stop = true
 	}
+	w.readRate, w.vmRate = 0, 0
 	end := w.clock.Now().Add(limit)
 	for w.clock.Now().Before(end) {
 		w.round()
 		all := true
 		for p, r := range w.readers {
 			if s := w.senders[p]; s == nil || r.off != s.off {
+				all = false
+			}
+			if r := w.peerWriters[p]; r != nil && w.vmSends && r.off != w.vmOff[p+10000] {
 				all = false
 			}
 		}
@@ -406,6 +449,9 @@ func (w *world) checkStreams() {
 			t.Errorf("port %d: byte %d out of place (a gap, a duplicate or damage)", p, r.bad-1)
 		case r.off != s.off || r.crc != s.crc:
 			t.Errorf("port %d: VM read %d bytes crc %08x, peer sent %d crc %08x", p, r.off, r.crc, s.off, s.crc)
+		}
+		if pr := w.peerWriters[p]; pr != nil && w.vmSends && (pr.bad != 0 || pr.off != w.vmOff[p+10000]) {
+			t.Errorf("port %d: the peer read %d bytes of the VM's %d (first out of place: %d)", p, pr.off, w.vmOff[p+10000], pr.bad-1)
 		}
 		if s != nil && s.conn.Err() != nil {
 			t.Errorf("port %d: peer connection lost: %v", p, s.conn.Err())

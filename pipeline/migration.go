@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,7 +62,8 @@ func (m *MigrationConfig) validate() error {
 // Phases as the live view names them.
 var phaseNames = [...]string{0: "running on the source", migrate.PhasePreCopy: "pre-copy",
 	migrate.PhaseSuspended: "suspended (the circuit answers)", migrate.PhaseSealed: "sealed (journal moving)",
-	migrate.PhaseMoved: "moved: running on the destination", migrate.PhaseResumed: "resumed on the source"}
+	migrate.PhaseCommitted: "go-ahead given",
+	migrate.PhaseMoved:     "moved: running on the destination", migrate.PhaseResumed: "resumed on the source"}
 
 // vmWorld is the migration's world, after the migrate package's own test
 // bed but on the real clock: a peer host whose NIC has two ports, wired to
@@ -275,16 +277,37 @@ func (w *vmWorld) migrate(ctx context.Context) {
 		w.err = err
 		return
 	}
+	// The destination serves every connection the source opens: after a
+	// cut the source comes back on a new one to resume the journal or to
+	// settle the migration by its id (see migrate's doc, "Faults").
 	serveErr := make(chan error, 1)
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			serveErr <- err
-			return
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var first error
+		served := false
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				break // closed once Migrate has returned
+			}
+			wg.Go(func() {
+				err := w.dest.Serve(ctx, c)
+				c.Close()
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					served = true
+				} else if first == nil {
+					first = err
+				}
+			})
 		}
-		err = w.dest.Serve(ctx, c)
-		c.Close()
-		serveErr <- err
+		wg.Wait()
+		if served {
+			first = nil // a connection cut on the way does not matter once one served
+		}
+		serveErr <- first
 	}()
 	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
 		var d net.Dialer

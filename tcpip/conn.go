@@ -105,6 +105,17 @@ func (c *Conn) Stats() ConnStats { return c.stats }
 // Session returns a copy of the connection's state.
 func (c *Conn) Session() *Session { return c.export(c.st.cfg.Clock.Now()) }
 
+// SessionView returns the connection's state as Session does, but with
+// its queues (and Crypto) shared with the connection rather than copied:
+// it stays valid only until the connection next changes (Input, Tick,
+// Read, Write or Close on its stack). A migration's pre-copy reads the
+// bytes a queue gained this way without copying the whole queue.
+func (c *Conn) SessionView() Session {
+	v := c.s
+	v.Timers = c.timers(c.st.cfg.Clock.Now())
+	return v
+}
+
 // Buffered is the number of received bytes the application has not read.
 func (c *Conn) Buffered() int { return len(c.s.RecvQueue) }
 

@@ -3,7 +3,9 @@ package tcpip
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/ringkit/ringkit/internal/seqnum"
 )
@@ -35,5 +37,26 @@ func TestTimestampsRebase(t *testing.T) {
 	}
 	if later := ts.TSval(1500); !seqnum.LT(got, later) || later-got != 500 {
 		t.Fatalf("TSval 500 ticks later %#x, want %#x", later, got+500)
+	}
+}
+
+// SessionView is the Session a connection would export, its queues those
+// of the connection itself (no copy), and they follow what the
+// application reads.
+func TestSessionView(t *testing.T) {
+	w := newPair(t, pairConfig{sessions: 1, rate: 3000, vm: StackConfig{RecvBuffer: 1 << 20}})
+	w.readers = map[uint16]*reader{} // the VM's application reads nothing: its queue fills
+	w.run(20 * time.Millisecond)
+	c := w.vm.Conns()[0]
+	v, s := c.SessionView(), c.Session()
+	if len(v.RecvQueue) == 0 || !reflect.DeepEqual(&v, s) {
+		t.Fatalf("view %+v\nsession %+v", v, s)
+	}
+	if &v.RecvQueue[0] != &c.s.RecvQueue[0] || &s.RecvQueue[0] == &c.s.RecvQueue[0] {
+		t.Error("the view copies the queue, or the session shares it")
+	}
+	var one [1]byte
+	if n, _ := c.Read(one[:]); n != 1 || len(c.SessionView().RecvQueue) != len(v.RecvQueue)-1 {
+		t.Error("the view does not follow a read")
 	}
 }

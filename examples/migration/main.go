@@ -494,15 +494,9 @@ func destination(sessions int) error {
 	}
 	defer shutdown()
 
-	conn, err := ln.Accept()
-	if err != nil {
+	if err := serveAll(ctx, ln, dest); err != nil {
 		return err
 	}
-	if err := dest.Serve(ctx, conn); err != nil {
-		conn.Close()
-		return err
-	}
-	conn.Close()
 	fmt.Printf("the VM is active here: %v; %d announcement rounds sent\n", dest.Replay(), dest.Announced())
 	select {
 	case <-finished:
@@ -529,4 +523,42 @@ func runNIC(ctx context.Context, wg *sync.WaitGroup, n *nicsim.NIC) {
 		defer wg.Done()
 		_ = n.Run(ctx) // ends with ctx.Err()
 	}()
+}
+
+// serveAll serves every connection the source opens until one of them
+// leaves the VM running here: after a cut, the source comes back on a new
+// connection to resume the journal or to settle the migration by its id
+// (see migrate's doc, "Faults"). A connection that fails on the way is
+// reported and the next one awaited.
+func serveAll(ctx context.Context, ln net.Listener, dest *migrate.Destination) error {
+	served := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	accepted := make(chan error, 1)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				accepted <- err
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				if err := dest.Serve(ctx, conn); err != nil {
+					fmt.Fprintf(os.Stderr, "migration: a connection of the source ended: %v (waiting for it to come back)\n", err)
+					return
+				}
+				once.Do(func() { close(served) })
+			})
+		}
+	}()
+	select {
+	case <-served:
+		return nil
+	case err := <-accepted:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
