@@ -927,7 +927,6 @@ func TestKernelMigrationCut(t *testing.T) {
 	}
 	for i, p := range randomCuts(rand.New(rand.NewPCG(14, 1)), runs) {
 		t.Run(fmt.Sprintf("%d/%v", i, p), func(t *testing.T) {
-			p.skipUnfixed(t)
 			cfg := kernelRun()
 			cfg.dialers = 2
 			cfg.wrap = p.wrap
@@ -942,7 +941,6 @@ func TestKernelMigrationCut(t *testing.T) {
 func TestKernelMigrationGoAheadLost(t *testing.T) {
 	for _, p := range []cutPoint{{what: "go"}, {what: "go", deliver: true}} {
 		t.Run(p.String(), func(t *testing.T) {
-			p.skipUnfixed(t)
 			cfg := kernelRun()
 			cfg.dialers = 2
 			cfg.wrap = p.wrap
@@ -960,19 +958,6 @@ type cutPoint struct {
 	what    string
 	frac    float64
 	deliver bool // "go": delivered, then the connection is cut
-}
-
-// lostGoAheadFixed says whether this branch has the fix of issue 14's
-// "a lost go-ahead leaves the VM running nowhere" (branch migrate-faults).
-// Without it a go-ahead lost on the way makes the source hand the VM off
-// to a destination that never activates it.
-const lostGoAheadFixed = false
-
-// skipUnfixed skips a run whose cut needs a fix this branch lacks.
-func (p cutPoint) skipUnfixed(t *testing.T) {
-	if p.what == "go" && !p.deliver && !lostGoAheadFixed {
-		t.Skip("the go-ahead lost: depends on the lost go-ahead fix of issue 14 (branch migrate-faults, not merged here)")
-	}
 }
 
 // randomCuts returns n cut points of different kinds, in an order and
