@@ -16,12 +16,12 @@ import (
 // moves the Stage's limit and counts both.
 func TestMemoryLimit(t *testing.T) {
 	rs := mustRuleSet(t, RuleConfig{})
-	for _, size := range []int{1 << 40, math.MaxInt, -1} {
+	for _, size := range []int{math.MaxInt / 2, math.MaxInt, -1} {
 		if _, err := NewClassifier(rs, size); !errors.Is(err, ErrConfig) {
 			t.Errorf("NewClassifier with a cache of %d entries = %v, want ErrConfig", size, err)
 		}
 	}
-	_, err := NewClassifier(rs, 1<<40)
+	_, err := NewClassifier(rs, math.MaxInt/2)
 	for _, want := range []string{"bytes", fmt.Sprintf("limit of %d bytes", DefaultMaxBytes)} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("NewClassifier with a cache of 2^40 entries = %v, want an error saying %q", err, want)
@@ -30,7 +30,7 @@ func TestMemoryLimit(t *testing.T) {
 	out, _ := outputs(t, 2, 4)
 	good := StageConfig{In: fakeInput{}, Frames: frameTable{}, Out: out, Rules: rs, Drop: func(Verdict, []descriptor.Packet) {}}
 	huge := good
-	huge.Burst = 1 << 40
+	huge.Burst = math.MaxInt / 2
 	if _, err := NewStage(huge); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "StageConfig.MaxBytes") {
 		t.Errorf("NewStage with a burst of 2^40 = %v, want ErrConfig naming StageConfig.MaxBytes", err)
 	}

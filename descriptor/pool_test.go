@@ -605,7 +605,7 @@ func TestNewPoolMemoryLimit(t *testing.T) {
 	if !errors.Is(err, descriptor.ErrConfig) {
 		t.Fatalf("NewPool of %d buffers of 60000 bytes = %v, want ErrConfig", descriptor.MaxBuffers, err)
 	}
-	for _, want := range []string{"bytes", fmt.Sprintf("limit of %d bytes", descriptor.DefaultMaxBytes), "PoolConfig.MaxBytes"} {
+	for _, want := range []string{"bytes", fmt.Sprintf("limit of %d bytes", int64(descriptor.DefaultMaxBytes)), "PoolConfig.MaxBytes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

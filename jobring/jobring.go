@@ -308,7 +308,7 @@ func ringBytes[J, R any](cfg *Config[J, R], n uint64, burst int) uint64 {
 	for _, ws := range cfg.Workers {
 		kinds |= ws.Kinds
 		batch := uint64(batchSize(ws, n))
-		each := uint64(unsafe.Sizeof(worker[J, R]{})) + mem.Size(batch, 8) + mem.Size(max(batch, maxCand), uint64(unsafe.Sizeof(cand{})))
+		each := mem.Add(mem.Add(uint64(unsafe.Sizeof(worker[J, R]{})), mem.Size(batch, 8)), mem.Size(max(batch, maxCand), uint64(unsafe.Sizeof(cand{}))))
 		b = mem.Add(b, each)
 	}
 	return mem.Add(b, mem.Size(uint64(bits.OnesCount64(uint64(kinds))), uint64(unsafe.Sizeof(hist.Histogram{}))))

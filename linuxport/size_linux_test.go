@@ -5,6 +5,7 @@ package linuxport_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -36,8 +37,8 @@ func TestOpenMemoryLimit(t *testing.T) {
 		},
 	}
 	for name, f := range open {
-		if err := f(1, 1<<40, 0); !errors.Is(err, linuxport.ErrConfig) {
-			t.Errorf("%s with a burst of 2^40 = %v, want ErrConfig", name, err)
+		if err := f(1, math.MaxInt/2, 0); !errors.Is(err, linuxport.ErrConfig) {
+			t.Errorf("%s with a burst of MaxInt/2 = %v, want ErrConfig", name, err)
 		}
 		if err := f(1<<20, 0, 0); !errors.Is(err, linuxport.ErrConfig) || !strings.Contains(err.Error(), fmt.Sprintf("limit of %d bytes", linuxport.DefaultMaxBytes)) {
 			t.Errorf("%s with 2^20 queues = %v, want ErrConfig naming the limit", name, err)

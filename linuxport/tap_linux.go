@@ -57,7 +57,7 @@ func OpenTAP(name string, cfg TAPConfig) (*TAP, error) {
 		tq  tapQueue
 		pkt descriptor.Packet
 	)
-	perQueue := uint64(unsafe.Sizeof(tq)) + mem.Size(uint64(burst), uint64(unsafe.Sizeof(pkt)))
+	perQueue := mem.Add(uint64(unsafe.Sizeof(tq)), mem.Size(uint64(burst), uint64(unsafe.Sizeof(pkt))))
 	e, err := newEngine(name, cfg.Pool, queues, cfg.Rx, cfg.Tx, perQueue, 0, cfg.MaxBytes)
 	if err != nil {
 		return nil, err

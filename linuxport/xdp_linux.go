@@ -119,7 +119,7 @@ func OpenXDP(name string, cfg XDPConfig) (*XDP, error) {
 	if burst <= 0 {
 		burst = DefaultBurst
 	}
-	if burst > math.MaxUint32 {
+	if uint64(burst) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: AF_XDP %s: burst %d (want at most %d)", ErrConfig, name, burst, uint64(math.MaxUint32))
 	}
 	var (
@@ -127,8 +127,8 @@ func OpenXDP(name string, cfg XDPConfig) (*XDP, error) {
 		buf descriptor.Buf
 		pkt descriptor.Packet
 	)
-	perQueue := uint64(unsafe.Sizeof(xq)) + mem.Size(uint64(max(burst, cfg.Rx.Descs)+burst), uint64(unsafe.Sizeof(buf))) +
-		mem.Size(uint64(burst), uint64(unsafe.Sizeof(pkt)))
+	perQueue := mem.Add(mem.Add(uint64(unsafe.Sizeof(xq)), mem.Size(uint64(max(burst, cfg.Rx.Descs))+uint64(burst), uint64(unsafe.Sizeof(buf)))),
+		mem.Size(uint64(burst), uint64(unsafe.Sizeof(pkt))))
 	e, err := newEngine(name, pool, queues, cfg.Rx, cfg.Tx, perQueue, 0, cfg.MaxBytes)
 	if err != nil {
 		return nil, err

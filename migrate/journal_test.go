@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -304,7 +305,7 @@ func TestPayloadRoom(t *testing.T) {
 // machine cannot serve), by NewJournal and already by NewCircuit, not
 // only when a Suspend makes the journal.
 func TestJournalSizeLimit(t *testing.T) {
-	for _, c := range []int{1 << 40, 1 << 50, MaxJournalSize + Align, 64, -1} {
+	for _, c := range []int{math.MaxInt / 2, math.MaxInt, MaxJournalSize + Align, 64, -1} {
 		if _, err := NewJournal(c, 1, 1); !errors.Is(err, ErrConfig) {
 			t.Errorf("NewJournal(%d) = %v, want ErrConfig", c, err)
 		}
@@ -314,7 +315,7 @@ func TestJournalSizeLimit(t *testing.T) {
 	}
 	clock := tcpip.NewSimClock(time.Unix(1700000000, 0))
 	stack := tcpip.StackConfig{Clock: clock, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.10/24")}}
-	for _, c := range []int{1 << 50, MaxJournalSize + Align, 64, -1} {
+	for _, c := range []int{math.MaxInt, MaxJournalSize + Align, 64, -1} {
 		if _, err := NewCircuit(CircuitConfig{Stack: stack, JournalSize: c}, func([]byte) {}); !errors.Is(err, ErrConfig) {
 			t.Errorf("NewCircuit with JournalSize %d = %v, want ErrConfig", c, err)
 		}

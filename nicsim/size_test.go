@@ -3,6 +3,7 @@ package nicsim_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -19,8 +20,8 @@ import (
 func TestNewMemoryLimit(t *testing.T) {
 	pool := newPool(t, 256)
 	for name, cfg := range map[string]nicsim.Config{
-		"burst":  {Pool: pool, Burst: 1 << 40},
-		"reta":   {Pool: pool, RETASize: 1 << 40},
+		"burst":  {Pool: pool, Burst: math.MaxInt / 2},
+		"reta":   {Pool: pool, RETASize: math.MaxInt / 2},
 		"queues": {Pool: pool, Ports: 1 << 16, Queues: 1 << 16},
 	} {
 		n, err := nicsim.New(cfg)

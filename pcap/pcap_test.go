@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -377,7 +378,7 @@ func TestNewPortMemoryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []pcap.PortConfig{
-		{Pool: pool, Burst: 1 << 40},
+		{Pool: pool, Burst: math.MaxInt / 2},
 		{Pool: pool, Queues: 1 << 20},
 		{Pool: pool, MaxBytes: -1},
 		{Pool: pool, Queues: 4, MaxBytes: 1 << 10},

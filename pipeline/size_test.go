@@ -12,7 +12,7 @@ import (
 // as is any argument out of range, before anything is allocated.
 func TestCaptureSizeLimit(t *testing.T) {
 	for _, tc := range []struct{ every, max, snap int }{
-		{1, 1 << 40, 1514},
+		{1, math.MaxInt / 2, 1514},
 		{1, math.MaxInt, 65535},
 		{1, MaxCaptureBytes/1514 + 1, 1514},
 		{0, 10, 1514},
