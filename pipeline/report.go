@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/ringkit/ringkit/sched"
@@ -291,6 +292,15 @@ func (r *Report) explain() {
 				pr.RateBPS/1e9, 100*pr.SentBPS/pr.RateBPS)
 			continue
 		}
+		// A class offered less than its share leaves the rest of it to the
+		// classes still backlogged (the scheduler is work-conserving), so
+		// those get more than configured by design.
+		var unused []string
+		for _, t := range pr.TCs {
+			if t.Measured-t.Configured < -shareTolerance && t.Shaped+t.Overload == 0 {
+				unused = append(unused, t.Name)
+			}
+		}
 		for _, t := range pr.TCs {
 			d := t.Measured - t.Configured
 			if math.Abs(d) <= shareTolerance {
@@ -300,6 +310,12 @@ func (r *Report) explain() {
 				note("class %s of port %s got %.1f%% of the port against %.1f%% configured: it was offered less "+
 					"than its share (its ring never overflowed), and the others used the rest", t.Name, pr.Name,
 					100*t.Measured, 100*t.Configured)
+				continue
+			}
+			if d > 0 && len(unused) > 0 {
+				note("class %s of port %s got %.1f%% of the port against %.1f%% configured: it was backlogged and "+
+					"took part of what %s left unused", t.Name, pr.Name, 100*t.Measured, 100*t.Configured,
+					strings.Join(unused, ", "))
 				continue
 			}
 			warn("class %s of port %s got %.1f%% of the port against %.1f%% configured while it was backlogged: "+

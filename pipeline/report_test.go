@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,37 @@ func TestReportTextExplains(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExplainShares: a class that got more than its share is warned about
+// only when no class of its port left part of its share unused; when one
+// did, the scheduler (work-conserving) gave that part to the backlogged
+// classes, and the report says so in a note.
+func TestExplainShares(t *testing.T) {
+	port := func(tcs ...TCReport) *Report {
+		return &Report{Ports: []PortReport{{Name: "backup", RateBPS: 1e8, SentBPS: 1e8, TCs: tcs}}}
+	}
+	under := TCReport{Name: "secure", Configured: 0.25, Measured: 0.13}
+	over := TCReport{Name: "video", Configured: 0.25, Measured: 0.31, Shaped: 100}
+	rest := TCReport{Name: "bulk", Configured: 0.5, Measured: 0.56, Shaped: 100}
+
+	r := port(under, over, rest)
+	r.explain()
+	if len(r.Warnings) != 0 {
+		t.Errorf("warnings with a class leaving its share unused: %q", r.Warnings)
+	}
+	if !slices.ContainsFunc(r.Notes, func(s string) bool {
+		return strings.Contains(s, "class video") && strings.Contains(s, "secure left unused")
+	}) {
+		t.Errorf("no note that video took what secure left unused: %q", r.Notes)
+	}
+
+	backlogged := under
+	backlogged.Shaped = 50 // secure was backlogged: its shortfall is the scheduler's
+	r = port(backlogged, over, rest)
+	r.explain()
+	if len(r.Warnings) != 3 {
+		t.Errorf("want a warning for each class away from its share while all were backlogged, got %q", r.Warnings)
 	}
 }
