@@ -52,11 +52,15 @@ type Config struct {
 	// packet then waits in its TC ring at most about RingDelay.
 	RingDelay Duration `json:"ring_delay,omitempty"`
 	// Buffers is the number of packet buffers (0: enough for every ring).
-	Buffers int            `json:"buffers"`
-	Traffic Traffic        `json:"traffic"`
-	Rules   RulesJSON      `json:"rules"`
-	Ports   []PortConfig   `json:"ports"`
-	Offload *OffloadConfig `json:"offload"`
+	Buffers int `json:"buffers"`
+	// MaxBytes is the most memory the pipeline's buffer pool, and each of
+	// its NICs (rings, bursts, traffic), may take (0: each part's own
+	// default, 4 GiB for the pool and 1 GiB for a NIC).
+	MaxBytes int64          `json:"max_bytes,omitempty"`
+	Traffic  Traffic        `json:"traffic"`
+	Rules    RulesJSON      `json:"rules"`
+	Ports    []PortConfig   `json:"ports"`
+	Offload  *OffloadConfig `json:"offload"`
 	// Migration, if set, live-migrates a VM and its sessions midway
 	// through a real-time run (Run; RunSim leaves it out).
 	Migration *MigrationConfig `json:"migration"`
@@ -269,6 +273,8 @@ func (c *Config) Validate() error {
 		return bad("ring_size", "%d (want 1..65536)", c.RingSize)
 	case c.Buffers < 0 || c.Buffers > 1<<20:
 		return bad("buffers", "%d (want 0..1048576)", c.Buffers)
+	case c.MaxBytes < 0:
+		return bad("max_bytes", "%d (want 0 for the parts' defaults, or a positive limit)", c.MaxBytes)
 	case c.VerifyEvery < 1:
 		return bad("verify_every", "%d (want 1 or more)", c.VerifyEvery)
 	}

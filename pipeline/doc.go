@@ -93,6 +93,10 @@
 //     (Config.RingSizes), 10us..10s; none (DefaultConfig: "10ms").
 //   - buffers: packet buffers in the pool, 0..1048576; 0 is enough for
 //     every ring full at once.
+//   - max_bytes: the most memory the buffer pool, and each NIC of the
+//     pipeline, may take; 0 (omitted) leaves each its default (4 GiB for
+//     the pool, 1 GiB for a NIC). A config whose parts would take more is
+//     refused with an error naming the part and this key.
 //   - back_pressure: true makes a full TC ring hold the classifier, so
 //     the RX rings fill and the NIC drops (rx missed) instead of the TC
 //     ring; false.

@@ -249,9 +249,9 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 		buffers = min(buffers, descriptor.MaxBuffers)
 	}
 	pool, err := descriptor.NewPool(descriptor.PoolConfig{Buffers: buffers, DataRoom: 1536, NoHeadroom: true,
-		CacheSize: cacheSize})
+		CacheSize: cacheSize, MaxBytes: cfg.MaxBytes})
 	if err != nil {
-		return nil, fmt.Errorf("%w: buffers: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: buffers (max_bytes raises the memory limit): %w", ErrConfig, err)
 	}
 	p := &Pipeline{cfg: cfg, rules: rules, pool: pool, cap: opts.Capture, wantLayout: opts.Layout, stop: make(chan struct{}),
 		stamps: make([]int64, buffers)}
@@ -265,16 +265,16 @@ func New(cfg Config, opts Options) (*Pipeline, error) {
 	// The NIC under test: port 0 receives the traffic, ports 1..n
 	// transmit the output ports, each wired to a port of the sink NIC.
 	nic, err := nicsim.New(nicsim.Config{Name: "nic", Ports: 1 + nports, Queues: cfg.Queues, Pool: pool,
-		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: cfg.TxDescs}})
+		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: cfg.TxDescs}, MaxBytes: cfg.MaxBytes})
 	if err != nil {
-		return nil, fmt.Errorf("%w: queues, rx_descs and tx_descs: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: queues, rx_descs and tx_descs (max_bytes raises the memory limit): %w", ErrConfig, err)
 	}
 	p.nics = append(p.nics, nic)
 	// The sink NIC's ports have one queue each: RSS off, no hash to compute.
 	sink, err := nicsim.New(nicsim.Config{Name: "sink", Ports: nports, Queues: 1, NoRSS: true, Pool: pool,
-		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: 2}})
+		Rx: descriptor.RxConfig{Descs: cfg.RxDescs}, Tx: descriptor.TxConfig{Descs: 2}, MaxBytes: cfg.MaxBytes})
 	if err != nil {
-		return nil, fmt.Errorf("%w: rx_descs: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: rx_descs (max_bytes raises the memory limit): %w", ErrConfig, err)
 	}
 	p.nics = append(p.nics, sink)
 	if err := shrinkUnused(nic, pool); err != nil {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +48,29 @@ func TestNewSizeLimit(t *testing.T) {
 	if p != nil {
 		p.Close()
 	}
-	if !errors.Is(err, ErrConfig) {
-		t.Errorf("New = %v, want ErrConfig", err)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "max_bytes") {
+		t.Fatalf("New = %v, want ErrConfig naming max_bytes, the key that raises the limit", err)
+	}
+	// max_bytes reaches the parts: an ordinary config that builds with
+	// the defaults is refused under a 1 MiB limit, and builds under 1 GiB.
+	small := DefaultConfig(1e5)
+	small.MaxBytes = 1 << 20
+	if p, err := New(small, Options{}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "max_bytes") {
+		if p != nil {
+			p.Close()
+		}
+		t.Fatalf("New with max_bytes 1 MiB = %v, want ErrConfig naming max_bytes", err)
+	}
+	small.MaxBytes = 1 << 30
+	p, err = New(small, Options{})
+	if err != nil {
+		t.Fatalf("New with max_bytes 1 GiB = %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxBytes = -1
+	if _, err := New(cfg, Options{}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "max_bytes") {
+		t.Errorf("New with max_bytes -1 = %v, want ErrConfig naming max_bytes", err)
 	}
 }
