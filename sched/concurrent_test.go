@@ -225,13 +225,15 @@ func TestCloseEndsRun(t *testing.T) {
 			if err := p.Close(); err != nil {
 				t.Fatal(err)
 			}
+			// Close has waited for Run's loop to end; Run's result reaches
+			// done a moment later, on Run's goroutine.
 			select {
 			case err := <-done:
 				if err != nil {
 					t.Fatalf("Run after Close = %v, want nil", err)
 				}
-			default:
-				t.Fatal("Close returned before Run did")
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run did not return after Close")
 			}
 			if err := p.Run(context.Background()); err != nil {
 				t.Fatalf("Run on a closed port = %v, want nil", err)
