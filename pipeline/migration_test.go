@@ -78,3 +78,42 @@ func TestRunEndsWithLateMigration(t *testing.T) {
 		}
 	}
 }
+
+// Snapshot may be called from any goroutine while Run runs (a metrics
+// endpoint scrapes it): with a migration configured, Run sets up the VM
+// world while such reads are under way, and the race detector sees no
+// conflict; the phases read go from "off" or "running" to "moved".
+func TestSnapshotDuringRun(t *testing.T) {
+	cfg := DefaultConfig(2e4)
+	cfg.Offload = nil
+	p, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	seen := make(chan map[string]bool, 1)
+	go func() {
+		phases := map[string]bool{}
+		defer func() { seen <- phases }()
+		for {
+			phases[p.Snapshot().Migration] = true
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	rep, err := Run(context.Background(), p, RunOptions{Duration: 300 * time.Millisecond})
+	close(stop)
+	phases := <-seen
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Migration == nil || !rep.Migration.Ran {
+		t.Fatalf("the migration did not run: %+v", rep.Migration)
+	}
+	if len(phases) < 2 {
+		t.Errorf("the snapshots saw only the phases %v during a run with a migration", phases)
+	}
+}

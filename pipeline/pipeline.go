@@ -171,7 +171,7 @@ type Pipeline struct {
 	markAt    time.Duration // when MarkShares was called
 	shareEnd  []portMark    // sched counters at StopTraffic
 	migration *MigrationReport
-	vm        *vmWorld // set by Run before it starts anything
+	vm        atomic.Pointer[vmWorld] // set by Run before it starts anything; Snapshot may read it meanwhile
 }
 
 // output is one output port: its TC rings, scheduler and TX ring.

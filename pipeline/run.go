@@ -45,7 +45,7 @@ func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("pipeline: migration: %w", err)
 		}
-		p.vm = w
+		p.vm.Store(w)
 		vmStop = make(chan struct{})
 		vmDone.Add(1)
 		go func() { defer vmDone.Done(); w.loop(vmStop) }()
@@ -68,9 +68,10 @@ func Run(ctx context.Context, p *Pipeline, ro RunOptions) (Report, error) {
 		// Started before the goroutine runs: the end of the run, which
 		// may come first, must wait for this migration while the VM
 		// world's rounds still serve it.
-		p.vm.started.Store(true)
+		vm := p.vm.Load()
+		vm.started.Store(true)
 		vmDone.Add(1)
-		go func() { defer vmDone.Done(); p.vm.migrate(ctx) }()
+		go func() { defer vmDone.Done(); vm.migrate(ctx) }()
 	}
 	progress := func() {
 		if ro.Progress != nil {
@@ -115,13 +116,13 @@ loop:
 	}
 	p.StopTraffic()
 	elapsed := time.Since(start)
-	if p.vm != nil {
-		if p.vm.started.Load() {
-			<-p.vm.done // a migration under way finishes (or resumes the VM at home)
+	if vm := p.vm.Load(); vm != nil {
+		if vm.started.Load() {
+			<-vm.done // a migration under way finishes (or resumes the VM at home)
 		}
 		close(vmStop)
 		vmDone.Wait()
-		p.migration = p.vm.finish(2 * time.Second)
+		p.migration = vm.finish(2 * time.Second)
 	}
 	stopRun()
 	if runErr == nil {

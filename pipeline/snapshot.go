@@ -158,7 +158,7 @@ func (p *Pipeline) Snapshot() Snapshot {
 		{"held_at_stop", "held in a ring or the co-processor at Close", CauseStop,
 			c.closed.Load() + c.offloadStop.Load() + c.txClosed.Load() + c.rxClosed.Load() + c.tcHeld.Load()},
 	}
-	s.Migration = p.vm.Phase()
+	s.Migration = p.vm.Load().Phase()
 	s.InFlight = int64(s.Generated - s.Delivered)
 	for _, d := range s.Drops {
 		s.InFlight -= int64(d.Packets)
