@@ -170,6 +170,11 @@ func TestKernelOutOfOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l0, err := ns.Link("rkooo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tapDropped := l0.TxDropped
 	var c net.Conn
 	if err := ns.Do(func() (err error) {
 		c, err = net.DialTimeout("tcp4", netip.AddrPortFrom(vmAddr, 80).String(), 5*time.Second)
@@ -203,13 +208,30 @@ func TestKernelOutOfOrder(t *testing.T) {
 	}
 	tcp := after.Sub(before).TCP()
 	stats := st.Stats()
-	t.Logf("%d segments dropped on the way; the stack held %d out of order; the kernel: %v", h.dropped, stats.OutOfOrder, tcp)
+	// Besides the test's own drops, a loaded machine loses frames on the
+	// way: the kernel drops into the TAP when its queue is full, the port
+	// when its RX ring is.
+	kl, err := ns.Link("rkooo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missed := tap.Stats().Total.RxMissed
+	lost := uint64(h.dropped) + (kl.TxDropped - tapDropped) + missed
+	t.Logf("%d segments dropped on the way (%d by the test, %d by the kernel into the TAP, %d by the port); the stack held %d out of order; the kernel: %v",
+		lost, h.dropped, kl.TxDropped-tapDropped, missed, stats.OutOfOrder, tcp)
 	if !tcp.Clean() {
 		t.Errorf("the kernel aborted, reset or rejected: %v", tcp)
 	}
 	// Each loss costs a retransmission, and sometimes one more (a tail
-	// loss probe, a retransmission lost again): never the segments behind it.
-	if h.dropped == 0 || tcp.RetransSegs > int64(2*h.dropped) {
-		t.Errorf("%d segments dropped, the kernel sent %d again", h.dropped, tcp.RetransSegs)
+	// loss probe, a retransmission lost again). A retransmission timeout
+	// (a loss with too few duplicate acknowledgements behind it, or the
+	// stack answering late on a loaded machine) makes the kernel, which
+	// has no SACK here, take everything in flight as lost and send up to
+	// a receive window again; the budget allows two such windows. Never
+	// the segments behind each loss: with the queue off, the kernel sends
+	// nearly the whole stream (about 2600 of 2900 segments) again.
+	window := int64(256<<10) / 1448 // the stack's default RecvBuffer in segments
+	if budget := 2*int64(lost) + 2*window; h.dropped == 0 || tcp.RetransSegs > budget {
+		t.Errorf("%d segments lost, %d retransmission timeouts: the kernel sent %d again, more than %d", lost, tcp.Timeouts, tcp.RetransSegs, budget)
 	}
 }
