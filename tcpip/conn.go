@@ -42,6 +42,7 @@ type Conn struct {
 	lastRecv time.Time // last segment from the peer
 	lastFire time.Time // last retransmit timeout
 	kaAt     time.Time // next keepalive probe; zero: not armed
+	twAt     time.Time // the end of TIME_WAIT; zero: not in it
 	probes   int       // keepalive probes without an answer
 	wantSend bool      // the application has bytes the window did not take
 	lastAdv  uint32    // window last advertised, in bytes
@@ -131,6 +132,13 @@ func (c *Conn) export(now time.Time) *Session {
 	s := c.s.Clone()
 	s.Timers = c.timers(now)
 	return s
+}
+
+// enterTimeWait starts the wait of a connection that has just entered
+// TIME_WAIT; no retransmission is due any more.
+func (c *Conn) enterTimeWait() {
+	c.rtoAt = time.Time{}
+	c.twAt = c.st.cfg.Clock.Now().Add(c.st.cfg.TimeWait)
 }
 
 // timers are the connection's timers as durations from now.
@@ -536,8 +544,11 @@ func (c *Conn) ack(seg *segment, now time.Time) {
 				next := map[TCPState]TCPState{FinWait1: FinWait2, Closing: TimeWait, LastAck: Closed}[c.s.State]
 				if c.logState(next, c.s.SndNxt, c.s.RcvNxt) {
 					c.s.State = next
-					if next == Closed {
+					switch next {
+					case Closed:
 						c.done = true
+					case TimeWait:
+						c.enterTimeWait()
 					}
 				}
 			}
@@ -565,6 +576,9 @@ func (c *Conn) data(seg *segment) {
 	switch c.s.State {
 	case Established, FinWait1, FinWait2:
 	default:
+		if c.s.State == TimeWait && seg.has(eth.TCPFin) {
+			c.twAt = st.cfg.Clock.Now().Add(st.cfg.TimeWait) // the peer did not get the last ACK: wait again
+		}
 		c.sendAck() // a retransmission after the peer's FIN
 		return
 	}
@@ -628,7 +642,7 @@ func (c *Conn) take(data []byte, fin bool) bool {
 	c.s.RcvNxt++
 	c.gen++
 	if next == TimeWait {
-		c.rtoAt = time.Time{}
+		c.enterTimeWait()
 	}
 	c.ooo = nil // nothing comes after a FIN
 	return true
@@ -662,6 +676,16 @@ func (c *Conn) tick(now time.Time) {
 		return
 	}
 	cfg := &c.st.cfg
+	if c.s.State == TimeWait {
+		// Both FINs are acknowledged: nothing to send; once the wait is
+		// over the connection closes, and a SYN for its address pair
+		// opens a new one. Retried on a later tick if the log refuses.
+		if !c.twAt.IsZero() && !now.Before(c.twAt) && c.logState(Closed, c.s.SndNxt, c.s.RcvNxt) {
+			c.s.State, c.done, c.twAt = Closed, true, time.Time{}
+			c.gen++
+		}
+		return
+	}
 	if !c.rtoAt.IsZero() && !now.Before(c.rtoAt) {
 		if c.lastRecv.After(c.lastFire) {
 			c.retries = 0

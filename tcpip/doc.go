@@ -11,8 +11,12 @@
 // classify. Each connection's state is a Session, so Export and Import
 // move connections to another stack as they are. A peer declares a
 // connection lost after MaxRetries timeouts with nothing heard from the
-// other side, or KeepaliveProbes unanswered probes. Time comes from a
-// Clock: tests run on a SimClock, with the ports stepped.
+// other side, or KeepaliveProbes unanswered probes. A connection that
+// closed first waits in TIME_WAIT for StackConfig.TimeWait (60 s) and
+// then closes; a connection that has ended leaves its address pair free
+// for a new one (a dial, or a peer's SYN), while its application may
+// still read what it received. Time comes from a Clock: tests run on a
+// SimClock, with the ports stepped.
 //
 // # What a Linux peer offers
 //

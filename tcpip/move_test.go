@@ -1,8 +1,10 @@
 package tcpip
 
 import (
+	"errors"
 	"io"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,42 @@ func TestImportClosedSession(t *testing.T) {
 	}
 	if _, err := c.Read(buf); err != io.EOF {
 		t.Fatalf("after the data: %v, want EOF", err)
+	}
+}
+
+// A session imported in TIME_WAIT waits StackConfig.TimeWait whole on the
+// new stack (its timers may have been taken before it entered the wait),
+// then closes without sending anything.
+func TestImportTimeWaitEnds(t *testing.T) {
+	const wait = 2 * time.Second
+	b := newBench(t, StackConfig{TimeWait: wait})
+	vm, peer := netip.AddrPortFrom(vmIP, 40000), netip.AddrPortFrom(peerIP, 80)
+	s := &Session{ID: 1, Tuple: FiveTuple{Proto: eth.ProtoTCP, Src: vm, Dst: peer}, State: TimeWait,
+		SndUna: 1001, SndNxt: 1001, RcvNxt: 5001, SndWnd: 1 << 16, RcvWnd: 1 << 16, MSS: 1460,
+		Timers: Timers{RTO: 200 * time.Millisecond, RetransmitIn: 10 * time.Millisecond}}
+	if err := b.st.Import([]*Session{s}); err != nil {
+		t.Fatal(err)
+	}
+	c := b.st.Conn(1)
+	b.advance(wait - 100*time.Millisecond)
+	if c.State() != TimeWait {
+		t.Fatalf("%v before the wait is over, want TIME_WAIT", c.State())
+	}
+	b.advance(200 * time.Millisecond)
+	if c.State() != Closed || c.Err() != nil {
+		t.Fatalf("%v (err %v) after the wait, want CLOSED", c.State(), c.Err())
+	}
+	if out := b.take(); len(out) != 0 {
+		t.Fatalf("sent %d frames from TIME_WAIT", len(out))
+	}
+	if n := len(b.st.Export()); n != 0 {
+		t.Fatalf("%d sessions exported after the wait", n)
+	}
+}
+
+func TestTimeWaitConfig(t *testing.T) {
+	_, err := NewStack(StackConfig{TimeWait: -time.Second}, func([]byte) {})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "TimeWait") {
+		t.Fatalf("a negative TimeWait: %v, want ErrConfig naming TimeWait", err)
 	}
 }

@@ -1,12 +1,15 @@
 package tcpip
 
 import (
+	"errors"
 	"hash/crc32"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/ringkit/ringkit/descriptor"
+	eth "github.com/ringkit/ringkit/frame"
 	"github.com/ringkit/ringkit/nicsim"
 )
 
@@ -252,5 +255,78 @@ func (w *pair) checkStreams() {
 	}
 	if st := w.peer.Stats(); st.PAWSDropped != 0 || st.ResetsSent != 0 {
 		t.Errorf("peer: %d segments dropped by PAWS, %d resets sent", st.PAWSDropped, st.ResetsSent)
+	}
+}
+
+// A connection that closed first waits in TIME_WAIT for StackConfig.TimeWait,
+// acknowledging its peer's FIN sent again (which restarts the wait), then
+// closes with what it received still there to read; its address pair may
+// then be dialed again, and the new connection carries a stream. Before the
+// wait is over, the pair is refused.
+func TestTimeWaitEnds(t *testing.T) {
+	const wait = 5 * time.Second
+	w := newPair(t, pairConfig{sessions: 1, rate: 64, vm: StackConfig{TimeWait: wait}})
+	w.run(20 * time.Millisecond)
+	w.drain(time.Second)
+	local, remote := netip.AddrPortFrom(w.vmAddr, 40000), netip.AddrPortFrom(w.peerAddr, 80)
+	vc := w.vm.Conns()[0]
+	if err := vc.Close(); err != nil { // the VM closes first
+		t.Fatal(err)
+	}
+	w.run(10 * time.Millisecond)
+	s := w.senders[40000]
+	if err := s.conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.run(10 * time.Millisecond)
+	if vc.State() != TimeWait {
+		t.Fatalf("VM's side %v after both FINs, want TIME_WAIT", vc.State())
+	}
+	if _, err := w.vm.Dial(local, remote); !errors.Is(err, ErrConnState) {
+		t.Fatalf("dial of a pair in TIME_WAIT: %v, want ErrConnState", err)
+	}
+	// Halfway, the peer's FIN comes again: acknowledged, and the wait
+	// starts over.
+	w.run(wait / 2)
+	fin := eth.Spec{DstMAC: vmMAC, SrcMAC: peerMAC, Src: w.peerAddr, Dst: w.vmAddr, Proto: eth.ProtoTCP, SrcPort: 80, DstPort: 40000,
+		Seq: vc.Session().RcvNxt - 1, Ack: vc.Session().SndNxt, TCPFlags: eth.TCPAck | eth.TCPFin}
+	acks := w.vm.Stats().SegmentsOut
+	w.vm.Input(eth.Build(nil, &fin))
+	if w.vm.Stats().SegmentsOut == acks {
+		t.Error("the FIN sent again in TIME_WAIT was not acknowledged")
+	}
+	w.run(wait/2 + 100*time.Millisecond)
+	if vc.State() != TimeWait {
+		t.Fatalf("VM's side %v %v after the FIN came again, want TIME_WAIT still", vc.State(), wait/2)
+	}
+	w.run(wait / 2)
+	if vc.State() != Closed || vc.Err() != nil {
+		t.Fatalf("VM's side %v (err %v) after TIME_WAIT, want CLOSED", vc.State(), vc.Err())
+	}
+	if r := w.readers[40000]; r.off != s.off {
+		t.Fatalf("VM read %d of %d bytes", r.off, s.off)
+	}
+	if _, err := vc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read after TIME_WAIT: %v, want EOF", err)
+	}
+	for _, c := range w.vm.Export() {
+		t.Errorf("exported after TIME_WAIT: session %d in %v", c.ID, c.State)
+	}
+	// The pair again: a new connection, a new stream.
+	nc, err := w.vm.Dial(local, remote)
+	if err != nil {
+		t.Fatalf("dial after TIME_WAIT: %v", err)
+	}
+	w.readers[40000] = &reader{port: 40000}
+	w.rate = 64
+	w.run(20 * time.Millisecond)
+	if nc.State() != Established || w.senders[40000].conn == s.conn {
+		t.Fatalf("the new connection is %v, a new peer connection %v", nc.State(), w.senders[40000].conn != s.conn)
+	}
+	w.run(50 * time.Millisecond)
+	w.drain(time.Second)
+	w.checkStreams()
+	if w.senders[40000].off == 0 {
+		t.Error("no bytes on the new connection")
 	}
 }

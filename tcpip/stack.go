@@ -57,6 +57,12 @@ type StackConfig struct {
 	// RTO is the initial retransmission timeout (200 ms); each expiry
 	// doubles it up to MaxRTO (2 s).
 	RTO, MaxRTO time.Duration
+	// TimeWait is how long a connection stays in TIME_WAIT, answering a
+	// FIN its peer sends again, before it is closed and its address pair
+	// may be used again (60 s, Linux's TCP_TIMEWAIT_LEN; RFC 9293's 2×MSL).
+	// A FIN received again restarts it; a connection imported in
+	// TIME_WAIT waits it whole again.
+	TimeWait time.Duration
 	// MaxFlight caps the bytes in flight on a connection (64 KiB), a
 	// congestion window without its estimation: after a timeout the flight
 	// restarts at two segments and grows by one per acknowledgement, so a
@@ -140,6 +146,9 @@ func (c StackConfig) withDefaults() (StackConfig, error) {
 	if c.MaxRTO == 0 {
 		c.MaxRTO = 2 * time.Second
 	}
+	if c.TimeWait == 0 {
+		c.TimeWait = 60 * time.Second
+	}
 	if c.MaxFlight == 0 {
 		c.MaxFlight = 64 << 10
 	}
@@ -163,6 +172,8 @@ func (c StackConfig) withDefaults() (StackConfig, error) {
 		return c, fmt.Errorf("tcpip: MaxFlight %d below the MSS: %w", c.MaxFlight, ErrConfig)
 	case c.RTO < 0 || c.MaxRTO < c.RTO || c.MaxRetries < 0:
 		return c, fmt.Errorf("tcpip: RTO %v, max %v, retries %d: %w", c.RTO, c.MaxRTO, c.MaxRetries, ErrConfig)
+	case c.TimeWait < 0:
+		return c, fmt.Errorf("tcpip: TimeWait %v: want a positive duration (0: 60s): %w", c.TimeWait, ErrConfig)
 	case !unicastMAC(c.MAC):
 		return c, fmt.Errorf("tcpip: MAC %x is not a unicast address: %w", c.MAC, ErrConfig)
 	case c.Gateway.IsValid() && (!c.Gateway.Is4() || len(c.Addrs) == 0):
@@ -359,8 +370,8 @@ func (st *Stack) Dial(local, remote netip.AddrPort) (*Conn, error) {
 		return nil, fmt.Errorf("tcpip: dial %v: outside every subnet and no gateway: %w", remote, ErrNoRoute)
 	}
 	k := connKey{local, remote}
-	if _, dup := st.conns[k]; dup {
-		return nil, fmt.Errorf("tcpip: dial %v -> %v: connection exists: %w", local, remote, ErrConnState)
+	if old, dup := st.conns[k]; dup && old.Live() {
+		return nil, fmt.Errorf("tcpip: dial %v -> %v: connection exists (%v): %w", local, remote, old.s.State, ErrConnState)
 	}
 	c := st.newConn(k, SynSent)
 	iss := st.isn(local, remote)
@@ -437,10 +448,13 @@ func (st *Stack) Input(b []byte) {
 		return
 	}
 	st.stats.SegmentsIn++
-	if c := st.conns[connKey{seg.dst, seg.src}]; c != nil {
+	if c := st.conns[connKey{seg.dst, seg.src}]; c != nil && (c.Live() || seg.flags&(eth.TCPSyn|eth.TCPAck|eth.TCPRst) != eth.TCPSyn) {
 		c.input(seg)
 		return
 	}
+	// A SYN for an address pair whose connection has ended (closed, reset,
+	// timed out, or out of TIME_WAIT) opens a new one; the old one stays
+	// in Conns for its application to read to the end.
 	if st.cfg.StandIn {
 		st.stats.Unknown++
 		return
@@ -555,6 +569,9 @@ func (st *Stack) Import(sessions []*Session) error {
 		}
 		if s.Timers.KeepaliveIn > 0 {
 			c.kaAt = now.Add(s.Timers.KeepaliveIn)
+		}
+		if s.State == TimeWait {
+			c.twAt = now.Add(st.cfg.TimeWait)
 		}
 		c.logTS = c.s.TS
 		c.logWnd = [2]uint32{c.s.SndWnd, c.s.RcvWnd}
