@@ -359,3 +359,88 @@ func TestBlockingPingPong(t *testing.T) {
 		}
 	})
 }
+
+// TestBurstPingPongWakes bounces bursts between two goroutines: each side
+// publishes a burst with EnqueueBurst or hands slots back with
+// DequeueBurst while the other is about to park in Dequeue or Enqueue, so
+// that the publish and the registration of a waiter race, round after
+// round. A wake lost in that race leaves a goroutine parked beside what it
+// waits for; each round must finish within a generous deadline.
+func TestBurstPingPongWakes(t *testing.T) {
+	rounds := 5000
+	if testing.Short() {
+		rounds = 1000
+	}
+	forEachKind(t, func(t *testing.T, k kind) {
+		const burst = 4
+		ping, pong := mustQueue[int](t, k, burst), mustQueue[int](t, k, burst)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		// delay spins for 0 to 40 µs, varying from round to round, so that
+		// the publish falls anywhere in the other side's busy wait before
+		// it parks (wait.Backoff: some tens of µs), around its
+		// registration, and after it has parked.
+		delay := func(i int) {
+			end := time.Now().Add(time.Duration(i*7919%40000) * time.Nanosecond)
+			for time.Now().Before(end) {
+			}
+		}
+		stuck := func(what string, i int, q queue[int]) {
+			t.Errorf("round %d: %s has not returned after 5s with %d elements in its ring: a wake was lost", i, what, q.Len())
+			cancel()
+		}
+		wg.Go(func() { // echo: takes a burst one by one, blocking; sends it back in one burst
+			buf := make([]int, burst)
+			for i := range rounds {
+				for j := range buf {
+					c, stop := context.WithTimeout(ctx, 5*time.Second)
+					v, err := ping.Dequeue(c)
+					stop()
+					if err != nil {
+						if ctx.Err() == nil {
+							stuck("echo's Dequeue", i, ping)
+						}
+						return
+					}
+					buf[j] = v + 1
+				}
+				delay(i)
+				for sent := 0; sent < burst; {
+					if ctx.Err() != nil {
+						return
+					}
+					sent += pong.EnqueueBurst(buf[sent:])
+				}
+			}
+		})
+		buf := make([]int, burst)
+		for i := range rounds {
+			for j := range buf {
+				buf[j] = i*burst + j
+			}
+			delay(i + 1)
+			for sent := 0; sent < burst; {
+				if ctx.Err() != nil {
+					return
+				}
+				sent += ping.EnqueueBurst(buf[sent:])
+			}
+			for j := range burst {
+				c, stop := context.WithTimeout(ctx, 5*time.Second)
+				v, err := pong.Dequeue(c)
+				stop()
+				if err != nil {
+					if ctx.Err() == nil {
+						stuck("Dequeue", i, pong)
+					}
+					return
+				}
+				if v != i*burst+j+1 {
+					t.Fatalf("round %d: got %d, want %d", i, v, i*burst+j+1)
+				}
+			}
+		}
+	})
+}

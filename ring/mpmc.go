@@ -41,6 +41,13 @@ import (
 //     claimed must itself be scheduled again, where any waiter could take a
 //     position that is ready.)
 //
+// A slot's sequence number only needs a release store (its element is
+// written before it); Go's atomic Store is sequentially consistent, an
+// XCHG on amd64, which waits for the slot's cache line. A burst therefore
+// publishes (or releases) every slot but its last with a plain release
+// store and only the last with an atomic Store, which orders the whole
+// burst before the check for parked waiters that follows.
+//
 // The consumer of a claimed but unpublished position waits rather than
 // report the ring empty: the enqueue took effect when its producer claimed
 // the position, which a dequeue cannot tell from the slot alone (a burst or
@@ -131,6 +138,22 @@ type slot[T any] struct {
 	// it (load-acquire) before touching val.
 	seq atomic64
 	val T
+}
+
+// publishSlot stores seq into a slot's sequence word for a burst. Every
+// store but the burst's last is a release store (storeRelease): the slot's
+// element is written before it, which is all its consumer (or producer)
+// needs. The last is sequentially consistent, because the caller then
+// loads the other side's waiter count (wait.Queue.Waiting): a release
+// store could be ordered after that load, and a goroutine that registered
+// meanwhile and found the slot not yet published would sleep through it.
+// So a burst of k costs one locked instruction, not k.
+func publishSlot(seq *atomic64, v uint64, last bool) {
+	if last {
+		seq.Store(v)
+		return
+	}
+	storeRelease(seq, v)
 }
 
 func (r *core[T]) init(capacity int, opts []Option) error {
@@ -326,7 +349,7 @@ func (r *core[T]) enqueueN(src []T, all bool) int {
 				b.Pause() // the consumer of p-size is still emptying it
 			}
 			s.val = src[i]
-			s.seq.Store(add(p, 1)) // store-release: publishes val
+			publishSlot(&s.seq, add(p, 1), i+1 == k) // publishes val
 		}
 		if r.consWait.Waiting() {
 			r.consWait.Wake(int(k))
@@ -370,7 +393,7 @@ func (r *core[T]) dequeueN(dst []T, all bool) int {
 			}
 			dst[i] = s.val
 			s.val = zero
-			s.seq.Store(add(p, r.size)) // store-release: hands the slot to the producer of p+size
+			publishSlot(&s.seq, add(p, r.size), i+1 == k) // hands the slot to the producer of p+size
 		}
 		if r.prodWait.Waiting() {
 			r.prodWait.Wake(int(k))
