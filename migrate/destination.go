@@ -72,6 +72,10 @@ type Destination struct {
 	// their source, refused or not ready when the go-ahead came, or
 	// expired. Every decision for an id is final.
 	abandoned map[uint64]bool
+
+	// beforeHold, when set (by tests), runs after the VM is built from
+	// the whole journal and before it is held ready: a slow restore.
+	beforeHold func()
 }
 
 type incoming struct {
@@ -81,7 +85,16 @@ type incoming struct {
 	// source that missed the end's acknowledgement resumes it to the end.
 	journal *Receiver
 	mu      sync.Mutex // one such resume at a time
+	// restored is closed once the VM built from the whole journal is held
+	// ready, or the receive has failed or ended: a go-ahead that arrives
+	// on another connection in between (the source learned on a resumed
+	// connection that the journal is whole) waits for it rather than
+	// find nothing held ready.
+	restored     chan struct{}
+	restoredOnce sync.Once
 }
+
+func (in *incoming) settle() { in.restoredOnce.Do(func() { close(in.restored) }) }
 
 // resumedConn is a new connection of a migration in progress; the Serve
 // that took it closes done when it no longer uses it.
@@ -225,7 +238,7 @@ func (d *Destination) Serve(ctx context.Context, rw io.ReadWriter) error {
 // receive takes migration id from its hello on: the pre-copy, the journal,
 // the restore, then the go-ahead.
 func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint32, id uint64) error {
-	in := &incoming{resumed: make(chan resumedConn), abort: make(chan struct{})}
+	in := &incoming{resumed: make(chan resumedConn), abort: make(chan struct{}), restored: make(chan struct{})}
 	d.mu.Lock()
 	switch {
 	case d.vm != nil:
@@ -241,6 +254,7 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 		d.mu.Lock()
 		delete(d.incoming, id)
 		d.mu.Unlock()
+		in.settle()
 	}()
 	abandoned := func() error {
 		return fmt.Errorf("migrate: destination: migration %#x abandoned by its source: %w", id, ErrMigration)
@@ -307,13 +321,18 @@ func (d *Destination) receive(ctx context.Context, rw io.ReadWriter, epoch uint3
 		p, rerr = d.build(t, st, id)
 	}
 	if rerr == nil {
+		if d.beforeHold != nil {
+			d.beforeHold()
+		}
 		rerr = d.hold(p)
 	}
 	if rerr != nil {
 		d.decide(id, false)
+		in.settle()
 		_ = writeCtl(rw, ctlMsg{kind: ctlFail})
 		return rerr
 	}
+	in.settle()
 	if err := writeCtl(rw, ctlMsg{kind: ctlReady, a: p.stats.Applied, b: p.stats.Skipped, c: uint64(p.live)}); err != nil {
 		return d.awaitDecision(ctx, p)
 	}
@@ -475,6 +494,23 @@ func (d *Destination) runs(id uint64) bool {
 // goAhead answers a go-ahead for migration id: active and served when its
 // VM runs here (now or already), aborted otherwise.
 func (d *Destination) goAhead(ctx context.Context, id uint64, rw io.ReadWriter) error {
+	d.mu.Lock()
+	in := d.incoming[id]
+	d.mu.Unlock()
+	if in != nil {
+		// Still being received or restored here: wait for the VM to be
+		// held ready (or for the receive to fail), as long as a VM held
+		// ready would wait for its go-ahead.
+		wait := time.NewTimer(d.cfg.ResumeWait)
+		select {
+		case <-in.restored:
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+			return ctx.Err()
+		}
+		wait.Stop()
+	}
 	if !d.decide(id, true) {
 		_ = writeCtl(rw, ctlMsg{kind: ctlAborted, a: id})
 		return fmt.Errorf("migrate: destination: go-ahead for migration %#x, which is not held ready here (never restored, abandoned or expired): %w",

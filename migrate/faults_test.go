@@ -105,6 +105,9 @@ type fault struct {
 	match    func() func([]byte) bool
 	phase    Phase // kill the source's migration process as it enters this phase
 	dialFail int32 // this dial of the source fails
+	// slowRestore delays the destination between building the VM from
+	// the whole journal and holding it ready (a loaded host).
+	slowRestore time.Duration
 }
 
 // runFault migrates a world's VM through one fault, settles a killed
@@ -116,6 +119,9 @@ func runFault(t *testing.T, f fault, dests int) (CircuitMode, bool) {
 	t.Helper()
 	w := newWorld(t, worldConfig{sessions: 8, rate: 500, resumeWait: 2 * time.Second})
 	w.run(20 * time.Millisecond)
+	if f.slowRestore > 0 {
+		w.dest.beforeHold = func() { time.Sleep(f.slowRestore) }
+	}
 	var fired atomic.Bool
 	var dstWrap func(io.ReadWriteCloser) io.ReadWriteCloser
 	if f.match != nil && !f.src {
@@ -207,6 +213,11 @@ func TestMigrateSingleFaults(t *testing.T) {
 		{fault{name: "journal greeting", src: dst, act: cutLost, match: greeting(2)}, Moved},
 		{fault{name: "journal end", src: dst, act: cutLost, match: byeAck(2)}, Moved},
 		{fault{name: "journal end", src: dst, act: cutUnsent, match: byeAck(2)}, Moved},
+		// The source learns on a new connection that the journal is whole
+		// and gives the go-ahead on another while the destination is still
+		// restoring: the go-ahead waits for the restore.
+		{fault{name: "journal end, slow restore", src: dst, act: cutUnsent, match: byeAck(2), slowRestore: 300 * time.Millisecond}, Moved},
+		{fault{name: "journal end, slow restore", src: dst, act: cutLost, match: byeAck(2), slowRestore: 300 * time.Millisecond}, Moved},
 		{fault{name: "ready", src: dst, act: cutUnsent, match: ctlOf(ctlReady)}, Moved},
 		{fault{name: "go", src: src, act: cutUnsent, match: ctlOf(ctlGo)}, Moved},
 		{fault{name: "ready", src: dst, act: cutLost, match: ctlOf(ctlReady)}, Moved},
