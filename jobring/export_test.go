@@ -35,11 +35,15 @@ func (r *Ring[J, R]) Reserve() (uint64, func(t Task[J])) {
 // PosWrap is the period of the positions a slot's state word records.
 const PosWrap = posMask48 + 1
 
-// SetPos starts an empty ring, before its first submission, at position p,
-// so that tests can run positions across the wrap of the state word.
-func (r *Ring[J, R]) SetPos(p uint64) {
-	if r.tail.Load() != 0 {
-		panic("SetPos on a used ring")
+// NewAt is New with the ring's first position p instead of 0, so that tests
+// can run positions across the wrap of the state word. The positions are
+// set before any worker starts: a scan loads head and then tail, and ends
+// only because head never passes tail (see claim), which moving both under
+// a running worker would break.
+func NewAt[J, R any](cfg Config[J, R], p uint64) (*Ring[J, R], error) {
+	r, err := build(cfg)
+	if err != nil {
+		return nil, err
 	}
 	for i := range r.slots {
 		q := p + (uint64(i)-p)&r.mask // the position in [p, p+size) that maps to slot i
@@ -47,5 +51,6 @@ func (r *Ring[J, R]) SetPos(p uint64) {
 	}
 	r.head.Store(p)
 	r.tail.Store(p)
-	r.gen.Add(1)
+	r.start()
+	return r, nil
 }

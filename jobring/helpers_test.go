@@ -36,7 +36,13 @@ func doer(id int, hook func(k jobring.Kind, job uint64)) jobring.Func[uint64, re
 
 func newRing(t *testing.T, c cfg) *jobring.Ring[uint64, res] {
 	t.Helper()
-	r, err := jobring.New(c)
+	return newRingAt(t, c, 0)
+}
+
+// newRingAt is newRing with the ring's first position at start.
+func newRingAt(t *testing.T, c cfg, start uint64) *jobring.Ring[uint64, res] {
+	t.Helper()
+	r, err := jobring.NewAt(c, start)
 	if err != nil {
 		t.Fatal(err)
 	}

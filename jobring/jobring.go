@@ -201,6 +201,17 @@ type roster struct {
 
 // New checks cfg, builds the ring and starts its workers.
 func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
+	r, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.start()
+	return r, nil
+}
+
+// build checks cfg and builds the ring at position 0, its workers ready to
+// start.
+func build[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 	if cfg.Slots < 1 || cfg.Slots > 1<<30 {
 		return nil, fmt.Errorf("%w: Slots = %d (want 1..%d)", ErrConfig, cfg.Slots, 1<<30)
 	}
@@ -257,7 +268,6 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 	for _, kr := range cfg.Rules.Kinds {
 		r.lat[kr.Kind] = new(hist.Histogram)
 	}
-	var ctxs []context.Context // each worker's, handed to its goroutine
 	for i, ws := range cfg.Workers {
 		if ws.Do == nil {
 			return nil, fmt.Errorf("%w: worker %d (%q) has no Do", ErrConfig, i, ws.Name)
@@ -273,9 +283,7 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 				r.lat[k] = new(hist.Histogram)
 			}
 		}
-		w, ctx := newWorker(r, i, ws)
-		r.workers = append(r.workers, w)
-		ctxs = append(ctxs, ctx)
+		r.workers = append(r.workers, newWorker(r, i, ws))
 	}
 	live := make([]bool, len(r.workers))
 	for i := range live {
@@ -286,14 +294,19 @@ func New[J, R any](cfg Config[J, R]) (*Ring[J, R], error) {
 	if len(r.workers) == 0 {
 		close(r.allDone)
 	}
-	for i, w := range r.workers {
-		w.jobCtx = ctxs[i]
-		if !r.callerRuns {
-			w.mode.Store(wRunning)
-			go w.run(ctxs[i])
-		}
-	}
 	return r, nil
+}
+
+// start starts a goroutine per worker, unless the caller runs them
+// (Config.CallerRuns).
+func (r *Ring[J, R]) start() {
+	if r.callerRuns {
+		return
+	}
+	for _, w := range r.workers {
+		w.mode.Store(wRunning)
+		go w.run(w.jobCtx)
+	}
 }
 
 // ringBytes returns the memory New takes for cfg with n slots and an

@@ -275,15 +275,14 @@ func TestUnpublishedGap(t *testing.T) {
 // exactly.
 func TestWrap(t *testing.T) {
 	const start = jobring.PosWrap - 100
-	r := newRing(t, cfg{
+	r := newRingAt(t, cfg{
 		Slots: 16,
 		Rules: jobring.Rules{Kinds: []jobring.KindRule{{Kind: 1, Order: jobring.Atomic}}},
 		Workers: []wk{
 			{Name: "c0", Kinds: jobring.Kinds(0, 1), Batch: 3, Do: doer(0, nil)},
 			{Name: "c1", Kinds: jobring.Kinds(0, 1), Do: doer(1, nil)},
 		},
-	})
-	r.SetPos(start)
+	}, start)
 	const n = 1000
 	go func() {
 		for i := range n {
@@ -300,6 +299,46 @@ func TestWrap(t *testing.T) {
 		if c.Job != uint64(i) || c.Err != nil {
 			t.Fatalf("completion %d: %+v", i, c)
 		}
+	}
+}
+
+// TestStartNearWrap starts rings near the wrap of the state word's
+// position, each with many workers whose first scans race with the start,
+// and runs a few jobs on each: every job retires at its position and Close
+// returns at once. A worker that loaded the head before the ring's
+// positions were set and the tail after (or the reverse) would scan about
+// 2^64 positions and never end, and Close would wait for it.
+func TestStartNearWrap(t *testing.T) {
+	const start, workers, jobs = jobring.PosWrap - 100, 32, 3
+	ws := make([]wk, workers)
+	for i := range ws {
+		ws[i] = wk{Kinds: jobring.Kinds(0), Do: doer(i, nil)}
+	}
+	for round := range stress.N(5000, 1000) {
+		r, err := jobring.NewAt(cfg{Slots: 16, Workers: ws}, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range jobs {
+			if seq, ok := r.TrySubmit(jobring.Task[uint64]{Job: uint64(i)}); !ok || seq != start+uint64(i) {
+				t.Fatalf("round %d: TrySubmit %d = %d, %t; want position %d", round, i, seq, ok, start+uint64(i))
+			}
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- r.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("round %d: Close: %v", round, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Close did not return within 10s: a worker's scan does not end", round)
+		}
+		buf := make([]completion, jobs)
+		if n := r.Retire(buf); n != jobs {
+			t.Fatalf("round %d: retired %d jobs, want %d", round, n, jobs)
+		}
+		checkInOrder(t, buf, start)
 	}
 }
 

@@ -81,8 +81,8 @@ func batchSize[J, R any](ws Worker[J, R], n uint64) int {
 	return int(min(uint64(b), n))
 }
 
-// newWorker returns worker id and the context its Do calls get.
-func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) (*worker[J, R], context.Context) {
+// newWorker returns worker id, ready to run.
+func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) *worker[J, R] {
 	ws.Batch = batchSize(ws, r.size)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker[J, R]{
@@ -93,10 +93,11 @@ func newWorker[J, R any](r *Ring[J, R], id int, ws Worker[J, R]) (*worker[J, R],
 		exited: make(chan struct{}),
 		batch:  make([]uint64, ws.Batch),
 		gen:    ^uint64(0),
+		jobCtx: ctx,
 		cancel: cancel,
 	}
 	w.cand = make([]cand, max(ws.Batch, maxCand))
-	return w, ctx
+	return w
 }
 
 // StopWorker stops worker id (its index in Config.Workers) and returns once
@@ -305,9 +306,20 @@ func (w *worker[J, R]) claim() int {
 	if w.passed != 0 {
 		w.recheckPassed()
 	}
-	if h := r.head.Load(); int64(w.cursor-h) < 0 {
+	h := r.head.Load()
+	if int64(w.cursor-h) < 0 {
 		w.cursor = h
 	}
+	// The scan walks [cursor, t) and ends at p == t because the cursor is
+	// never past t: it is a head loaded before t, or where an earlier scan
+	// stopped, at most that scan's tail. Positions only grow (tail by the
+	// producers' CAS, head by retirement) and head never passes tail, so a
+	// tail loaded after them is at or above each, and the scan is at most
+	// t-h long: the slots, plus what retirement freed between the two
+	// loads. Nothing else may move head or tail: moving both under a
+	// running worker, between its two loads, would send its scan across
+	// up to 2^64 positions, so NewAt (tests) sets them before the workers
+	// start.
 	t := r.tail.Load() &^ closedBit
 	prio := r.pol.priority
 	limit := w.max
