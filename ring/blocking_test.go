@@ -387,31 +387,41 @@ func TestBurstPingPongWakes(t *testing.T) {
 			for time.Now().Before(end) {
 			}
 		}
-		stuck := func(what string, i int, q queue[int]) {
-			t.Errorf("round %d: %s has not returned after 5s with %d elements in its ring: a wake was lost", i, what, q.Len())
-			cancel()
+		// take takes one element from q, blocking; false when the wait
+		// timed out (a lost wake: reported) or the test is ending.
+		take := func(what string, i int, q queue[int]) (int, bool) {
+			c, stop := context.WithTimeout(ctx, 5*time.Second)
+			defer stop()
+			v, err := q.Dequeue(c)
+			if err != nil && ctx.Err() == nil {
+				t.Errorf("round %d: %s has not returned after 5s with %d elements in its ring: a wake was lost", i, what, q.Len())
+				cancel()
+			}
+			return v, err == nil
+		}
+		// send puts all of buf into q, in bursts; false if the test ends.
+		send := func(q queue[int], buf []int) bool {
+			for sent := 0; sent < len(buf); {
+				if ctx.Err() != nil {
+					return false
+				}
+				sent += q.EnqueueBurst(buf[sent:])
+			}
+			return true
 		}
 		wg.Go(func() { // echo: takes a burst one by one, blocking; sends it back in one burst
 			buf := make([]int, burst)
 			for i := range rounds {
 				for j := range buf {
-					c, stop := context.WithTimeout(ctx, 5*time.Second)
-					v, err := ping.Dequeue(c)
-					stop()
-					if err != nil {
-						if ctx.Err() == nil {
-							stuck("echo's Dequeue", i, ping)
-						}
+					v, ok := take("echo's Dequeue", i, ping)
+					if !ok {
 						return
 					}
 					buf[j] = v + 1
 				}
 				delay(i)
-				for sent := 0; sent < burst; {
-					if ctx.Err() != nil {
-						return
-					}
-					sent += pong.EnqueueBurst(buf[sent:])
+				if !send(pong, buf) {
+					return
 				}
 			}
 		})
@@ -421,20 +431,12 @@ func TestBurstPingPongWakes(t *testing.T) {
 				buf[j] = i*burst + j
 			}
 			delay(i + 1)
-			for sent := 0; sent < burst; {
-				if ctx.Err() != nil {
-					return
-				}
-				sent += ping.EnqueueBurst(buf[sent:])
+			if !send(ping, buf) {
+				return
 			}
 			for j := range burst {
-				c, stop := context.WithTimeout(ctx, 5*time.Second)
-				v, err := pong.Dequeue(c)
-				stop()
-				if err != nil {
-					if ctx.Err() == nil {
-						stuck("Dequeue", i, pong)
-					}
+				v, ok := take("Dequeue", i, pong)
+				if !ok {
 					return
 				}
 				if v != i*burst+j+1 {
