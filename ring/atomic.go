@@ -10,6 +10,9 @@ import (
 // the comments next to each use name.
 type atomic64 = atomic.Uint64
 
+// atomicBool is a flag word, as atomic64.
+type atomicBool = atomic.Bool
+
 // length returns tail-head clamped to [0, capacity]. head is read first, so
 // the difference is never negative; it may exceed capacity when both moved
 // between the two loads.

@@ -143,10 +143,9 @@ func TestCapacityMemoryLimit(t *testing.T) {
 			t.Errorf("NewMPMC[[64]byte](MaxCapacity) = %v, want an error saying %q", err, want)
 		}
 	}
-	// The limit is exact, and WithMaxBytes moves it: 8 slots of 8 bytes
-	// for an SPSC of int64, 8 of 16 (value and sequence number) for the
-	// others.
-	slot := map[string]int{"SPSC": 8, "MPSC": 16, "SPMC": 16, "MPMC": 16}
+	// The limit is exact, and WithMaxBytes moves it: 8 slots of 16 bytes
+	// (value and sequence number) for every kind of int64 ring.
+	slot := map[string]int{"SPSC": 16, "MPSC": 16, "SPMC": 16, "MPMC": 16}
 	for _, k := range kinds {
 		need := 8 * slot[k.name]
 		for _, tc := range []struct {

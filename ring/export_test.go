@@ -4,6 +4,11 @@ package ring
 // the counters across their wrap point.
 func (r *SPSC[T]) SetPos(p uint64) { r.setPos(p) }
 
+// SetBeforeMark sets a function that Close runs between reading the free
+// slot of the producer's next position and marking it closed: the window
+// in which the producer may publish that position.
+func (r *SPSC[T]) SetBeforeMark(f func(p uint64)) { r.beforeMark = f }
+
 // SetPos starts an empty, unused ring at position p: the counters and every
 // slot's sequence number are set as if p elements had passed through.
 func (r *core[T]) SetPos(p uint64) {

@@ -57,7 +57,7 @@ func ExampleSPSC_quickStart() {
 
 	a, b := r.Reserve(4)                // up to 4 free slots, two slices if they wrap
 	n := fill(a) + fill(b)              // write the elements in place
-	if err := r.Commit(n); err != nil { // publish the first n, with one atomic store
+	if err := r.Commit(n); err != nil { // publish the first n, with one compare-and-swap
 		log.Fatal(err)
 	}
 

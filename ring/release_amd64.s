@@ -12,3 +12,22 @@ TEXT ·storeRelease64(SB), NOSPLIT, $0-16
 	MOVQ v+8(FP), BX
 	MOVQ BX, (AX)
 	RET
+
+// func storeRun64(addr *uint64, n uint64, v uint64)
+//
+// Stores v, v+1, ..., v+n-1 into addr[0], ..., addr[n-1] with plain MOVs
+// (release stores, in order; see storeRelease64).
+TEXT ·storeRun64(SB), NOSPLIT, $0-24
+	MOVQ addr+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ v+16(FP), BX
+	TESTQ CX, CX
+	JEQ done
+loop:
+	MOVQ BX, (AX)
+	ADDQ $8, AX
+	INCQ BX
+	DECQ CX
+	JNE loop
+done:
+	RET

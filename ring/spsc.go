@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/ringkit/ringkit/internal/pad"
-	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -15,17 +14,30 @@ import (
 // two producer calls, or two consumer calls, must not overlap. Len, Cap and
 // Close may be called from any goroutine.
 //
-// It is the head/tail ring of DPDK's single-producer/single-consumer mode
-// with rigtorp's cached indices: the producer publishes by storing its index
-// (tail) after filling the slots, the consumer hands slots back by storing
-// its index (head) after emptying them, and each side reads the other's index
-// only when its cached copy runs out: the consumer when it has taken every
-// element it knew of, the producer when the ring looks full. So a burst of k
-// elements costs each side one atomic store, and a consumer that finds k
-// elements waiting takes them all on one read of the producer's index.
-// The producer's store is a compare-and-swap, so that Close, which sets a
-// bit in the same word, either comes before an enqueue (which then fails
-// and publishes nothing) or after it.
+// The elements live in one contiguous buffer (so that Reserve and Peek can
+// hand out slices of it), and each slot has a sequence word beside it, in
+// an array of their own: the producer publishes an element by a
+// compare-and-swap of its slot's word, and the consumer finds it there, in
+// the line it reads next anyway. Neither side reads a word the other writes
+// on every operation: the consumer never reads the producer's index, and
+// the producer reads the consumer's (head) only when the room it knew of
+// runs out (rigtorp's cached index). So one element handed between two
+// cores moves the lines it lives in and nothing else; a head/tail ring
+// (DPDK's, xsync's SPSCQueue) also moves the tail's line to the consumer
+// and back on every element when the consumer keeps pace, which costs two
+// cache-line transfers per element (measured: BENCHMARKS.md).
+//
+// A burst fills its slots, stores the words of all but its first with
+// release stores and publishes the first last, with the compare-and-swap:
+// a consumer reads in order, so it sees the whole burst or none of it.
+//
+// Close marks the slot of the producer's next position closed, by a
+// compare-and-swap of its word from "free" (what the producer expects
+// there); the producer's compare-and-swap then fails, so an enqueue either
+// publishes before the close or fails and publishes nothing, and a
+// consumer that reaches the marked position knows the ring is closed and
+// empty. A slot whose element has not been taken yet can be marked for the
+// next lap's position: the mark then also says the element is there.
 //
 // An SPSC must not be copied after first use.
 type SPSC[T any] struct {
@@ -33,47 +45,78 @@ type SPSC[T any] struct {
 	_ pad.Line // the previous allocation vs the consumer fields
 
 	// head is the next position the consumer reads. The consumer stores
-	// it after each release (store-release: hands the released slots back
-	// to the producer, which loads it when its writable runs out).
-	head     atomic64
-	readable uint64   // tail as last loaded: positions before it are published; consumer-owned
-	peekPos  uint64   // head at the last Peek; consumer-owned
-	peekLen  uint64   // slots handed out by the last Peek; consumer-owned
-	_        pad.Line // consumer fields vs producer fields
+	// it after taking elements (store-release: hands their slots back to
+	// the producer, which loads it when its writable runs out).
+	head    atomic64
+	peekPos uint64   // head at the last Peek; consumer-owned
+	peekLen uint64   // slots handed out by the last Peek; consumer-owned
+	_       pad.Line // consumer fields vs producer fields
 
-	// tail is the next position the producer fills, with closedBit set
-	// once the ring is closed. The producer publishes the slots it filled
-	// by a compare-and-swap from t to t+k (release: pairs with the
-	// consumer's load of tail); Close sets closedBit with one, so an
-	// enqueue either publishes before the close or fails.
-	tail     atomic64
+	// next is the next position the producer fills; producer-owned.
+	next     uint64
 	writable uint64 // head+cap as last loaded: positions before it are free; producer-owned
-	resvPos  uint64 // tail at the last Reserve; producer-owned
+	resvPos  uint64 // next at the last Reserve; producer-owned
 	// resvLen is the number of slots the open reservation holds, from
 	// resvPos on; 0 when none is open. Every producer operation but a
-	// valid Commit ends an open reservation first (abandon), so the tail
-	// has not moved since the Reserve while resvLen is not 0.
-	resvLen uint64   // producer-owned
-	_       pad.Line // producer fields vs the read-mostly fields below
+	// valid Commit ends an open reservation first (abandon), so next has
+	// not moved since the Reserve while resvLen is not 0.
+	resvLen uint64 // producer-owned
+	// tail is next as the producer last stored it, after each publish
+	// (release store). Only Len and Close read it, as a place to start
+	// from: they walk on over the slots published since.
+	tail atomic64
+	_    pad.Line // producer fields vs the read-mostly fields below
 
-	buf  []T // position p lives in buf[p&mask]
+	buf  []T        // position p lives in buf[p&mask]
+	seq  []atomic64 // seq[p&mask] says whether p is published (see seqPub)
 	mask uint64
 	size uint64 // len(buf)
 	cap  uint64
 	ptrs bool // T holds pointers: slots are cleared when they are freed
 
+	// isClosed is set by Close once the producer's next position is
+	// marked, before it wakes the waiters.
+	isClosed atomicBool
+	// beforeMark, when set (by tests), runs in Close between its reading
+	// a free slot at position p and marking it.
+	beforeMark func(p uint64)
+
 	prodWait wait.Queue // producers parked for room; woken by the consumer
 	consWait wait.Queue // consumers parked for an element; woken by the producer
 }
 
+// A slot's sequence word holds, for the positions p and p+size that share
+// the slot:
+//
+//	seqPub(p)         the element of p is published (and, until the
+//	                  consumer takes it, the slot is not free for p+size);
+//	                  the producer of p+size expects this value there
+//	seqClosed(p+size) the ring was closed at p+size, and the element of p
+//	                  is still in the slot if the consumer has not taken it
+//
+// Every value is a distinct 63-bit position (closed ones with bit 63 set),
+// so a word is never mistaken for another lap's.
+func seqPub(p uint64) uint64    { return add(p, 1) }
+func seqClosed(p uint64) uint64 { return add(p, 1) | closedBit }
+
+// seqFree is the word the producer of p expects in its slot: that of the
+// position a lap before it, published.
+func (r *SPSC[T]) seqFree(p uint64) uint64 { return seqPub(p - r.size) }
+
+// holds reports whether the sequence word s says position p is published.
+func (r *SPSC[T]) holds(s, p uint64) bool {
+	return s == seqPub(p) || s == seqClosed(p+r.size)
+}
+
 // NewSPSC returns an empty SPSC that holds exactly capacity elements. Its
-// slots may take at most DefaultMaxBytes unless opts say otherwise.
+// slots (elements and sequence words) may take at most DefaultMaxBytes
+// unless opts say otherwise.
 func NewSPSC[T any](capacity int, opts ...Option) (*SPSC[T], error) {
-	n, err := slotCount(capacity, sizeOf[T](), opts)
+	n, err := slotCount(capacity, sizeOf[T]()+8, opts)
 	if err != nil {
 		return nil, err
 	}
-	r := &SPSC[T]{buf: make([]T, n), mask: n - 1, size: n, cap: uint64(capacity), ptrs: hasPointers[T]()}
+	r := &SPSC[T]{buf: make([]T, n), seq: make([]atomic64, n), mask: n - 1, size: n, cap: uint64(capacity), ptrs: hasPointers[T]()}
 	r.setPos(0)
 	return r, nil
 }
@@ -83,7 +126,11 @@ func (r *SPSC[T]) setPos(p uint64) {
 	p &= posMask
 	r.head.Store(p)
 	r.tail.Store(p)
-	r.readable, r.writable = p, add(p, r.cap)
+	r.next, r.writable = p, add(p, r.cap)
+	for j := range r.size {
+		q := add(p, j)
+		r.seq[q&r.mask].Store(r.seqFree(q))
+	}
 }
 
 // room returns how many positions from t on the producer may fill, up to
@@ -100,28 +147,49 @@ func (r *SPSC[T]) room(t, want uint64) uint64 {
 }
 
 // avail returns how many elements from position h on are published, up to
-// want. It loads tail only when the copy the consumer has says too few.
+// want, reading their sequence words in order.
 func (r *SPSC[T]) avail(h, want uint64) uint64 {
-	if dist(r.readable, add(h, want)) < 0 {
-		// load-acquire: pairs with the producer's compare-and-swap of
-		// tail, which publishes the slots before it.
-		r.readable = r.tail.Load() & posMask
+	var k uint64
+	for k < want && r.holds(r.seq[add(h, k)&r.mask].Load(), add(h, k)) { // load-acquire: pairs with the producer's publish
+		k++
 	}
-	return uint64(max(0, min(dist(r.readable, h), int64(want))))
+	return k
 }
 
-// publish makes the k filled slots from position t visible to the consumer.
-// It fails, and clears those slots again, only when the ring was closed
-// after t was read.
+// publish makes the k filled slots from position t visible to the
+// consumer. It fails, and clears those slots again, only when Close has
+// marked t.
 func (r *SPSC[T]) publish(t, k uint64) bool {
-	if !r.tail.CompareAndSwap(t, add(t, k)) { // release: publishes [t, t+k)
+	if k > 1 {
+		// Invisible until t is published: the consumer reads in order,
+		// and Close marks the first slot that is not published.
+		r.storeSeqs(add(t, 1), k-1)
+	}
+	if !r.seq[t&r.mask].CompareAndSwap(r.seqFree(t), seqPub(t)) { // release: publishes [t, t+k)
+		// The words after t stay as stored: nothing reads past a
+		// closed mark (the consumer, Close and Len stop at it).
 		r.clear(t, k)
 		return false
 	}
+	r.next = add(t, k)
+	storeRelease(&r.tail, r.next)
 	if r.consWait.Waiting() { // after the publish: see package wait
 		r.consWait.Wake(int(k))
 	}
 	return true
+}
+
+// storeSeqs stores the sequence words of the k positions from p as
+// published (release stores), one call per run of consecutive words: at
+// most two, or three where the positions wrap.
+func (r *SPSC[T]) storeSeqs(p, k uint64) {
+	v := seqPub(p)
+	for k > 0 {
+		i := p & r.mask
+		n := min(k, r.size-i, posMask-v+1) // to the buffer's end, and below the wrap of v
+		storeRun(&r.seq[i], n, v)
+		p, v, k = add(p, n), add(v, n), k-n
+	}
 }
 
 // release clears the k slots from position h and hands them back to the
@@ -140,10 +208,7 @@ func (r *SPSC[T]) TryEnqueue(v T) bool {
 	if r.resvLen != 0 {
 		r.abandon()
 	}
-	t := r.tail.Load()
-	if t&closedBit != 0 {
-		return false
-	}
+	t := r.next
 	if r.writable == t { // the check of room, for one slot, inlined
 		r.writable = add(r.head.Load(), r.cap) // load-acquire, as in room
 		if r.writable == t {
@@ -152,10 +217,12 @@ func (r *SPSC[T]) TryEnqueue(v T) bool {
 	}
 	i := t & r.mask
 	r.buf[i] = v
-	if !r.tail.CompareAndSwap(t, add(t, 1)) { // release: publishes buf[i]
+	if !r.seq[i].CompareAndSwap(r.seqFree(t), seqPub(t)) { // release: publishes buf[i]
 		r.clear(t, 1)
-		return false // closed since t was read
+		return false // Close has marked t
 	}
+	r.next = add(t, 1)
+	storeRelease(&r.tail, r.next)
 	if r.consWait.Waiting() {
 		r.consWait.Wake(1)
 	}
@@ -167,11 +234,8 @@ func (r *SPSC[T]) TryEnqueue(v T) bool {
 func (r *SPSC[T]) TryDequeue() (v T, ok bool) {
 	h := r.head.Load()
 	i := h & r.mask
-	if r.readable == h { // the check of avail, for one slot, inlined
-		r.readable = r.tail.Load() & posMask // load-acquire, as in avail
-		if r.readable == h {
-			return v, false
-		}
+	if !r.holds(r.seq[i].Load(), h) { // load-acquire: pairs with the producer's publish
+		return v, false
 	}
 	v = r.buf[i]
 	if r.ptrs {
@@ -186,7 +250,7 @@ func (r *SPSC[T]) TryDequeue() (v T, ok bool) {
 }
 
 // EnqueueBurst adds as many elements of src as fit, in order, and returns
-// how many it added. It publishes them with one atomic store.
+// how many it added. It publishes them with one compare-and-swap.
 func (r *SPSC[T]) EnqueueBurst(src []T) int {
 	return r.enqueueN(src, false)
 }
@@ -200,8 +264,8 @@ func (r *SPSC[T]) enqueueN(src []T, all bool) int {
 	if r.resvLen != 0 {
 		r.abandon()
 	}
-	t := r.tail.Load()
-	if t&closedBit != 0 || len(src) == 0 {
+	t := r.next
+	if len(src) == 0 || r.isClosed.Load() {
 		return 0
 	}
 	k := r.room(t, uint64(len(src)))
@@ -281,9 +345,9 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 	if r.resvLen != 0 {
 		r.abandon()
 	}
-	t := r.tail.Load()
-	r.resvPos = t &^ closedBit
-	if t&closedBit != 0 || n <= 0 {
+	t := r.next
+	r.resvPos = t
+	if n <= 0 || r.isClosed.Load() {
 		return nil, nil
 	}
 	k := r.room(t, uint64(n))
@@ -302,7 +366,7 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 }
 
 // Commit publishes the first k slots of the last Reserve to the consumer,
-// which sees them in order, with one atomic store, and ends the
+// which sees them in order, with one compare-and-swap, and ends the
 // reservation, clearing the slots it does not publish. k must not exceed
 // what Reserve returned, and no other enqueue may have run since;
 // otherwise Commit publishes nothing, clears every reserved slot and
@@ -311,14 +375,14 @@ func (r *SPSC[T]) Reserve(n int) (first, second []T) {
 func (r *SPSC[T]) Commit(k int) error {
 	n := r.resvLen
 	r.resvLen = 0
-	t := r.tail.Load()
+	t := r.next
 	switch {
-	case t&^closedBit != r.resvPos:
+	case t != r.resvPos:
 		return movedError("commit") // the enqueue that moved it ended the reservation: n is 0
 	case k < 0 || uint64(k) > n:
 		r.clear(r.resvPos, n)
 		return spanError("commit", k, n)
-	case t&closedBit != 0:
+	case r.isClosed.Load():
 		r.clear(r.resvPos, n)
 		return ErrClosed
 	}
@@ -330,8 +394,8 @@ func (r *SPSC[T]) Commit(k int) error {
 }
 
 // abandon ends the open reservation, which no Commit published: its slots
-// may hold what the producer wrote into them. The tail has not moved since
-// the Reserve (see resvLen), so they are still the producer's to clear.
+// may hold what the producer wrote into them. next has not moved since the
+// Reserve (see resvLen), so they are still the producer's to clear.
 func (r *SPSC[T]) abandon() {
 	r.clear(r.resvPos, r.resvLen)
 	r.resvLen = 0
@@ -404,7 +468,32 @@ func (r *SPSC[T]) Dequeue(ctx context.Context) (T, error) {
 // ErrClosed), while dequeues go on taking what is left. Every waiting
 // Enqueue and Dequeue is woken. Close is idempotent and always returns nil.
 func (r *SPSC[T]) Close() error {
-	tail.Close(&r.tail)
+	// Mark the producer's next position: the first whose slot is not
+	// published, found from the producer's last stored tail.
+	p := r.tail.Load()
+	for {
+		i := p & r.mask
+		switch s := r.seq[i].Load(); {
+		case s == seqClosed(p) || s == seqClosed(p+r.size):
+			// Closed already (at p, or at the next lap's position
+			// with p's element still in the slot).
+		case s == seqPub(p):
+			p = add(p, 1) // published since the tail was stored
+			continue
+		case s == r.seqFree(p):
+			if r.beforeMark != nil {
+				r.beforeMark(p)
+			}
+			if !r.seq[i].CompareAndSwap(s, seqClosed(p)) {
+				continue // the producer published p meanwhile
+			}
+		default:
+			p = r.tail.Load() // a lap behind the producer: start again
+			continue
+		}
+		break
+	}
+	r.isClosed.Store(true)
 	r.prodWait.WakeAll()
 	r.consWait.WakeAll()
 	return nil
@@ -413,12 +502,22 @@ func (r *SPSC[T]) Close() error {
 // Len returns the number of elements in the ring. It is exact when no
 // operation runs concurrently, and otherwise a value the ring held at some
 // moment during the call or in between two such values.
-func (r *SPSC[T]) Len() int { return length(&r.head, &r.tail, r.cap) }
+func (r *SPSC[T]) Len() int {
+	h := r.head.Load()
+	t := r.tail.Load()
+	if dist(t, h) < 0 {
+		t = h // the producer has published past the tail it stored
+	}
+	for dist(t, h) < int64(r.cap) && r.holds(r.seq[t&r.mask].Load(), t) {
+		t = add(t, 1)
+	}
+	return int(min(uint64(max(dist(t, h), 0)), r.cap))
+}
 
 // Cap returns the capacity the ring was created with.
 func (r *SPSC[T]) Cap() int { return int(r.cap) }
 
-func (r *SPSC[T]) closed() bool { return tail.IsClosed(&r.tail) }
+func (r *SPSC[T]) closed() bool { return r.isClosed.Load() }
 
 func (r *SPSC[T]) queues() (producers, consumers *wait.Queue) {
 	return &r.prodWait, &r.consWait
