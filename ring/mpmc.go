@@ -42,11 +42,17 @@ import (
 //     position that is ready.)
 //
 // A slot's sequence number only needs a release store (its element is
-// written before it); Go's atomic Store is sequentially consistent, an
-// XCHG on amd64, which waits for the slot's cache line. A burst therefore
-// publishes (or releases) every slot but its last with a plain release
-// store and only the last with an atomic Store, which orders the whole
-// burst before the check for parked waiters that follows.
+// written before it, and its reader loads it with acquire), and on amd64
+// that is a plain store, where Go's atomic Store is an XCHG, a locked
+// instruction that waits for the slot's cache line to be owned exclusively.
+// Nothing else needs more: full and empty are decided by the counters,
+// which move by compare-and-swap (sequentially consistent), never by a
+// slot, so a slot whose store is still on its way only makes the one
+// goroutine that claimed it wait a little longer, as it waits for a
+// preempted producer or consumer; and the check for parked waiters that
+// follows pairs with the compare-and-swap that claimed the position (see
+// internal/wait), which a waiter's re-check reads. So every operation,
+// single or burst, costs one locked instruction: its claim.
 //
 // The consumer of a claimed but unpublished position waits rather than
 // report the ring empty: the enqueue took effect when its producer claimed
@@ -140,22 +146,6 @@ type slot[T any] struct {
 	val T
 }
 
-// publishSlot stores seq into a slot's sequence word for a burst. Every
-// store but the burst's last is a release store (storeRelease): the slot's
-// element is written before it, which is all its consumer (or producer)
-// needs. The last is sequentially consistent, because the caller then
-// loads the other side's waiter count (wait.Queue.Waiting): a release
-// store could be ordered after that load, and a goroutine that registered
-// meanwhile and found the slot not yet published would sleep through it.
-// So a burst of k costs one locked instruction, not k.
-func publishSlot(seq *atomic64, v uint64, last bool) {
-	if last {
-		seq.Store(v)
-		return
-	}
-	storeRelease(seq, v)
-}
-
 func (r *core[T]) init(capacity int, opts []Option) error {
 	n, err := slotCount(capacity, sizeOf[slot[T]](), opts)
 	if err != nil {
@@ -190,7 +180,7 @@ func (r *core[T]) TryEnqueue(v T) bool {
 			}
 			if r.tail.CompareAndSwap(t, add(t, 1)) {
 				s.val = v
-				s.seq.Store(add(t, 1)) // store-release: publishes val
+				storeRelease(&s.seq, add(t, 1)) // publishes val (see "A slot's sequence number")
 				if r.consWait.Waiting() {
 					r.consWait.Wake(1)
 				}
@@ -224,7 +214,7 @@ func (r *core[T]) fillClaimed(t uint64, v T) {
 		b.Pause() // the consumer of t-size is still emptying the slot
 	}
 	s.val = v
-	s.seq.Store(add(t, 1)) // store-release: publishes val
+	storeRelease(&s.seq, add(t, 1)) // publishes val (see "A slot's sequence number")
 	if r.consWait.Waiting() {
 		r.consWait.Wake(1)
 	}
@@ -245,7 +235,7 @@ func (r *core[T]) TryDequeue() (v T, ok bool) {
 				v = s.val
 				var zero T
 				s.val = zero
-				s.seq.Store(add(h, r.size)) // store-release: hands the slot to the producer of h+size
+				storeRelease(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
 				if r.prodWait.Waiting() {
 					r.prodWait.Wake(1)
 				}
@@ -280,7 +270,7 @@ func (r *core[T]) takeClaimed(h uint64) T {
 	v := s.val
 	var zero T
 	s.val = zero
-	s.seq.Store(add(h, r.size)) // store-release: hands the slot to the producer of h+size
+	storeRelease(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
 	if r.prodWait.Waiting() {
 		r.prodWait.Wake(1)
 	}
@@ -349,7 +339,7 @@ func (r *core[T]) enqueueN(src []T, all bool) int {
 				b.Pause() // the consumer of p-size is still emptying it
 			}
 			s.val = src[i]
-			publishSlot(&s.seq, add(p, 1), i+1 == k) // publishes val
+			storeRelease(&s.seq, add(p, 1)) // publishes val
 		}
 		if r.consWait.Waiting() {
 			r.consWait.Wake(int(k))
@@ -393,7 +383,7 @@ func (r *core[T]) dequeueN(dst []T, all bool) int {
 			}
 			dst[i] = s.val
 			s.val = zero
-			publishSlot(&s.seq, add(p, r.size), i+1 == k) // hands the slot to the producer of p+size
+			storeRelease(&s.seq, add(p, r.size)) // hands the slot to the producer of p+size
 		}
 		if r.prodWait.Waiting() {
 			r.prodWait.Wake(int(k))
