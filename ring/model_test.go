@@ -469,8 +469,8 @@ func (mr *modelRun[T]) checkState() {
 	if got := mr.r.Cap(); got != mr.m.cap {
 		mr.fatalf("Cap() = %d, want %d", got, mr.m.cap)
 	}
-	if mr.spsc != nil && !mr.ptrs {
-		return // an SPSC leaves the freed slots of a pointer-free type (int) as they are
+	if !mr.ptrs {
+		return // the rings leave the freed slots of a pointer-free type (int) as they are
 	}
 	if nz := nonZero(mr.r.Slots()); nz != len(mr.m.elems)+mr.open {
 		mr.fatalf("%d slots hold a value, want %d (the elements) and %d (an open reservation): a freed or abandoned slot was not cleared, or an element was lost",

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/pad"
 	"github.com/ringkit/ringkit/internal/tail"
@@ -133,6 +134,11 @@ type core[T any] struct {
 	mask  uint64
 	size  uint64 // len(slots)
 	cap   uint64
+	// ptrs says T holds pointers: a slot's value is cleared when its
+	// element is taken, so that the ring keeps nothing reachable. A
+	// pointer-free value is left as it is: nothing to keep alive, and
+	// the consumer does not write the value's bytes.
+	ptrs bool
 
 	prodWait wait.Queue // producers parked for room; woken by consumers
 	consWait wait.Queue // consumers parked for an element; woken by producers
@@ -146,6 +152,21 @@ type slot[T any] struct {
 	val T
 }
 
+// storeSeqs stores the sequence words of the k slots of the positions from
+// p: position q's word gets q+off (release stores, in one call per run of
+// slots to the end of the array or the wrap of the values). off is 1 to
+// publish the values, size to hand the slots to the next lap's producers.
+func (r *core[T]) storeSeqs(p, k, off uint64) {
+	stride := unsafe.Sizeof(r.slots[0])
+	for k > 0 {
+		i := p & r.mask
+		v := add(p, off)
+		n := min(k, r.size-i, posMask-v+1)
+		storeRun(&r.slots[i].seq, stride, n, v)
+		p, k = add(p, n), k-n
+	}
+}
+
 func (r *core[T]) init(capacity int, opts []Option) error {
 	n, err := slotCount(capacity, sizeOf[slot[T]](), opts)
 	if err != nil {
@@ -156,6 +177,7 @@ func (r *core[T]) init(capacity int, opts []Option) error {
 		r.slots[i].seq.Store(uint64(i))
 	}
 	r.mask, r.size, r.cap = n-1, n, uint64(capacity)
+	r.ptrs = hasPointers[T]()
 	return nil
 }
 
@@ -233,8 +255,10 @@ func (r *core[T]) TryDequeue() (v T, ok bool) {
 		case d == 0: // holds the element of h
 			if r.head.CompareAndSwap(h, next) {
 				v = s.val
-				var zero T
-				s.val = zero
+				if r.ptrs {
+					var zero T
+					s.val = zero
+				}
 				storeRelease(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
 				if r.prodWait.Waiting() {
 					r.prodWait.Wake(1)
@@ -268,8 +292,10 @@ func (r *core[T]) takeClaimed(h uint64) T {
 		b.Pause() // the producer of h is still filling it
 	}
 	v := s.val
-	var zero T
-	s.val = zero
+	if r.ptrs {
+		var zero T
+		s.val = zero
+	}
 	storeRelease(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
 	if r.prodWait.Waiting() {
 		r.prodWait.Wake(1)
@@ -283,7 +309,7 @@ func (r *core[T]) room(t, want uint64) uint64 {
 	used := dist(t, r.headCache.Load())
 	if used < 0 || uint64(used)+want > r.cap {
 		h := r.head.Load()
-		r.headCache.Store(h)
+		storeRelease(&r.headCache, h) // a hint: a stale one only means another reload
 		used = dist(t, h)
 		if used < 0 {
 			return 0 // t is stale; the caller's CAS will fail
@@ -298,7 +324,7 @@ func (r *core[T]) avail(h, want uint64) uint64 {
 	n := dist(r.tailCache.Load(), h)
 	if n < 0 || uint64(n) < want {
 		t := r.tail.Load() & posMask
-		r.tailCache.Store(t)
+		storeRelease(&r.tailCache, t) // a hint, as headCache
 		n = dist(t, h)
 	}
 	return min(uint64(max(n, 0)), want)
@@ -332,15 +358,20 @@ func (r *core[T]) enqueueN(src []T, all bool) int {
 			continue
 		}
 		var b wait.Backoff
-		for i := range k {
-			p := add(t, i)
-			s := &r.slots[p&r.mask]
-			for s.seq.Load() != p {
-				b.Pause() // the consumer of p-size is still emptying it
+		for done := uint64(0); done < k; { // runs of slots to the array's end
+			p := add(t, done)
+			i := p & r.mask
+			run := r.slots[i:min(i+k-done, r.size)]
+			vals := src[done : done+uint64(len(run))]
+			for j := range run {
+				for run[j].seq.Load() != add(p, uint64(j)) {
+					b.Pause() // the consumer of the position a lap before is still emptying it
+				}
+				run[j].val = vals[j]
 			}
-			s.val = src[i]
-			storeRelease(&s.seq, add(p, 1)) // publishes val
+			done += uint64(len(run))
 		}
+		r.storeSeqs(t, k, 1) // publishes the values
 		if r.consWait.Waiting() {
 			r.consWait.Wake(int(k))
 		}
@@ -375,16 +406,23 @@ func (r *core[T]) dequeueN(dst []T, all bool) int {
 		}
 		var b wait.Backoff
 		var zero T
-		for i := range k {
-			p := add(h, i)
-			s := &r.slots[p&r.mask]
-			for s.seq.Load() != add(p, 1) {
-				b.Pause() // the producer of p is still filling it
+		for done := uint64(0); done < k; { // runs of slots to the array's end
+			p := add(h, done)
+			i := p & r.mask
+			run := r.slots[i:min(i+k-done, r.size)]
+			out := dst[done : done+uint64(len(run))]
+			for j := range run {
+				for run[j].seq.Load() != add(p, uint64(j)+1) {
+					b.Pause() // the producer of this position is still filling it
+				}
+				out[j] = run[j].val
+				if r.ptrs {
+					run[j].val = zero
+				}
 			}
-			dst[i] = s.val
-			s.val = zero
-			storeRelease(&s.seq, add(p, r.size)) // hands the slot to the producer of p+size
+			done += uint64(len(run))
 		}
+		r.storeSeqs(h, k, r.size) // hands the slots to the producers of the next lap
 		if r.prodWait.Waiting() {
 			r.prodWait.Wake(int(k))
 		}

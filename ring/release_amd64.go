@@ -20,11 +20,12 @@ func storeRelease(p *atomic64, v uint64) {
 //go:noescape
 func storeRelease64(addr *uint64, v uint64)
 
-// storeRun stores v, v+1, ..., v+n-1 into the n words from p on, each with a
-// release store, in one call: a burst's sequence words.
-func storeRun(p *atomic64, n, v uint64) {
-	storeRun64((*uint64)(unsafe.Pointer(p)), n, v)
+// storeRun stores v, v+1, ..., v+n-1 into n words, the first at p and each
+// stride bytes after the last, each with a release store, in one call: the
+// sequence words of a burst's slots.
+func storeRun(p *atomic64, stride uintptr, n, v uint64) {
+	storeStride64((*uint64)(unsafe.Pointer(p)), stride, n, v)
 }
 
 //go:noescape
-func storeRun64(addr *uint64, n, v uint64)
+func storeStride64(addr *uint64, stride uintptr, n, v uint64)

@@ -13,19 +13,21 @@ TEXT ·storeRelease64(SB), NOSPLIT, $0-16
 	MOVQ BX, (AX)
 	RET
 
-// func storeRun64(addr *uint64, n uint64, v uint64)
+// func storeStride64(addr *uint64, stride uintptr, n uint64, v uint64)
 //
-// Stores v, v+1, ..., v+n-1 into addr[0], ..., addr[n-1] with plain MOVs
-// (release stores, in order; see storeRelease64).
-TEXT ·storeRun64(SB), NOSPLIT, $0-24
+// Stores v, v+1, ..., v+n-1 into the words at addr, addr+stride, ...,
+// addr+(n-1)*stride with plain MOVs (release stores, in order; see
+// storeRelease64).
+TEXT ·storeStride64(SB), NOSPLIT, $0-32
 	MOVQ addr+0(FP), AX
-	MOVQ n+8(FP), CX
-	MOVQ v+16(FP), BX
+	MOVQ stride+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVQ v+24(FP), BX
 	TESTQ CX, CX
 	JEQ done
 loop:
 	MOVQ BX, (AX)
-	ADDQ $8, AX
+	ADDQ DX, AX
 	INCQ BX
 	DECQ CX
 	JNE loop

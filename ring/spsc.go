@@ -187,7 +187,7 @@ func (r *SPSC[T]) storeSeqs(p, k uint64) {
 	for k > 0 {
 		i := p & r.mask
 		n := min(k, r.size-i, posMask-v+1) // to the buffer's end, and below the wrap of v
-		storeRun(&r.seq[i], n, v)
+		storeRun(&r.seq[i], 8, n, v)
 		p, v, k = add(p, n), add(v, n), k-n
 	}
 }
