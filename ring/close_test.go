@@ -283,3 +283,48 @@ func TestSPSCClosePublishedMeanwhile(t *testing.T) {
 		})
 	}
 }
+
+// TestSPSCLenAndCloseFromTheHint checks Len and Close, which start from
+// the position the producer last stored and walk on over the slots it
+// published since, one element at a time and in bursts: Len is exact at
+// every count, and Close closes right after the last element.
+func TestSPSCLenAndCloseFromTheHint(t *testing.T) {
+	for _, start := range []uint64{0, ring.WrapPoint - 100} {
+		r, err := ring.NewSPSC[int](1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.SetPos(start)
+		n := 0
+		for i := range 300 {
+			if i%3 == 0 {
+				if r.EnqueueBurst([]int{n, n + 1, n + 2, n + 3, n + 4}) != 5 {
+					t.Fatal("EnqueueBurst of 5 failed with room")
+				}
+				n += 5
+			} else {
+				if !r.TryEnqueue(n) {
+					t.Fatal("TryEnqueue failed with room")
+				}
+				n++
+			}
+			if got := r.Len(); got != n {
+				t.Fatalf("start %d: Len() = %d after %d elements, want %d", start, got, n, n)
+			}
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if r.TryEnqueue(-1) {
+			t.Fatal("TryEnqueue succeeded after Close")
+		}
+		for want := range n {
+			if v, err := r.Dequeue(context.Background()); v != want || err != nil {
+				t.Fatalf("Dequeue = %d, %v, want %d, nil", v, err, want)
+			}
+		}
+		if _, err := r.Dequeue(context.Background()); !errors.Is(err, ring.ErrClosed) {
+			t.Fatalf("Dequeue on the drained ring = %v, want ErrClosed", err)
+		}
+	}
+}
