@@ -38,10 +38,10 @@
 // the limit given with WithMaxBytes): an allocation the machine cannot
 // serve would kill the process, which no error could report. A dequeued slot of a type that holds
 // pointers is cleared, so the ring keeps no reference to an element it has
-// handed out. An SPSC leaves the slots of pointer-free types as they are
+// handed out. Every ring leaves the slots of pointer-free types as they are
 // (there is nothing to keep alive, and clearing would have the consumer
-// write the cache lines the producer fills next); its Reserve still hands
-// out zeroed slots. A reservation that ends without a Commit publishing
+// write the cache lines the producer fills next); an SPSC's Reserve still
+// hands out zeroed slots. A reservation that ends without a Commit publishing
 // its slots (a second Reserve, a refused Commit, another enqueue) has
 // them cleared when it ends, so what the producer wrote there is not kept
 // alive either.
