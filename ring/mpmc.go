@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/release"
 	"github.com/ringkit/ringkit/internal/tail"
 	"github.com/ringkit/ringkit/internal/wait"
 )
@@ -162,7 +163,7 @@ func (r *core[T]) storeSeqs(p, k, off uint64) {
 		i := p & r.mask
 		v := add(p, off)
 		n := min(k, r.size-i, posMask-v+1)
-		storeRun(&r.slots[i].seq, stride, n, v)
+		release.Run64(&r.slots[i].seq, stride, n, v)
 		p, k = add(p, n), k-n
 	}
 }
@@ -202,7 +203,7 @@ func (r *core[T]) TryEnqueue(v T) bool {
 			}
 			if r.tail.CompareAndSwap(t, add(t, 1)) {
 				s.val = v
-				storeRelease(&s.seq, add(t, 1)) // publishes val (see "A slot's sequence number")
+				release.Store64(&s.seq, add(t, 1)) // publishes val (see "A slot's sequence number")
 				if r.consWait.Waiting() {
 					r.consWait.Wake(1)
 				}
@@ -236,7 +237,7 @@ func (r *core[T]) fillClaimed(t uint64, v T) {
 		b.Pause() // the consumer of t-size is still emptying the slot
 	}
 	s.val = v
-	storeRelease(&s.seq, add(t, 1)) // publishes val (see "A slot's sequence number")
+	release.Store64(&s.seq, add(t, 1)) // publishes val (see "A slot's sequence number")
 	if r.consWait.Waiting() {
 		r.consWait.Wake(1)
 	}
@@ -259,7 +260,7 @@ func (r *core[T]) TryDequeue() (v T, ok bool) {
 					var zero T
 					s.val = zero
 				}
-				storeRelease(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
+				release.Store64(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
 				if r.prodWait.Waiting() {
 					r.prodWait.Wake(1)
 				}
@@ -296,7 +297,7 @@ func (r *core[T]) takeClaimed(h uint64) T {
 		var zero T
 		s.val = zero
 	}
-	storeRelease(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
+	release.Store64(&s.seq, add(h, r.size)) // hands the slot to the producer of h+size
 	if r.prodWait.Waiting() {
 		r.prodWait.Wake(1)
 	}
@@ -309,7 +310,7 @@ func (r *core[T]) room(t, want uint64) uint64 {
 	used := dist(t, r.headCache.Load())
 	if used < 0 || uint64(used)+want > r.cap {
 		h := r.head.Load()
-		storeRelease(&r.headCache, h) // a hint: a stale one only means another reload
+		release.Store64(&r.headCache, h) // a hint: a stale one only means another reload
 		used = dist(t, h)
 		if used < 0 {
 			return 0 // t is stale; the caller's CAS will fail
@@ -324,7 +325,7 @@ func (r *core[T]) avail(h, want uint64) uint64 {
 	n := dist(r.tailCache.Load(), h)
 	if n < 0 || uint64(n) < want {
 		t := r.tail.Load() & posMask
-		storeRelease(&r.tailCache, t) // a hint, as headCache
+		release.Store64(&r.tailCache, t) // a hint, as headCache
 		n = dist(t, h)
 	}
 	return min(uint64(max(n, 0)), want)

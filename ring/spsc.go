@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ringkit/ringkit/internal/pad"
+	"github.com/ringkit/ringkit/internal/release"
 	"github.com/ringkit/ringkit/internal/wait"
 )
 
@@ -172,7 +173,7 @@ func (r *SPSC[T]) publish(t, k uint64) bool {
 		return false
 	}
 	r.next = add(t, k)
-	storeRelease(&r.tail, r.next)
+	release.Store64(&r.tail, r.next)
 	if r.consWait.Waiting() { // after the publish: see package wait
 		r.consWait.Wake(int(k))
 	}
@@ -187,7 +188,7 @@ func (r *SPSC[T]) storeSeqs(p, k uint64) {
 	for k > 0 {
 		i := p & r.mask
 		n := min(k, r.size-i, posMask-v+1) // to the buffer's end, and below the wrap of v
-		storeRun(&r.seq[i], 8, n, v)
+		release.Run64(&r.seq[i], 8, n, v)
 		p, v, k = add(p, n), add(v, n), k-n
 	}
 }
@@ -222,7 +223,7 @@ func (r *SPSC[T]) TryEnqueue(v T) bool {
 		return false // Close has marked t
 	}
 	r.next = add(t, 1)
-	storeRelease(&r.tail, r.next)
+	release.Store64(&r.tail, r.next)
 	if r.consWait.Waiting() {
 		r.consWait.Wake(1)
 	}
