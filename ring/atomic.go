@@ -13,12 +13,10 @@ type atomic64 = atomic.Uint64
 // atomicBool is a flag word, as atomic64.
 type atomicBool = atomic.Bool
 
-// length returns tail-head clamped to [0, capacity]. head is read first, so
-// the difference is never negative; it may exceed capacity when both moved
-// between the two loads.
-func length(head, tail *atomic64, capacity uint64) int {
-	h := head.Load()
-	t := tail.Load() & posMask
+// length returns t-h clamped to [0, capacity], from head h and then tail t
+// as loaded in that order: the difference is never negative, and it may
+// exceed capacity when both moved between the two loads.
+func length(h, t, capacity uint64) int {
 	d := dist(t, h)
 	if d < 0 {
 		return 0

@@ -328,3 +328,93 @@ func TestSPSCLenAndCloseFromTheHint(t *testing.T) {
 		}
 	}
 }
+
+// TestSPSCCloseWhileProducerLaps lets the producer and the consumer go on
+// in lock step, up to more than two laps of the ring, in the window
+// between Close finding the producer's next slot free and marking it: the
+// mark fails, and Close, which now finds that slot holding a later lap's
+// element (or still this lap's), must go on from the producer's stored tail
+// and close the ring right after the last element, neither marking a slot
+// in the middle of the elements nor giving up. Rings of a power-of-two
+// capacity (where a full ring's next slot still holds an element) and of
+// a smaller one, empty and full when Close starts.
+func TestSPSCCloseWhileProducerLaps(t *testing.T) {
+	for _, c := range []int{3, 4} {
+		for _, full := range []bool{false, true} {
+			for _, start := range []uint64{0, ring.WrapPoint - 5} {
+				for _, steps := range []int{1, 4, 5, 9} {
+					name := fmt.Sprintf("cap=%d/full=%v/start=%d/steps=%d", c, full, start, steps)
+					t.Run(name, func(t *testing.T) {
+						closeWhileLapping(t, c, full, start, steps)
+					})
+				}
+			}
+		}
+	}
+}
+
+func closeWhileLapping(t *testing.T, c int, full bool, start uint64, steps int) {
+	r, err := ring.NewSPSC[int](c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetPos(start)
+	var held []int // what the ring holds, oldest first
+	next := 0
+	enqueue := func() {
+		if !r.TryEnqueue(next) {
+			t.Fatalf("TryEnqueue(%d) failed holding %d of %d", next, len(held), c)
+		}
+		held = append(held, next)
+		next++
+	}
+	dequeue := func() {
+		if v, ok := r.TryDequeue(); !ok || v != held[0] {
+			t.Fatalf("TryDequeue = %d, %v, want %d, true", v, ok, held[0])
+		}
+		held = held[1:]
+	}
+	if full {
+		for range c {
+			enqueue()
+		}
+	}
+	calls := 0
+	r.SetBeforeMark(func(uint64) {
+		if calls++; calls > 1 {
+			return
+		}
+		for range steps {
+			if len(held) == c {
+				dequeue()
+				enqueue()
+			} else {
+				enqueue()
+				dequeue()
+			}
+		}
+	})
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	if calls != 2 {
+		t.Fatalf("Close found a free slot %d times, want 2 (before the steps and after)", calls)
+	}
+	if r.TryEnqueue(-1) || r.EnqueueBurst([]int{-2}) != 0 {
+		t.Fatal("an enqueue succeeded after Close")
+	}
+	if got := r.Len(); got != len(held) {
+		t.Fatalf("Len() after Close = %d, want %d", got, len(held))
+	}
+	for _, w := range held {
+		if v, err := r.Dequeue(context.Background()); v != w || err != nil {
+			t.Fatalf("Dequeue = %d, %v, want %d, nil (the ring holds %v)", v, err, w, held)
+		}
+	}
+	if v, err := r.Dequeue(context.Background()); !errors.Is(err, ring.ErrClosed) {
+		t.Fatalf("Dequeue on the drained ring = %d, %v, want ErrClosed", v, err)
+	}
+	if r.TryEnqueue(-3) {
+		t.Fatal("TryEnqueue succeeded on the closed ring once it had room")
+	}
+}

@@ -9,6 +9,16 @@ func (r *SPSC[T]) SetPos(p uint64) { r.setPos(p) }
 // in which the producer may publish that position.
 func (r *SPSC[T]) SetBeforeMark(f func(p uint64)) { r.beforeMark = f }
 
+// SetInLen sets a function that Len runs after loading head and before
+// it has found the tail (between loading the tail the producer stored and
+// walking the slots published since): the window in which the producer
+// and the consumer may move on.
+func (r *SPSC[T]) SetInLen(f func()) { r.inLen = f }
+
+// SetInLen sets a function that Len runs between loading head and loading
+// tail, as SPSC.SetInLen.
+func (r *core[T]) SetInLen(f func()) { r.inLen = f }
+
 // SetPos starts an empty, unused ring at position p: the counters and every
 // slot's sequence number are set as if p elements had passed through.
 func (r *core[T]) SetPos(p uint64) {

@@ -141,6 +141,10 @@ type core[T any] struct {
 	// the consumer does not write the value's bytes.
 	ptrs bool
 
+	// inLen, when set (by tests), runs in Len between its loads of head
+	// and tail.
+	inLen func()
+
 	prodWait wait.Queue // producers parked for room; woken by consumers
 	consWait wait.Queue // consumers parked for an element; woken by producers
 }
@@ -465,7 +469,13 @@ func (r *core[T]) Close() error {
 // Len returns the number of elements in the ring. It is exact when no
 // operation runs concurrently, and otherwise a value the ring held at some
 // moment during the call or in between two such values.
-func (r *core[T]) Len() int { return length(&r.head, &r.tail, r.cap) }
+func (r *core[T]) Len() int {
+	h := r.head.Load()
+	if r.inLen != nil {
+		r.inLen()
+	}
+	return length(h, r.tail.Load()&posMask, r.cap)
+}
 
 // Cap returns the capacity the ring was created with.
 func (r *core[T]) Cap() int { return int(r.cap) }

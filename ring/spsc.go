@@ -81,6 +81,9 @@ type SPSC[T any] struct {
 	// beforeMark, when set (by tests), runs in Close between its reading
 	// a free slot at position p and marking it.
 	beforeMark func(p uint64)
+	// inLen, when set (by tests), runs in Len between its loading head
+	// and the tail it starts from and its walk over the slots.
+	inLen func()
 
 	prodWait wait.Queue // producers parked for room; woken by the consumer
 	consWait wait.Queue // consumers parked for an element; woken by the producer
@@ -506,6 +509,9 @@ func (r *SPSC[T]) Close() error {
 func (r *SPSC[T]) Len() int {
 	h := r.head.Load()
 	t := r.tail.Load()
+	if r.inLen != nil {
+		r.inLen()
+	}
 	if dist(t, h) < 0 {
 		t = h // the producer has published past the tail it stored
 	}
