@@ -73,8 +73,9 @@ func (r *SPSC[T]) Drain() iter.Seq[T] { return drain[T](r) }
 func (r *core[T]) All(ctx context.Context) iter.Seq[T] { return all[T](ctx, r) }
 
 // Drain returns an iterator over the elements in the ring now, dequeued
-// one by one as TryDequeue does; it ends as soon as the ring is empty (or
-// a producer's element is not yet published), without waiting. On an
+// one by one as TryDequeue does; it ends as soon as the ring is empty,
+// without waiting for producers (an element a producer has claimed but not
+// yet published is waited for, as TryDequeue waits for it). On an
 // MPSC only the consumer goroutine may range over it; on an SPMC or MPMC
 // several goroutines may.
 func (r *core[T]) Drain() iter.Seq[T] { return drain[T](r) }

@@ -468,13 +468,22 @@ func (r *core[T]) Close() error {
 
 // Len returns the number of elements in the ring. It is exact when no
 // operation runs concurrently, and otherwise a value the ring held at some
-// moment during the call or in between two such values.
+// moment during the call: it loads tail, head and tail again, and counts
+// when the two tails agree (tail then had that value when head was
+// loaded); a producer that claimed in between makes it look again.
 func (r *core[T]) Len() int {
-	h := r.head.Load()
-	if r.inLen != nil {
-		r.inLen()
+	t := r.tail.Load() & posMask
+	for {
+		h := r.head.Load()
+		if r.inLen != nil {
+			r.inLen()
+		}
+		t2 := r.tail.Load() & posMask
+		if t2 == t {
+			return length(h, t, r.cap)
+		}
+		t = t2
 	}
-	return length(h, r.tail.Load()&posMask, r.cap)
 }
 
 // Cap returns the capacity the ring was created with.

@@ -505,20 +505,33 @@ func (r *SPSC[T]) Close() error {
 
 // Len returns the number of elements in the ring. It is exact when no
 // operation runs concurrently, and otherwise a value the ring held at some
-// moment during the call or in between two such values.
+// moment during the call. It walks from the producer's last stored tail
+// over the slots published since, and counts from a head that did not move
+// during the walk, taking the new head and walking on when it did; so a
+// consumer that keeps taking elements can make it look again, as many
+// times as the walk is overtaken.
 func (r *SPSC[T]) Len() int {
 	h := r.head.Load()
 	t := r.tail.Load()
 	if r.inLen != nil {
 		r.inLen()
 	}
-	if dist(t, h) < 0 {
-		t = h // the producer has published past the tail it stored
+	for {
+		if dist(t, h) < 0 {
+			t = h // the producer has published past the tail it stored
+		}
+		for dist(t, h) < int64(r.cap) && r.holds(r.seq[t&r.mask].Load(), t) {
+			t = add(t, 1)
+		}
+		// With head unchanged, the slots [h, t) held elements throughout
+		// the walk and t was not published when it was read: t-h is the
+		// count at that moment.
+		h2 := r.head.Load()
+		if h2 == h {
+			return int(dist(t, h))
+		}
+		h = h2
 	}
-	for dist(t, h) < int64(r.cap) && r.holds(r.seq[t&r.mask].Load(), t) {
-		t = add(t, 1)
-	}
-	return int(min(uint64(max(dist(t, h), 0)), r.cap))
 }
 
 // Cap returns the capacity the ring was created with.
