@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/internal/pad"
-	"github.com/ringkit/ringkit/internal/release"
 )
 
 // Defaults and limits of the descriptor rings, as DPDK's ixgbe driver's
@@ -355,7 +354,7 @@ func (r *RxRing) NICPlace(frame []byte, meta Packet) bool {
 	copy(r.slab[off:off+n], frame)
 	meta.Buf, meta.Len = b, uint16(n)
 	d.pkt = meta
-	release.Store32(&d.done, uint32(h+1)) // publishes pkt and the frame to the driver (see internal/release)
+	d.done.Store(uint32(h + 1)) // store-release: publishes pkt and the frame to the driver
 	r.head = h + 1
 	return true
 }

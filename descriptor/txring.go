@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/ringkit/ringkit/internal/pad"
-	"github.com/ringkit/ringkit/internal/release"
 )
 
 // ErrLength is returned, wrapped, by TxRing.Transmit for a packet whose Len
@@ -310,7 +309,7 @@ func (r *TxRing) NICComplete(n int) {
 		panic(fmt.Sprintf("descriptor: NICComplete(%d) with %d fetched descriptors outstanding", n, r.head-r.done))
 	}
 	for range n {
-		release.Store32(&r.descs[r.done&r.mask].done, uint32(r.done+1)) // the NIC no longer reads the buffer (see internal/release)
+		r.descs[r.done&r.mask].done.Store(uint32(r.done + 1)) // store-release: the NIC no longer reads the buffer
 		r.done++
 	}
 	r.completed.Add(uint64(n))

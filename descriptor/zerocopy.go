@@ -1,10 +1,6 @@
 package descriptor
 
-import (
-	"fmt"
-
-	"github.com/ringkit/ringkit/internal/release"
-)
+import "fmt"
 
 // The buffer area as a NIC that reads and writes it in place sees it: a
 // Linux AF_XDP socket registers the slab as its UMEM and names buffers by
@@ -117,7 +113,7 @@ func (r *RxRing) NICPlaceBuf(b Buf, n int, meta Packet) error {
 	}
 	meta.Buf, meta.Len = b, uint16(n)
 	d.pkt = meta
-	release.Store32(&d.done, uint32(h+1)) // publishes pkt and the frame to the driver (see internal/release)
+	d.done.Store(uint32(h + 1)) // store-release: publishes pkt and the frame to the driver
 	r.head = h + 1
 	return nil
 }
@@ -151,7 +147,7 @@ func (r *TxRing) NICCompleteBufs(bs []Buf) (int, error) {
 				return i, fmt.Errorf("descriptor: complete %#x: %w (not the buffer of a fetched descriptor)", uint32(b), ErrForeign)
 			}
 		}
-		release.Store32(&d.done, uint32(r.done+1)) // the NIC no longer reads the buffer (see internal/release)
+		d.done.Store(uint32(r.done + 1)) // store-release: the NIC no longer reads the buffer
 		r.done++
 	}
 	r.completed.Add(uint64(len(bs)))

@@ -5,11 +5,10 @@
 // Go's atomic Store is sequentially consistent, which on amd64 is an XCHG:
 // a locked instruction that waits until the word's cache line is owned
 // exclusively and the store buffer has drained. A ring slot's sequence
-// word, or a NIC descriptor's done stamp, needs only release: its reader
-// checks the word and then reads what was written before it. So on amd64
-// these stores are plain MOVs, in a few lines of assembly behind a call the
-// compiler does not move memory accesses across (measured on the rings and
-// the NIC model: BENCHMARKS.md). Race builds, the purego tag and other
+// word needs only release: its reader checks the word and then reads what
+// was written before it. So on amd64 these stores are plain MOVs, in a few
+// lines of assembly behind a call the compiler does not move memory
+// accesses across (measured on the rings: BENCHMARKS.md). Race builds, the purego tag and other
 // architectures use atomic Store, which the race detector understands.
 //
 // A release store may sit in the store buffer after the call returns, so
@@ -23,9 +22,6 @@ import "sync/atomic"
 
 // Store64 stores v into p with release semantics.
 func Store64(p *atomic.Uint64, v uint64) { store64(p, v) }
-
-// Store32 stores v into p with release semantics.
-func Store32(p *atomic.Uint32, v uint32) { store32(p, v) }
 
 // Run64 stores v, v+1, ..., v+n-1 into n words, the first at p and each
 // stride bytes after the one before, each with release semantics, in

@@ -13,13 +13,6 @@ TEXT ·mov64(SB), NOSPLIT, $0-16
 	MOVQ BX, (AX)
 	RET
 
-// func mov32(addr *uint32, v uint32)
-TEXT ·mov32(SB), NOSPLIT, $0-12
-	MOVQ addr+0(FP), AX
-	MOVL v+8(FP), BX
-	MOVL BX, (AX)
-	RET
-
 // func movRun64(addr *uint64, stride uintptr, n uint64, v uint64)
 //
 // Stores v, v+1, ..., v+n-1 at addr, addr+stride, ..., in order.

@@ -9,8 +9,6 @@ import (
 
 func store64(p *atomic.Uint64, v uint64) { p.Store(v) }
 
-func store32(p *atomic.Uint32, v uint32) { p.Store(v) }
-
 func run64(p *atomic.Uint64, stride uintptr, n, v uint64) {
 	for i := range n {
 		(*atomic.Uint64)(unsafe.Add(unsafe.Pointer(p), uintptr(i)*stride)).Store(v + i)
