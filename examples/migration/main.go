@@ -439,7 +439,7 @@ func destination(sessions int) error {
 	buf := make([]byte, 64<<10)
 	app := func() {
 		dest.Do(func(vm *tcpip.Stack) {
-			eof := 0
+			ended := 0
 			for _, c := range vm.Conns() {
 				port := c.Tuple().Src.Port()
 				r := readers[port]
@@ -464,11 +464,15 @@ func destination(sessions int) error {
 						break
 					}
 				}
-				if r.eof {
-					eof++
+				// A stream has ended once the VM read it to the end and
+				// its own FIN was acknowledged (or the connection failed):
+				// the destination shuts the VM down only then, so that no
+				// peer is left waiting for a FIN that never leaves.
+				if r.eof && (c.State() == tcpip.Closed || c.Err() != nil) {
+					ended++
 				}
 			}
-			if eof == sessions && done != nil {
+			if ended == sessions && done != nil {
 				close(done)
 				done = nil
 			}
