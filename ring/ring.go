@@ -62,10 +62,11 @@ func resolve(opts []Option) options {
 	return o
 }
 
-// Positions are free-running 63-bit counters. Bit 63 of a ring's tail word
-// is the closed flag, so that closing and enqueueing are ordered by the one
-// compare-and-swap that every enqueue already performs. All position
-// arithmetic is done modulo 2^63 through the helpers below.
+// Positions are free-running 63-bit counters. Bit 63 is the closed flag:
+// of the tail word in MPMC, MPSC and SPMC, and of the sequence word of the
+// slot Close marks in SPSC, so that closing and enqueueing are ordered by
+// the one compare-and-swap that every enqueue already performs. All
+// position arithmetic is done modulo 2^63 through the helpers below.
 const (
 	closedBit = tail.Closed
 	posMask   = closedBit - 1
@@ -171,9 +172,9 @@ func dequeueWait[T any, R blocker[T]](ctx context.Context, r R) (T, error) {
 }
 
 // drainClosed is called once the ring is known to be closed. No enqueue can
-// start after that, and the ones that had claimed a slot before are already
-// counted in the tail, so one more try decides between an element and
-// "closed and empty".
+// succeed after that, and the ones that succeeded before are already in the
+// ring (counted in the tail, or published before the slot Close marked), so
+// one more try decides between an element and "closed and empty".
 func drainClosed[T any, R blocker[T]](r R) (T, error) {
 	if v, ok := r.TryDequeue(); ok {
 		return v, nil
